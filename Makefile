@@ -1,0 +1,43 @@
+# make run     install what is missing, build, run a demo job end to end
+# make test    install what is missing, build, run every test (plain, then ASan+UBSan)
+# make bench   build, then compare jr with xargs -P, GNU parallel and task-spooler
+# make install PREFIX=/usr/local DESTDIR=
+PREFIX ?= /usr/local
+JOBS ?= $(shell nproc)
+CMAKE_FLAGS ?=
+
+.PHONY: all setup build build-asan run test test-plain test-asan bench install clean
+
+all: build
+
+setup:
+	@scripts/setup
+	@scripts/setup optional || echo "make: optional tools could not be installed; the tests that need them will say they skip"
+
+build: setup
+	@cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_FLAGS) >/dev/null
+	@cmake --build build -j $(JOBS)
+
+build-asan: setup
+	@cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DJR_SANITIZE=ON $(CMAKE_FLAGS) >/dev/null
+	@cmake --build build-asan -j $(JOBS)
+
+run: build
+	@examples/demo.sh build
+
+test-plain: build
+	@cd build && ctest --output-on-failure -j $(JOBS)
+
+test-asan: build-asan
+	@cd build-asan && ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure -j $(JOBS)
+
+test: test-plain test-asan
+
+bench: build
+	@bench/run build
+
+install: build
+	@cmake --install build --prefix $(PREFIX)
+
+clean:
+	rm -rf build build-asan

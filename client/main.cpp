@@ -1,0 +1,85 @@
+// jr: the command line. A thin layer: each subcommand parses its flags and calls one function.
+#include <CLI/CLI.hpp>
+
+#include <algorithm>
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "client/run_command.h"
+
+namespace {
+
+constexpr int kExitUsage = 2;
+
+// `jr run [options] [--] CMD ARGS… ::: …`: the command starts at `--`, or at the first word
+// that is not an option, and nothing after it is parsed as a jr option.
+void add_run(CLI::App& app, jr::RunOptions& o) {
+  auto* run = app.add_subcommand("run", "Run a job in the foreground, resuming it if DIR holds it already");
+  run->add_option("-j,--jobs", o.jobs, "Tasks at once (default: SLURM_CPUS_ON_NODE, else the CPUs jr may use)");
+  run->add_option("--state", o.state_dir, "State directory (default ./.jr)");
+  run->add_option("--retries", o.retries, "Run a failed task again up to N times, with backoff");
+  run->add_option("--timeout", o.timeout, "Kill a task that runs longer (e.g. 30s, 5m, 2h)");
+  run->add_option("--grace", o.grace, "Time between SIGTERM and SIGKILL (default 10s)");
+  run->add_flag("--shell", o.shell, "Run each task through /bin/sh -c (values are quoted)");
+  run->add_option("--tasks", o.tasks_file, "Read one shell command per line from FILE (- for stdin)");
+  run->add_flag("--retry-failed", o.retry_failed, "On resume, run failed tasks again");
+  run->add_flag("--fresh", o.fresh, "Delete DIR's record of an earlier job and start afresh");
+  run->add_option("--joblog", o.joblog, "Append GNU parallel's joblog format to FILE");
+  run->add_option("--name", o.name, "A name for the job");
+  run->add_option("--preempt-signal", o.preempt_signal, "Signal that preempts the run, besides INT and TERM (default TERM)");
+  run->add_flag_function("--sync-full", [&o](std::int64_t) { o.sync_full = true; },
+                         "Make every commit survive power loss too (slower)");
+  run->footer("The command: [--] CMD ARGS… [::: A B …] [:::: FILE]. Replacement strings {} {.} {/} {//} {/.} {#} {1} {2}…;\n"
+              "several ::: make the cartesian product; with no {} the inputs are appended.");
+  run->prefix_command();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"jr: run many tasks in parallel, resume them after any interruption"};
+  app.require_subcommand(1);
+  jr::RunOptions run_options;
+  add_run(app, run_options);
+  // CLI11 does not hand over what follows `--` to a prefix-command subcommand: split there.
+  std::vector<std::string> args(argv + 1, argv + argc);
+  std::vector<std::string> after_dashes;
+  bool split = false;
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    if (args[i] == "--") {
+      after_dashes.assign(args.begin() + static_cast<std::ptrdiff_t>(i) + 1, args.end());
+      args.resize(i);
+      split = true;
+      break;
+    }
+  }
+  std::reverse(args.begin(), args.end());
+  try {
+    app.parse(args);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::fprintf(stderr, "jr: %s (see jr --help)\n", e.what());
+    return kExitUsage;
+  }
+  auto* run = app.get_subcommand("run");
+  if (run->parsed()) {
+    run_options.words = run->remaining();
+    if (!split && !run_options.words.empty() && run_options.words.front().rfind("-", 0) == 0) {
+      std::fprintf(stderr, "jr run: unknown option %s (see jr run --help)\n", run_options.words.front().c_str());
+      return kExitUsage;
+    }
+    if (split) {
+      if (!run_options.words.empty()) {
+        std::fprintf(stderr, "jr run: unexpected words before '--': %s\n", run_options.words.front().c_str());
+        return kExitUsage;
+      }
+      run_options.words = after_dashes;
+    }
+    return jr::run_command(run_options);
+  }
+  return kExitUsage;
+}

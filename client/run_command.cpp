@@ -1,0 +1,244 @@
+#include "client/run_command.h"
+
+#include <signal.h>
+#include <sched.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <memory>
+
+#include "base/duration.h"
+#include "base/signals.h"
+#include "client/joblog.h"
+#include "client/progress_line.h"
+#include "client/template.h"
+#include "daemon/engine.h"
+#include "storage/codec.h"
+#include "storage/engine_lock.h"
+
+namespace jr {
+namespace {
+
+constexpr int kExitFailed = 1;
+constexpr int kExitUsage = 2;
+
+int fail(const std::string& message) {
+  std::fprintf(stderr, "jr run: %s\n", message.c_str());
+  return kExitUsage;
+}
+
+int default_parallelism() {
+  if (const char* s = std::getenv("SLURM_CPUS_ON_NODE")) {
+    int n = std::atoi(s);
+    if (n > 0) return n;
+  }
+  cpu_set_t set;
+  if (sched_getaffinity(0, sizeof set, &set) == 0) return std::max(1, CPU_COUNT(&set));
+  long n = sysconf(_SC_NPROCESSORS_ONLN);
+  return n > 0 ? static_cast<int>(n) : 1;
+}
+
+// The tasks a run asks for: expanded from a template, or one shell line each from --tasks.
+struct TaskSource {
+  std::unique_ptr<TaskExpander> expander;
+  std::vector<std::string> lines;
+  std::uint64_t size() const { return expander ? expander->size() : lines.size(); }
+  std::vector<std::string> argv(std::uint64_t i) const {
+    if (expander) return expander->expand(i);
+    return {"/bin/sh", "-c", lines[i]};
+  }
+};
+
+Result<std::vector<std::string>> read_task_lines(const std::string& path) {
+  std::ifstream file;
+  std::istream* in = &std::cin;
+  if (path != "-") {
+    file.open(path);
+    if (!file) return make_error(ErrorCode::Usage, "cannot read tasks file " + path + ": " + std::strerror(errno));
+    in = &file;
+  }
+  std::vector<std::string> lines;
+  std::string line;
+  while (std::getline(*in, line)) {
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (line.find_first_not_of(" \t") == std::string::npos || line[line.find_first_not_of(" \t")] == '#') continue;
+    lines.push_back(line);
+  }
+  if (in->bad()) return make_error(ErrorCode::Usage, "cannot read tasks file " + path);
+  if (lines.empty()) return make_error(ErrorCode::Usage, "tasks file " + path + " holds no commands");
+  return lines;
+}
+
+std::string describe(const SyncSummary& s) {
+  std::string out = std::to_string(s.total) + " tasks: ";
+  out += std::to_string(s.skipped) + " already succeeded (skipped), ";
+  out += std::to_string(s.resumed) + " interrupted (resumed), ";
+  out += std::to_string(s.pending) + " pending, ";
+  out += std::to_string(s.added) + " new";
+  if (s.retried) out += ", " + std::to_string(s.retried) + " failed (retried)";
+  if (s.kept_failed) out += ", " + std::to_string(s.kept_failed) + " failed (kept; --retry-failed reruns them)";
+  if (s.dropped) out += ", " + std::to_string(s.dropped) + " dropped (no longer asked for)";
+  if (s.duplicates) out += ", " + std::to_string(s.duplicates) + " duplicates folded";
+  return out;
+}
+
+void remove_state(const std::filesystem::path& dir) {
+  std::error_code ec;
+  for (const char* name : {"jr.db", "jr.db-wal", "jr.db-shm"}) std::filesystem::remove(dir / name, ec);
+  std::filesystem::remove_all(dir / "logs", ec);
+  std::filesystem::remove_all(dir / "checkpoints", ec);
+}
+
+void report_failures(Store& store, JobId job, const std::filesystem::path& dir) {
+  auto sel = store.db().prepare(
+      "SELECT id, idx, exit_code, signal FROM tasks WHERE job_id = ?1 AND state = 3 ORDER BY idx LIMIT 11");
+  if (!sel) return;
+  sel->bind(1, job);
+  int shown = 0;
+  for (;;) {
+    auto row = sel->step();
+    if (!row || !*row) break;
+    if (++shown > 10) {
+      std::fprintf(stderr, "  … (jr run lists the first 10)\n");
+      break;
+    }
+    std::string how = sel->is_null(3) ? "exit " + std::to_string(sel->i64(2)) : "signal " + std::to_string(sel->i64(3));
+    std::fprintf(stderr, "  task %lld failed (%s): %s/logs/%lld.err\n", static_cast<long long>(sel->i64(1)),
+                 how.c_str(), dir.c_str(), static_cast<long long>(sel->i64(0)));
+  }
+}
+
+}  // namespace
+
+int run_command(const RunOptions& o) {
+  // Everything the user can get wrong is checked before anything is written.
+  int jobs = o.jobs > 0 ? o.jobs : default_parallelism();
+  if (o.jobs < 0) return fail("-j must be at least 1");
+  if (o.retries < 0) return fail("--retries must be 0 or more");
+  JobSpec spec;
+  spec.parallelism = jobs;
+  spec.retries = o.retries;
+  spec.shell = o.shell;
+  spec.name = o.name;
+  if (!o.timeout.empty()) {
+    auto t = parse_duration(o.timeout);
+    if (!t) return fail(t.error().message);
+    spec.timeout_ms = t->count();
+  }
+  auto grace = parse_duration(o.grace);
+  if (!grace) return fail(grace.error().message);
+  auto preempt = parse_signal(o.preempt_signal);
+  if (!preempt) return fail(preempt.error().message);
+
+  TaskSource source;
+  if (!o.tasks_file.empty()) {
+    if (!o.words.empty()) return fail("give either --tasks FILE or a command, not both");
+    auto lines = read_task_lines(o.tasks_file);
+    if (!lines) return fail(lines.error().message);
+    source.lines = std::move(*lines);
+  } else {
+    auto cl = parse_command_line(o.words);
+    if (!cl) return fail(cl.error().message);
+    spec.command = cl->command;
+    source.expander = std::make_unique<TaskExpander>(cl->command, cl->sources, o.shell);
+  }
+  if (source.size() == 0) return fail("no tasks: an input source is empty");
+
+  std::error_code ec;
+  auto dir = std::filesystem::absolute(o.state_dir, ec);
+  if (auto st = prepare_state_dir(dir); !st) return fail(st.error().message);
+  auto lock = EngineLock::acquire(dir);
+  if (!lock) return fail(lock.error().message);
+  if (o.fresh) remove_state(dir);
+  auto store = Store::open(dir / "jr.db", o.sync_full ? SyncMode::Full : SyncMode::Normal);
+  if (!store) return fail(store.error().message);
+
+  spec.cwd = std::filesystem::current_path(ec).string();
+  std::string template_id = template_identity(spec);
+  auto existing = (*store)->jobs();
+  if (!existing) return fail(existing.error().message);
+  JobId job = 0;
+  for (auto& j : *existing) {
+    if (j.template_id == template_id) job = j.id;
+  }
+  if (!existing->empty() && job == 0) {
+    return fail(dir.string() + " holds another job (a different command, or run from another directory); to start afresh add --fresh (its record is deleted), "
+                "or use another --state");
+  }
+
+  auto loop = EventLoop::create({SIGCHLD, SIGINT, SIGTERM, SIGHUP, *preempt});
+  if (!loop) return fail(loop.error().message);
+  EngineOptions eo;
+  eo.state_dir = dir;
+  eo.workers = jobs;
+  eo.grace = *grace;
+  Engine engine(**store, **loop, eo);
+  if (auto st = engine.recover(); !st) return fail(st.error().message);
+
+  bool resuming = job != 0;
+  if (!resuming) {
+    auto created = (*store)->create_job(spec, template_id);
+    if (!created) return fail(created.error().message);
+    job = *created;
+  }
+  std::string cwd = spec.cwd;
+  auto task_at = [&](std::uint64_t i) {
+    TaskSpec t;
+    t.argv = source.argv(i);
+    t.cwd = cwd;
+    t.timeout_ms = spec.timeout_ms;
+    t.retries = spec.retries;
+    return t;
+  };
+  auto summary = (*store)->sync_tasks(job, source.size(), task_at, o.retry_failed);
+  if (!summary) return fail(summary.error().message);
+  if (resuming) std::fprintf(stderr, "jr run: resuming %s: %s\n", dir.c_str(), describe(*summary).c_str());
+  if (auto st = engine.add_job(job); !st) return fail(st.error().message);
+  auto run_id = (*store)->begin_engine_run(getpid(), "", std::getenv("SLURM_JOB_ID") ? std::getenv("SLURM_JOB_ID") : "");
+  if (!run_id) return fail(run_id.error().message);
+
+  std::unique_ptr<Joblog> joblog;
+  if (!o.joblog.empty()) {
+    auto jl = Joblog::open(o.joblog);
+    if (!jl) return fail(jl.error().message);
+    joblog = std::move(*jl);
+  }
+  ProgressLine progress(stdout, summary->total);
+  engine.on_task_end = [&](const TaskEnd& end) {
+    if (joblog) joblog->write(end);
+    progress.update(engine.counts(job));
+  };
+  progress.update(engine.counts(job), true);
+  auto st = engine.run();
+  progress.update(engine.counts(job), true);
+  progress.clear();
+  (void)(*store)->end_engine_run(*run_id);
+  if (!st) {
+    std::fprintf(stderr, "jr run: %s\n", st.error().message.c_str());
+    return kExitFailed;
+  }
+
+  auto c = engine.counts(job);
+  auto n = [&c](TaskState s) { return c[static_cast<std::size_t>(s)]; };
+  if (engine.shutting_down()) {
+    int sig = engine.shutdown_signal();
+    std::fprintf(stderr, "jr run: interrupted by %s: %lld succeeded, %lld interrupted, %lld pending; "
+                 "run the same command again to resume\n", signal_name(sig).c_str(),
+                 static_cast<long long>(n(TaskState::Succeeded)),
+                 static_cast<long long>(n(TaskState::Interrupted)),
+                 static_cast<long long>(n(TaskState::Pending)));
+    return sig == SIGINT ? 130 : 143;
+  }
+  if (n(TaskState::Failed) > 0) {
+    std::fprintf(stderr, "jr run: %lld of %lld tasks failed:\n", static_cast<long long>(n(TaskState::Failed)),
+                 static_cast<long long>(summary->total));
+    report_failures(**store, job, dir);
+    return kExitFailed;
+  }
+  std::fprintf(stderr, "jr run: %lld tasks succeeded\n", static_cast<long long>(n(TaskState::Succeeded)));
+  return 0;
+}
+
+}  // namespace jr

@@ -1,0 +1,34 @@
+// `jr run`: a job in the foreground, with the engine in this process and no daemon.
+//
+// Creates the job in DIR on the first run and resumes it on the next ones (tasks matched by
+// identity: succeeded ones are skipped). Returns the process exit code: 0 all succeeded,
+// 1 some failed, 2 usage or setup error (nothing written), 130 after SIGINT, 143 after
+// SIGTERM or another preemption ("interrupted, resume me").
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace jr {
+
+struct RunOptions {
+  int jobs = 0;                    // -j; 0: SLURM_CPUS_ON_NODE, else the CPUs we may use
+  std::string state_dir = ".jr";
+  int retries = 0;
+  std::string timeout;             // durations as typed; parsed (and refused) in run_command
+  std::string grace = "10s";
+  bool shell = false;
+  bool retry_failed = false;
+  bool fresh = false;
+  bool sync_full = false;
+  std::string tasks_file;          // --tasks FILE ("-": stdin)
+  std::string joblog;
+  std::string name;
+  std::string preempt_signal = "TERM";
+  std::vector<std::string> words;  // CMD ARGS… ::: …
+};
+
+int run_command(const RunOptions& options);
+
+}  // namespace jr

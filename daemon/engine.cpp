@@ -1,0 +1,342 @@
+#include "daemon/engine.h"
+
+#include <fcntl.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "daemon/proc.h"
+#include "daemon/spawn.h"
+
+extern char** environ;
+
+namespace jr {
+namespace {
+
+constexpr int kQueueBatch = 256;
+// A spawned task's pid is committed with the next turn's transitions, or after this long
+// when nothing else happens; until then, recovery finds the task by its JR_RUN token.
+constexpr std::int64_t kPidFlushDelayMs = 20;
+
+std::int64_t tv_ms(const timeval& tv) {
+  return static_cast<std::int64_t>(tv.tv_sec) * 1000 + tv.tv_usec / 1000;
+}
+
+}  // namespace
+
+Engine::Engine(Store& store, EventLoop& loop, EngineOptions options)
+    : store_(store), loop_(loop), opt_(std::move(options)) {
+  for (char** e = environ; e && *e; ++e) {
+    if (std::strncmp(*e, "JR_", 3) != 0) base_env_.emplace_back(*e);
+  }
+  slot_busy_.assign(static_cast<std::size_t>(std::max(1, opt_.workers)), false);
+  loop_.on_signal([this](const signalfd_siginfo& info) { on_signal(info); });
+}
+
+Engine::~Engine() { loop_.on_signal(nullptr); }
+
+Engine::JobRun* Engine::job_run(JobId id) {
+  auto it = jobs_.find(id);
+  return it == jobs_.end() ? nullptr : &it->second;
+}
+
+Status Engine::add_job(JobId id) {
+  auto row = store_.job(id);
+  if (!row) return row.error();
+  if (!*row) return make_error(ErrorCode::NotFound, "no job " + std::to_string(id));
+  auto counts = store_.count_states(id);
+  if (!counts) return counts.error();
+  JobRun run;
+  run.row = std::move(**row);
+  run.counts = *counts;
+  jobs_[id] = std::move(run);
+  std::error_code ec;
+  std::filesystem::create_directories(opt_.state_dir / "logs", ec);
+  if (ec) return make_error(ErrorCode::Io, "cannot create " + (opt_.state_dir / "logs").string() + ": " + ec.message());
+  return {};
+}
+
+StateCounts Engine::counts(JobId id) const {
+  auto it = jobs_.find(id);
+  return it == jobs_.end() ? StateCounts{} : it->second.counts;
+}
+
+bool Engine::idle() const {
+  if (!running_.empty()) return false;
+  if (shutting_down()) return true;
+  for (auto& [id, job] : jobs_) {
+    if (job.counts[static_cast<int>(TaskState::Pending)] > 0) return false;
+  }
+  return true;
+}
+
+void Engine::on_signal(const signalfd_siginfo& info) {
+  if (info.ssi_signo == SIGCHLD) {
+    reap();
+  } else {
+    shutdown(static_cast<int>(info.ssi_signo));
+  }
+}
+
+void Engine::shutdown(int sig) {
+  ++shutdown_requests_;
+  if (shutdown_signal_ == 0) shutdown_signal_ = sig;
+  std::int64_t now = monotonic_ms();
+  for (auto& [pid, a] : running_) {
+    if (shutdown_requests_ == 1) {
+      ::kill(-pid, sig);
+      a->kill_at = now + opt_.grace.count();
+    } else {
+      ::kill(-pid, SIGKILL);
+    }
+  }
+  wake_now_ = true;
+}
+
+void Engine::reap() {
+  for (;;) {
+    siginfo_t info{};
+    if (waitid(P_ALL, 0, &info, WEXITED | WNOHANG | WNOWAIT) != 0 || info.si_pid == 0) return;
+    pid_t pid = info.si_pid;
+    // The leader is still an unreaped zombie, so its pid, and with it the process group, cannot
+    // have been reused: kill what the task left behind before reaping. A task's processes never
+    // outlive the record that says it runs.
+    ::kill(-pid, SIGKILL);
+    int status = 0;
+    rusage ru{};
+    if (wait4(pid, &status, 0, &ru) != pid) return;
+    Reaped r{pid, {}};
+    if (WIFEXITED(status)) {
+      r.exit.exit_code = WEXITSTATUS(status);
+    } else if (WIFSIGNALED(status)) {
+      r.exit.signal = WTERMSIG(status);
+    }
+    r.exit.utime_ms = tv_ms(ru.ru_utime);
+    r.exit.stime_ms = tv_ms(ru.ru_stime);
+    r.exit.maxrss_kb = ru.ru_maxrss;
+    reaped_.push_back(std::move(r));
+  }
+}
+
+Status Engine::finish(Attempt& a, Exit exit) {
+  std::int64_t now = now_ms();
+  TaskState to;
+  if (a.timed_out && exit.detail.empty()) exit.detail = "timeout";
+  if (shutting_down() && !exit.succeeded() && !a.timed_out) {
+    exit.detail = "shutdown";
+    JR_TRY(store_.interrupt_task(a.task, exit, now));
+    to = TaskState::Interrupted;
+  } else {
+    int shift = std::min(a.failures, 18);
+    std::int64_t backoff = std::min<std::int64_t>(opt_.retry_delay.count() << shift, 30'000);
+    auto r = store_.finish_task(a.task, exit, a.spec.retries, now, now + backoff);
+    if (!r) return r.error();
+    to = *r;
+  }
+  if (auto* job = job_run(a.job)) {
+    --job->running;
+    --job->counts[static_cast<int>(TaskState::Running)];
+    ++job->counts[static_cast<int>(to)];
+  }
+  slot_busy_[static_cast<std::size_t>(a.slot - 1)] = false;
+  if (on_task_end) {
+    on_task_end(TaskEnd{a.job, a.task, a.index, a.attempt, to, exit, a.start_ms, now, &a.spec.argv});
+  }
+  return {};
+}
+
+Status Engine::fill_slots(std::vector<Attempt*>* started) {
+  if (shutting_down()) return {};
+  std::int64_t now = now_ms();
+  backoff_until_ = 0;
+  // Higher priority first, then older jobs.
+  std::vector<JobRun*> order;
+  for (auto& [id, job] : jobs_) order.push_back(&job);
+  std::stable_sort(order.begin(), order.end(), [](const JobRun* x, const JobRun* y) {
+    return x->row.spec.priority > y->row.spec.priority;
+  });
+  for (JobRun* job : order) {
+    if (job->row.paused || job->row.cancelled) continue;
+    while (job->running < std::max(1, job->row.spec.parallelism) &&
+           static_cast<int>(running_.size()) < opt_.workers) {
+      if (job->queue.empty()) {
+        if (job->counts[static_cast<int>(TaskState::Pending)] == 0) break;
+        auto batch = store_.runnable(job->row.id, kQueueBatch, now);
+        if (!batch) return batch.error();
+        if (batch->empty()) {
+          auto at = store_.next_backoff(job->row.id);
+          if (!at) return at.error();
+          if (*at) backoff_until_ = backoff_until_ ? std::min(backoff_until_, **at) : **at;
+          break;
+        }
+        for (auto& t : *batch) job->queue.push_back(std::move(t));
+      }
+      RunnableTask t = std::move(job->queue.front());
+      job->queue.pop_front();
+      auto slot_it = std::find(slot_busy_.begin(), slot_busy_.end(), false);
+      int slot = static_cast<int>(slot_it - slot_busy_.begin()) + 1;
+      auto attempt = store_.start_task(t.id, slot, now);
+      if (!attempt) return attempt.error();
+      *slot_it = true;
+      auto a = std::make_unique<Attempt>();
+      a->task = t.id;
+      a->job = job->row.id;
+      a->index = t.index;
+      a->attempt = *attempt;
+      a->slot = slot;
+      a->failures = t.failures;
+      a->spec = std::move(t.spec);
+      a->start_ms = now;
+      ++job->running;
+      --job->counts[static_cast<int>(TaskState::Pending)];
+      ++job->counts[static_cast<int>(TaskState::Running)];
+      started->push_back(a.get());
+      // Keyed by pid once spawned; until then by a placeholder unique per task.
+      running_.emplace(-static_cast<pid_t>(started->size()), std::move(a));
+    }
+  }
+  return {};
+}
+
+std::vector<std::string> Engine::environment(const Attempt& a) const {
+  std::vector<std::string> env;
+  env.reserve(base_env_.size() + 12 + a.spec.env.size());
+  env = base_env_;
+  auto add = [&env](const char* name, const std::string& value) {
+    env.push_back(std::string(name) + "=" + value);
+  };
+  add("JR_JOB_ID", std::to_string(a.job));
+  add("JR_TASK_ID", std::to_string(a.task));
+  add("JR_TASK_INDEX", std::to_string(a.index));
+  add("JR_ATTEMPT", std::to_string(a.attempt));
+  add("JR_SLOT", std::to_string(a.slot));
+  add("JR_STATE_DIR", opt_.state_dir.string());
+  add("JR_RUN", store_.state_id() + "." + std::to_string(a.task) + "." + std::to_string(a.attempt));
+  for (auto& [k, v] : a.spec.env) env.push_back(k + "=" + v);
+  return env;
+}
+
+Status Engine::spawn(Attempt& a) {
+  SpawnRequest req;
+  req.argv = a.spec.argv;
+  req.env = environment(a);
+  req.cwd = a.spec.cwd;
+  std::string base = (opt_.state_dir / "logs" / std::to_string(a.task)).string();
+  req.stdout_path = base + ".out";
+  req.stderr_path = base + ".err";
+  auto pid = spawn_task(req);
+  if (pid) {
+    a.pid = *pid;
+    if (a.spec.timeout_ms > 0) a.timeout_at = monotonic_ms() + a.spec.timeout_ms;
+    return {};
+  }
+  // The command could not start: say why in its log, then record it as exit 127, as a shell does.
+  int fd = ::open(req.stderr_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+  if (fd >= 0) {
+    std::string line = "jr: " + pid.error().message + "\n";
+    (void)!::write(fd, line.data(), line.size());
+    ::close(fd);
+  }
+  return pid.error();
+}
+
+void Engine::check_timers() {
+  std::int64_t now = monotonic_ms();
+  for (auto& [pid, a] : running_) {
+    if (a->pid <= 0) continue;
+    if (a->kill_at == 0 && a->timeout_at && now >= a->timeout_at) {
+      a->timed_out = true;
+      ::kill(-a->pid, SIGTERM);
+      a->kill_at = now + opt_.grace.count();
+    } else if (a->kill_at && now >= a->kill_at) {
+      ::kill(-a->pid, SIGKILL);
+    }
+  }
+}
+
+std::int64_t Engine::next_deadline() const {
+  if (wake_now_ || !reaped_.empty()) return 0;
+  std::int64_t next = -1;
+  auto consider = [&next](std::int64_t t) {
+    if (t > 0 && (next < 0 || t < next)) next = t;
+  };
+  for (auto& [pid, a] : running_) {
+    if (a->kill_at) consider(a->kill_at + 1);
+    else consider(a->timeout_at);
+  }
+  if (!unrecorded_pids_.empty()) consider(flush_pids_at_);
+  // Backoff is kept in wall-clock time in the store; convert to the monotonic clock.
+  if (backoff_until_) consider(monotonic_ms() + std::max<std::int64_t>(1, backoff_until_ - now_ms()));
+  return next;
+}
+
+Status Engine::turn() {
+  JR_TRY(loop_.wait_once(next_deadline()));
+  wake_now_ = false;
+  return process();
+}
+
+Status Engine::process() {
+  check_timers();
+  std::vector<Attempt*> started;
+  {
+    auto tx = store_.transaction();
+    JR_TRY(tx.begin_status());
+    for (auto& [task, pid] : unrecorded_pids_) {
+      auto st = store_.record_process(task, pid, process_start_time(pid));
+      // A task that already finished within this turn has no process to record.
+      if (!st && st.error().code != ErrorCode::Illegal) return st;
+    }
+    unrecorded_pids_.clear();
+    for (auto& r : reaped_) {
+      auto it = running_.find(r.pid);
+      if (it == running_.end()) continue;
+      JR_TRY(finish(*it->second, r.exit));
+      running_.erase(it);
+    }
+    reaped_.clear();
+    JR_TRY(fill_slots(&started));
+    JR_TRY(tx.commit());
+  }
+  // The rows of `started` are committed as running: now, and only now, start them.
+  std::vector<std::pair<pid_t, std::unique_ptr<Attempt>>> placed;
+  for (auto it = running_.begin(); it != running_.end();) {
+    if (it->first < 0) {
+      placed.emplace_back(0, std::move(it->second));
+      it = running_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  for (auto& [unused, a] : placed) {
+    auto st = spawn(*a);
+    if (st) {
+      unrecorded_pids_.emplace_back(a->task, a->pid);
+      pid_t pid = a->pid;
+      running_.emplace(pid, std::move(a));
+      continue;
+    }
+    Exit failed;
+    failed.exit_code = 127;
+    failed.detail = st.error().message;
+    a->pid = 0;
+    auto tx = store_.transaction();
+    JR_TRY(tx.begin_status());
+    JR_TRY(finish(*a, failed));
+    JR_TRY(tx.commit());
+    wake_now_ = true;
+  }
+  if (!unrecorded_pids_.empty()) flush_pids_at_ = monotonic_ms() + kPidFlushDelayMs;
+  return {};
+}
+
+Status Engine::run() {
+  JR_TRY(process());
+  while (!idle()) JR_TRY(turn());
+  return {};
+}
+
+}  // namespace jr

@@ -1,0 +1,134 @@
+// Engine: runs the tasks of one or more jobs from a Store, durably.
+//
+// The scheduler and worker supervisor of docs/DESIGN.md, used in-process by `jr run` and by
+// jrd. One thread drives it through its EventLoop. Every transition is committed before the
+// engine acts on it: a task's row says running (attempt + 1) before it is spawned, and a
+// finished task's row is committed before its slot is given to the next task. Transitions
+// seen in one turn of the loop share one commit (group commit). Tasks are read from the store
+// a batch at a time, so a job's size does not bound memory.
+//
+// REQUIRES: the caller holds the state directory's EngineLock, and calls recover() before
+// add_job(), so that no leftover of a dead engine runs beside a new attempt.
+#pragma once
+
+#include <signal.h>
+
+#include <cstdint>
+#include <deque>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "base/duration.h"
+#include "base/result.h"
+#include "daemon/event_loop.h"
+#include "storage/store.h"
+
+namespace jr {
+
+struct EngineOptions {
+  std::filesystem::path state_dir;  // absolute; holds logs/
+  int workers = 1;                  // tasks at once, over all jobs
+  Millis grace{10'000};             // SIGTERM (or the signal received) to SIGKILL
+  Millis retry_delay{100};          // first retry's backoff; doubles per failure, up to 30 s
+};
+
+// One finished attempt, as reported to the engine's owner (progress line, joblog).
+struct TaskEnd {
+  JobId job = 0;
+  TaskId task = 0;
+  std::int64_t index = 0;
+  int attempt = 0;
+  TaskState state = TaskState::Failed;  // what the task went to
+  Exit exit;
+  std::int64_t start_ms = 0;
+  std::int64_t end_ms = 0;
+  const std::vector<std::string>* argv = nullptr;
+};
+
+class Engine {
+ public:
+  Engine(Store& store, EventLoop& loop, EngineOptions options);
+  ~Engine();
+
+  // Kills what a dead engine left running and marks those tasks interrupted.
+  Status recover();
+  // Starts scheduling a job's tasks.
+  Status add_job(JobId job);
+
+  // Drives the loop until every added job has finished, or a shutdown has completed.
+  Status run();
+  // One turn: wait for events until the next deadline, then act on them. For owners that
+  // run their own loop around the engine (jrd).
+  Status turn();
+
+  // Stops starting tasks, sends `sig` to every running task's process group, SIGKILLs what
+  // remains after the grace period; a second call kills at once.
+  void shutdown(int sig);
+  bool shutting_down() const { return shutdown_signal_ != 0; }
+  int shutdown_signal() const { return shutdown_signal_; }
+  // True when nothing runs and no added job has work left (or a shutdown has completed).
+  bool idle() const;
+
+  StateCounts counts(JobId job) const;
+  std::function<void(const TaskEnd&)> on_task_end;
+
+ private:
+  struct JobRun {
+    JobRow row;
+    StateCounts counts{};
+    std::deque<RunnableTask> queue;
+    int running = 0;
+  };
+  struct Attempt {
+    TaskId task = 0;
+    JobId job = 0;
+    std::int64_t index = 0;
+    int attempt = 0;
+    int slot = 0;
+    pid_t pid = 0;
+    int failures = 0;
+    TaskSpec spec;
+    std::int64_t start_ms = 0;
+    std::int64_t timeout_at = 0;  // monotonic; 0: none
+    std::int64_t kill_at = 0;     // monotonic; 0: not signalled yet
+    bool timed_out = false;
+  };
+  struct Reaped {
+    pid_t pid;
+    Exit exit;
+  };
+
+  void on_signal(const signalfd_siginfo& info);
+  void reap();
+  Status process();
+  Status finish(Attempt& a, Exit exit);
+  Status fill_slots(std::vector<Attempt*>* started);
+  Status spawn(Attempt& a);
+  void check_timers();
+  std::int64_t next_deadline() const;
+  std::vector<std::string> environment(const Attempt& a) const;
+  JobRun* job_run(JobId id);
+
+  Store& store_;
+  EventLoop& loop_;
+  EngineOptions opt_;
+  std::vector<std::string> base_env_;
+  std::map<JobId, JobRun> jobs_;
+  std::unordered_map<pid_t, std::unique_ptr<Attempt>> running_;
+  std::vector<bool> slot_busy_;
+  std::vector<Reaped> reaped_;
+  std::vector<std::pair<TaskId, pid_t>> unrecorded_pids_;
+  std::int64_t flush_pids_at_ = 0;
+  std::int64_t backoff_until_ = 0;  // wall clock; 0: no task waits for a retry
+  int shutdown_signal_ = 0;
+  int shutdown_requests_ = 0;
+  bool wake_now_ = false;
+};
+
+}  // namespace jr

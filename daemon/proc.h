@@ -1,0 +1,32 @@
+// What the engine reads of other processes in /proc, and how it makes sure they are gone.
+//
+// Used by recovery to find a dead engine's leftover tasks: by recorded process group and
+// start time (never the pid alone: pids are reused), and by the JR_RUN token in a process's
+// environment. Linux only.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "base/result.h"
+
+namespace jr {
+
+// The start time of `pid` in clock ticks since boot (/proc/PID/stat field 22); 0 if gone.
+std::int64_t process_start_time(pid_t pid);
+
+// Pids of live (non-zombie) processes whose environment holds a variable starting with
+// `prefix` (for example "JR_RUN=3fa9c1."). Processes we may not read are skipped.
+std::vector<pid_t> processes_with_env_prefix(const std::string& prefix);
+
+// Pids of live (non-zombie) processes in process group `pgid`.
+std::vector<pid_t> processes_in_group(pid_t pgid);
+
+// SIGKILLs `pids` and waits, up to `timeout_ms`, until none of them is alive (a zombie
+// counts as gone: it runs no code). Unavailable when some survive.
+Status kill_and_wait(const std::vector<pid_t>& pids, std::int64_t timeout_ms);
+
+}  // namespace jr

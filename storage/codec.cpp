@@ -1,0 +1,110 @@
+#include "storage/codec.h"
+
+#include <cereal/archives/portable_binary.hpp>
+#include <cereal/types/string.hpp>
+#include <cereal/types/utility.hpp>
+#include <cereal/types/vector.hpp>
+#include <cstdio>
+#include <sstream>
+
+namespace jr {
+
+template <class Archive>
+void serialize(Archive& ar, TaskSpec& s, std::uint32_t /*version*/) {
+  ar(s.argv, s.env, s.cwd, s.timeout_ms, s.retries, s.cpus, s.gpus, s.mem_bytes);
+}
+
+template <class Archive>
+void serialize(Archive& ar, JobSpec& s, std::uint32_t /*version*/) {
+  ar(s.name, s.command, s.shell, s.parallelism, s.retries, s.timeout_ms, s.cwd, s.priority,
+     s.after_job);
+}
+
+}  // namespace jr
+
+CEREAL_CLASS_VERSION(jr::TaskSpec, 1);
+CEREAL_CLASS_VERSION(jr::JobSpec, 1);
+
+namespace jr {
+namespace {
+
+template <typename T>
+std::string encode(const T& value) {
+  std::ostringstream out;
+  {
+    cereal::PortableBinaryOutputArchive ar(out);
+    ar(value);
+  }
+  return std::move(out).str();
+}
+
+template <typename T>
+Result<T> decode(const std::string& blob, const char* what) {
+  try {
+    std::istringstream in(blob);
+    cereal::PortableBinaryInputArchive ar(in);
+    T value;
+    ar(value);
+    return value;
+  } catch (const std::exception& e) {
+    return make_error(ErrorCode::Corrupt, std::string("unreadable ") + what + ": " + e.what());
+  }
+}
+
+// FNV-1a, 64 bits, twice with different offsets: 128 bits of identity without a crypto
+// library. Fields are length-prefixed so ("ab","c") and ("a","bc") differ.
+struct Digest {
+  std::uint64_t a = 0xcbf29ce484222325ULL;
+  std::uint64_t b = 0x84222325cbf29ce4ULL;
+  void bytes(const void* p, std::size_t n) {
+    auto* c = static_cast<const unsigned char*>(p);
+    for (std::size_t i = 0; i < n; ++i) {
+      a = (a ^ c[i]) * 0x100000001b3ULL;
+      b = (b ^ c[i]) * 0x100000001b3ULL;
+      b ^= b >> 29;
+    }
+  }
+  void field(std::string_view s) {
+    std::uint64_t n = s.size();
+    bytes(&n, sizeof n);
+    bytes(s.data(), s.size());
+  }
+  std::string hex() const {
+    char buf[33];
+    std::snprintf(buf, sizeof buf, "%016llx%016llx", static_cast<unsigned long long>(a),
+                  static_cast<unsigned long long>(b));
+    return buf;
+  }
+};
+
+}  // namespace
+
+std::string encode_task_spec(const TaskSpec& spec) { return encode(spec); }
+Result<TaskSpec> decode_task_spec(const std::string& blob) { return decode<TaskSpec>(blob, "task spec"); }
+std::string encode_job_spec(const JobSpec& spec) { return encode(spec); }
+Result<JobSpec> decode_job_spec(const std::string& blob) { return decode<JobSpec>(blob, "job spec"); }
+
+std::string task_identity(const TaskSpec& spec) {
+  Digest d;
+  d.field("argv");
+  for (auto& a : spec.argv) d.field(a);
+  d.field("cwd");
+  d.field(spec.cwd);
+  d.field("env");
+  for (auto& [k, v] : spec.env) {
+    d.field(k);
+    d.field(v);
+  }
+  return d.hex();
+}
+
+std::string template_identity(const JobSpec& spec) {
+  Digest d;
+  d.field("command");
+  for (auto& a : spec.command) d.field(a);
+  d.field(spec.shell ? "shell" : "argv");
+  d.field(spec.cwd);
+  return d.hex();
+}
+
+}  // namespace jr

@@ -1,0 +1,117 @@
+#include "storage/sqlite.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+namespace jr::sql {
+
+Result<bool> Stmt::step() {
+  int rc = sqlite3_step(stmt_);
+  if (rc == SQLITE_ROW) return true;
+  // Reset once done, so the cached statement can be bound and run again at once.
+  sqlite3_reset(stmt_);
+  if (rc == SQLITE_DONE) return false;
+  return make_error(rc == SQLITE_FULL || rc == SQLITE_IOERR || rc == SQLITE_READONLY ||
+                            rc == SQLITE_CANTOPEN
+                        ? ErrorCode::Io
+                        : rc == SQLITE_NOTADB || rc == SQLITE_CORRUPT ? ErrorCode::Corrupt
+                                                                      : ErrorCode::Internal,
+                    std::string("database: ") + sqlite3_errmsg(db_));
+}
+
+Status Stmt::run() {
+  for (;;) {
+    auto r = step();
+    if (!r) return r.error();
+    if (!*r) return {};
+  }
+}
+
+std::string Stmt::text(int col) const {
+  auto* p = reinterpret_cast<const char*>(sqlite3_column_text(stmt_, col));
+  return p ? std::string(p, static_cast<std::size_t>(sqlite3_column_bytes(stmt_, col))) : std::string();
+}
+
+std::string Stmt::blob(int col) const {
+  auto* p = static_cast<const char*>(sqlite3_column_blob(stmt_, col));
+  return p ? std::string(p, static_cast<std::size_t>(sqlite3_column_bytes(stmt_, col))) : std::string();
+}
+
+Result<std::unique_ptr<Db>> Db::open(const std::filesystem::path& path, Mode mode) {
+  if (mode == Mode::ReadWrite) {
+    // Create the file ourselves so it is 0600 whatever the umask; SQLite gives its -wal and
+    // -shm files the database file's permissions.
+    int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0) {
+      return make_error(ErrorCode::Io, "cannot open " + path.string() + ": " + std::strerror(errno));
+    }
+    ::close(fd);
+  }
+  sqlite3* db = nullptr;
+  int flags = mode == Mode::ReadOnly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE;
+  int rc = sqlite3_open_v2(path.c_str(), &db, flags | SQLITE_OPEN_NOMUTEX, nullptr);
+  if (rc != SQLITE_OK) {
+    std::string msg = db ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
+    sqlite3_close(db);
+    return make_error(ErrorCode::Io, "cannot open " + path.string() + ": " + msg);
+  }
+  sqlite3_extended_result_codes(db, 0);
+  return std::unique_ptr<Db>(new Db(db));
+}
+
+Db::~Db() {
+  for (auto& [sql, stmt] : cache_) sqlite3_finalize(stmt);
+  sqlite3_close(db_);
+}
+
+Error Db::error(const std::string& what) const {
+  int rc = sqlite3_errcode(db_);
+  ErrorCode code = rc == SQLITE_NOTADB || rc == SQLITE_CORRUPT ? ErrorCode::Corrupt
+                   : rc == SQLITE_READONLY || rc == SQLITE_IOERR || rc == SQLITE_FULL ||
+                           rc == SQLITE_CANTOPEN || rc == SQLITE_PERM
+                       ? ErrorCode::Io
+                       : ErrorCode::Internal;
+  return make_error(code, what + ": " + sqlite3_errmsg(db_));
+}
+
+Status Db::exec(const std::string& sql) {
+  char* msg = nullptr;
+  if (sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &msg) != SQLITE_OK) {
+    sqlite3_free(msg);
+    return error("database");
+  }
+  return {};
+}
+
+Result<Stmt> Db::prepare(const char* sql) {
+  auto it = cache_.find(sql);
+  if (it != cache_.end()) return Stmt(it->second, db_);
+  sqlite3_stmt* stmt = nullptr;
+  if (sqlite3_prepare_v3(db_, sql, -1, SQLITE_PREPARE_PERSISTENT, &stmt, nullptr) != SQLITE_OK) {
+    return error("database");
+  }
+  cache_.emplace(sql, stmt);
+  return Stmt(stmt, db_);
+}
+
+Transaction::Transaction(Db& db) : db_(db) {
+  if (!db_.in_transaction()) {
+    outermost_ = true;
+    begin_ = db_.exec("BEGIN IMMEDIATE");
+  }
+}
+
+Transaction::~Transaction() {
+  if (outermost_ && !done_ && begin_.ok()) (void)db_.exec("ROLLBACK");
+}
+
+Status Transaction::commit() {
+  done_ = true;
+  if (!outermost_) return {};
+  if (!begin_.ok()) return begin_;
+  auto st = db_.exec("COMMIT");
+  if (!st.ok()) (void)db_.exec("ROLLBACK");
+  return st;
+}
+
+}  // namespace jr::sql

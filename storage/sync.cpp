@@ -1,0 +1,108 @@
+// Store::sync_tasks: matching the tasks a run asks for against the stored ones by identity.
+#include "base/duration.h"
+#include "storage/codec.h"
+#include "storage/store.h"
+
+namespace jr {
+
+Result<SyncSummary> Store::sync_tasks(JobId job, std::uint64_t count,
+                                      const std::function<TaskSpec(std::uint64_t)>& task_at,
+                                      bool retry_failed) {
+  auto tx = transaction();
+  JR_TRY(tx.begin_status());
+  auto gen_upd = db_->prepare("UPDATE jobs SET run_gen = run_gen + 1 WHERE id = ?1 RETURNING run_gen");
+  if (!gen_upd) return gen_upd.error();
+  gen_upd->bind(1, job);
+  auto gen_row = gen_upd->step();
+  if (!gen_row) return gen_row.error();
+  if (!*gen_row) return make_error(ErrorCode::NotFound, "no job " + std::to_string(job));
+  std::int64_t gen = gen_upd->i64(0);
+  JR_TRY(gen_upd->run());
+
+  auto ins = db_->prepare(
+      "INSERT INTO tasks(job_id, idx, identity, spec, submit_ms, run_gen) "
+      "VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT(job_id, identity) DO NOTHING");
+  auto sel = db_->prepare(
+      "SELECT id, state, run_gen, EXISTS(SELECT 1 FROM attempts a WHERE a.task_id = tasks.id "
+      "AND a.outcome = 2) FROM tasks WHERE job_id = ?1 AND identity = ?2");
+  auto upd = db_->prepare("UPDATE tasks SET idx = ?2, run_gen = ?3, state = ?4, "
+                          "failures = CASE WHEN ?5 THEN 0 ELSE failures END WHERE id = ?1");
+  if (!ins) return ins.error();
+  if (!sel) return sel.error();
+  if (!upd) return upd.error();
+
+  SyncSummary sum;
+  std::int64_t now = now_ms();
+  for (std::uint64_t i = 0; i < count; ++i) {
+    TaskSpec spec = task_at(i);
+    std::string identity = task_identity(spec);
+    JR_TRY(ins->bind(1, job).bind(2, static_cast<std::int64_t>(i)).bind(3, identity)
+               .bind_blob(4, encode_task_spec(spec)).bind(5, now).bind(6, gen).run());
+    if (db_->changes() == 1) {
+      ++sum.added;
+      ++sum.total;
+      continue;
+    }
+    sel->bind(1, job).bind(2, identity);
+    auto row = sel->step();
+    if (!row) return row.error();
+    TaskId id = sel->i64(0);
+    auto state = static_cast<TaskState>(sel->i32(1));
+    bool seen_this_run = sel->i64(2) == gen;
+    bool succeeded_before = sel->i32(3) != 0;
+    JR_TRY(sel->run());
+    if (seen_this_run) {
+      ++sum.duplicates;
+      continue;
+    }
+    ++sum.total;
+    TaskState to = state;
+    bool reset_failures = false;
+    switch (state) {
+      case TaskState::Succeeded: ++sum.skipped; break;
+      case TaskState::Pending: ++sum.pending; break;
+      case TaskState::Running:  // recovery runs first; treat a leftover as interrupted
+      case TaskState::Interrupted: ++sum.resumed; to = TaskState::Pending; break;
+      case TaskState::Failed:
+      case TaskState::Cancelled:
+        if (retry_failed) {
+          ++sum.retried;
+          to = TaskState::Pending;
+          reset_failures = true;
+        } else {
+          ++sum.kept_failed;
+        }
+        break;
+      case TaskState::Dropped:
+        if (succeeded_before) {
+          ++sum.skipped;
+          to = TaskState::Succeeded;
+        } else {
+          ++sum.added;
+          to = TaskState::Pending;
+        }
+        break;
+    }
+    upd->bind(1, id).bind(2, static_cast<std::int64_t>(i)).bind(3, gen).bind(4, static_cast<int>(to));
+    upd->bind(5, reset_failures ? 1 : 0);
+    JR_TRY(upd->run());
+    if (to != state) {
+      JR_TRY(task_event(id, state, to, 0, state == TaskState::Interrupted ? "resume" : "requeue"));
+    }
+  }
+
+  auto drop_events = db_->prepare(
+      "INSERT INTO events(ms, job_id, task_id, from_state, to_state, attempt, detail) "
+      "SELECT ?3, job_id, id, state, 6, attempts, 'no longer asked for' FROM tasks "
+      "WHERE job_id = ?1 AND run_gen < ?2 AND state != 6");
+  if (!drop_events) return drop_events.error();
+  JR_TRY(drop_events->bind(1, job).bind(2, gen).bind(3, now).run());
+  auto drop = db_->prepare("UPDATE tasks SET state = 6 WHERE job_id = ?1 AND run_gen < ?2 AND state != 6");
+  if (!drop) return drop.error();
+  JR_TRY(drop->bind(1, job).bind(2, gen).run());
+  sum.dropped = db_->changes();
+  JR_TRY(tx.commit());
+  return sum;
+}
+
+}  // namespace jr

@@ -1,0 +1,71 @@
+// The records jr stores: task states, task and job specs, and what a finished attempt leaves.
+//
+// Plain structs with no library types, so that any module may include this header cheaply.
+// Their cereal encodings live in storage/codec.cpp, each struct versioned so that a blob
+// written by an older jr still loads.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace jr {
+
+using JobId = std::int64_t;
+using TaskId = std::int64_t;
+
+// The task state machine of docs/DESIGN.md. The numbers are stored: never renumber.
+enum class TaskState : int {
+  Pending = 0,
+  Running = 1,
+  Succeeded = 2,
+  Failed = 3,
+  Interrupted = 4,
+  Cancelled = 5,
+  Dropped = 6,
+};
+inline constexpr int kTaskStateCount = 7;
+
+std::string_view to_string(TaskState s);
+std::optional<TaskState> parse_task_state(std::string_view s);
+
+// What one task runs. Stored as a cereal blob in tasks.spec.
+struct TaskSpec {
+  std::vector<std::string> argv;
+  std::vector<std::pair<std::string, std::string>> env;  // added to the engine's environment
+  std::string cwd;                                       // empty: the job's cwd
+  std::int64_t timeout_ms = 0;                           // 0: none
+  int retries = 0;
+  int cpus = 1;
+  int gpus = 0;
+  std::uint64_t mem_bytes = 0;                           // 0: not declared
+};
+
+// What a job was created with. Stored as a cereal blob in jobs.spec.
+struct JobSpec {
+  std::string name;
+  std::vector<std::string> command;  // the template before expansion; empty for --tasks
+  bool shell = false;
+  int parallelism = 1;               // -j
+  int retries = 0;
+  std::int64_t timeout_ms = 0;
+  std::string cwd;
+  int priority = 0;
+  std::int64_t after_job = 0;        // 0: none
+};
+
+// How an attempt ended, as the engine saw it.
+struct Exit {
+  int exit_code = -1;        // -1 when killed by a signal
+  int signal = 0;            // 0 when it exited
+  std::int64_t utime_ms = 0;
+  std::int64_t stime_ms = 0;
+  std::int64_t maxrss_kb = 0;
+  std::string detail;        // "timeout", "shutdown", ... for the event history
+  bool succeeded() const { return signal == 0 && exit_code == 0; }
+};
+
+}  // namespace jr
