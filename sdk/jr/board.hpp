@@ -18,7 +18,9 @@
 // Crash behaviour. No mutex lives in the file, so no process can block another:
 //   - A writer killed mid-write leaves seq odd. Readers retry kRetries times, then report the
 //     slot unreadable (nullopt) until it is written again; a later writer of the slot waits as
-//     long, then takes it over; Board::reset_slot takes it over at once.
+//     long, then takes it over; Board::reset_slot takes it over at once. (So two processes
+//     of one task writing one slot at once are safe, unless one stalls mid-write past that
+//     bound: its late stores may then mix into the other's record.)
 //   - Board::create writes a new file and renames it over DIR/board, so a reader still mapping
 //     the old file never faults (no SIGBUS from a shrunk file); it reads the old engine's board,
 //     so reopen when engine_pid() is gone. The board is not durable: the engine copies what it
@@ -57,9 +59,9 @@ inline constexpr std::size_t kHeaderBytes = 64;
 inline constexpr std::size_t kSlotBytes = 256;
 inline constexpr std::size_t kMessageBytes = 160;
 inline constexpr std::uint32_t kMaxSlots = 1u << 16;
-// How often a reader re-reads a slot that is being written (a write takes ~100 ns), and how
-// long a writer waits before taking over a slot left odd. Spinning on one cached word, this is
-// about a microsecond: never a hang.
+// How often a reader re-reads a slot that is being written (a whole write takes ~40 ns), and
+// how long a writer waits before taking over a slot left odd: spinning on one cached word,
+// about a microsecond, never a hang.
 inline constexpr int kRetries = 1024;
 
 struct SlotRecord {
@@ -76,20 +78,13 @@ inline constexpr char kMagic[8] = {'J', 'R', 'B', 'O', 'A', 'R', 'D', '\0'};
 
 struct Header {
   char magic[8];
-  std::uint32_t version;
-  std::uint32_t slot_count;
-  std::uint32_t engine_pid;
-  std::uint32_t slot_bytes;
+  std::uint32_t version, slot_count, engine_pid, slot_bytes;
   unsigned char reserved[40];
 };
 static_assert(sizeof(Header) == kHeaderBytes && std::is_standard_layout_v<Header>);
 
 struct Slot {
-  std::uint64_t seq;
-  std::uint64_t task_id;
-  std::uint64_t attempt;
-  std::uint64_t fraction_bits;
-  std::uint64_t updated_ms;
+  std::uint64_t seq, task_id, attempt, fraction_bits, updated_ms;
   std::uint64_t message[kMessageBytes / 8];
   std::uint64_t reserved[7];
 };
@@ -122,13 +117,11 @@ inline std::uint64_t begin_write(Slot& slot, int patience) {
   std::atomic_ref<std::uint64_t> seq(slot.seq);
   std::uint64_t seen = seq.load(std::memory_order_relaxed);
   for (int looks = 0;; ++looks) {
-    if (seen % 2 == 1 && looks < patience) {
+    if (seen % 2 == 1 && looks < patience)
       seen = seq.load(std::memory_order_relaxed);
-      continue;
-    }
-    const std::uint64_t mine = (seen + 1) | 1;
-    if (seq.compare_exchange_weak(seen, mine, std::memory_order_acq_rel, std::memory_order_relaxed))
-      return mine;
+    else if (seq.compare_exchange_weak(seen, (seen + 1) | 1, std::memory_order_acq_rel,
+                                       std::memory_order_relaxed))
+      return (seen + 1) | 1;
   }
 }
 
@@ -175,20 +168,14 @@ inline std::optional<SlotRecord> read_slot(const Slot& slot) {
     const std::uint64_t before = load(slot.seq, std::memory_order_acquire);
     if (before == 0) return std::nullopt;
     if (before % 2 == 1) continue;
-    const std::uint64_t task_id = load(slot.task_id, std::memory_order_acquire);
-    const std::uint64_t attempt = load(slot.attempt, std::memory_order_acquire);
-    const std::uint64_t fraction = load(slot.fraction_bits, std::memory_order_acquire);
-    const std::uint64_t updated = load(slot.updated_ms, std::memory_order_acquire);
+    constexpr auto acquire = std::memory_order_acquire;
+    SlotRecord record{load(slot.task_id, acquire),
+                      static_cast<std::uint32_t>(load(slot.attempt, acquire)),
+                      std::bit_cast<double>(load(slot.fraction_bits, acquire)),
+                      static_cast<std::int64_t>(load(slot.updated_ms, acquire))};
     std::uint64_t text[kMessageBytes / 8];
-    for (std::size_t i = 0; i < kMessageBytes / 8; ++i)
-      text[i] = load(slot.message[i], std::memory_order_acquire);
+    for (std::size_t i = 0; i < kMessageBytes / 8; ++i) text[i] = load(slot.message[i], acquire);
     if (load(slot.seq, std::memory_order_relaxed) != before) continue;
-
-    SlotRecord record;
-    record.task_id = task_id;
-    record.attempt = static_cast<std::uint32_t>(attempt);
-    record.fraction = std::bit_cast<double>(fraction);
-    record.updated_ms = static_cast<std::int64_t>(updated);
     std::memcpy(record.message, text, kMessageBytes);
     record.message[kMessageBytes - 1] = '\0';
     return record;
@@ -218,20 +205,20 @@ class Mapping {
     } catch (const bip::interprocess_exception& e) {
       return fail<Mapping>(err, "cannot map progress board " + path + ": " + e.what());
     }
+    const std::string board = "progress board " + path;
     if (region.get_size() < kHeaderBytes)
-      return fail<Mapping>(err, "progress board " + path + " is too short for its header");
+      return fail<Mapping>(err, board + " is too short for its header");
     Header header;
     std::memcpy(&header, region.get_address(), sizeof header);
     if (std::memcmp(header.magic, kMagic, sizeof kMagic) != 0)
       return fail<Mapping>(err, path + " is not a jr progress board");
     if (header.version != kLayoutVersion)
-      return fail<Mapping>(err, "progress board " + path + " has layout version " +
-                                    std::to_string(header.version) + ", this jr reads version " +
-                                    std::to_string(kLayoutVersion));
+      return fail<Mapping>(err, board + " has layout version " + std::to_string(header.version) +
+                                    ", this jr reads " + std::to_string(kLayoutVersion));
     if (header.slot_bytes != kSlotBytes || header.slot_count == 0 || header.slot_count > kMaxSlots)
-      return fail<Mapping>(err, "progress board " + path + " has a corrupt header");
+      return fail<Mapping>(err, board + " has a corrupt header");
     if (region.get_size() < kHeaderBytes + std::size_t{header.slot_count} * kSlotBytes)
-      return fail<Mapping>(err, "progress board " + path + " is too short for its " +
+      return fail<Mapping>(err, board + " is too short for its " +
                                     std::to_string(header.slot_count) + " slots");
     return Mapping(std::move(region), header);
   }
@@ -309,14 +296,11 @@ class Writer {
     write(task_id_, attempt_, fraction, message);
   }
 
-  std::uint32_t slot_index() const { return slot_index_; }
-
  private:
   Writer(detail::Mapping mapping, std::uint32_t slot_index)
-      : mapping_(std::move(mapping)), slot_index_(slot_index), slot_(mapping_.slot(slot_index)) {}
+      : mapping_(std::move(mapping)), slot_(mapping_.slot(slot_index)) {}
 
   detail::Mapping mapping_;
-  std::uint32_t slot_index_;
   detail::Slot* slot_;  // into mapping_'s region, whose address a move keeps
   std::uint64_t task_id_ = 0;
   std::uint32_t attempt_ = 0;
@@ -358,12 +342,8 @@ class Board {
     const int fd = ::open(temp.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
     if (fd < 0)
       return detail::fail<Board>(err, "cannot create " + temp + ": " + std::strerror(errno));
-    detail::Header header{};
+    detail::Header header{{}, kLayoutVersion, slot_count, engine_pid, kSlotBytes, {}};
     std::memcpy(header.magic, detail::kMagic, sizeof header.magic);
-    header.version = kLayoutVersion;
-    header.slot_count = slot_count;
-    header.engine_pid = engine_pid;
-    header.slot_bytes = kSlotBytes;
     const off_t size = static_cast<off_t>(kHeaderBytes + std::size_t{slot_count} * kSlotBytes);
     std::string failure;
     if (::fchmod(fd, 0600) != 0)  // the umask may have taken more than group and other bits
@@ -387,7 +367,6 @@ class Board {
   }
 
   std::uint32_t slot_count() const { return mapping_.slot_count(); }
-  std::uint32_t engine_pid() const { return mapping_.engine_pid(); }
 
   // Gives slot_index (0-based) to a task: progress unknown, no message. Takes the slot over
   // even if a killed writer left it mid-write. REQUIRES: the slot's previous task is gone.

@@ -13,6 +13,7 @@
 #include <filesystem>
 #include <fstream>
 #include <random>
+#include <stdexcept>
 #include <string>
 #include <thread>
 
@@ -30,7 +31,8 @@ std::string message_for(std::uint64_t n) {
 }
 
 void write_counter(Writer& writer, std::uint64_t n, const std::string& message) {
-  writer.write(n, static_cast<std::uint32_t>(n % 1000), static_cast<double>(n % 100) / 100, message);
+  writer.write(n, static_cast<std::uint32_t>(n % 1000), static_cast<double>(n % 100) / 100,
+               message);
 }
 
 ::testing::AssertionResult consistent(const SlotRecord& r) {
@@ -38,8 +40,16 @@ void write_counter(Writer& writer, std::uint64_t n, const std::string& message) 
   if (r.attempt == r.task_id % 1000 && r.fraction == static_cast<double>(r.task_id % 100) / 100 &&
       r.message == expected)
     return ::testing::AssertionSuccess();
-  return ::testing::AssertionFailure() << "torn record: task " << r.task_id << " attempt " << r.attempt
-                                       << " fraction " << r.fraction << " message '" << r.message << "'";
+  return ::testing::AssertionFailure() << "torn record: task " << r.task_id << " attempt "
+                                       << r.attempt << " fraction " << r.fraction << " message '"
+                                       << r.message << "'";
+}
+
+// GoogleTest reports an exception as a failure of the test that threw it.
+template <typename T>
+T must(std::optional<T> value, const std::string& err) {
+  if (!value) throw std::runtime_error(err);
+  return std::move(*value);
 }
 
 class BoardTest : public ::testing::Test {
@@ -54,21 +64,15 @@ class BoardTest : public ::testing::Test {
 
   Board create(std::uint32_t slots, std::uint32_t pid = 4242) {
     std::string err;
-    auto board = Board::create(path_, slots, pid, &err);
-    if (!board) ADD_FAILURE() << err;
-    return std::move(*board);
+    return must(Board::create(path_, slots, pid, &err), err);
   }
   Writer open_writer(std::uint32_t slot) {
     std::string err;
-    auto writer = Writer::open(path_, slot, &err);
-    if (!writer) ADD_FAILURE() << err;
-    return std::move(*writer);
+    return must(Writer::open(path_, slot, &err), err);
   }
   Reader open_reader() {
     std::string err;
-    auto reader = Reader::open(path_, &err);
-    if (!reader) ADD_FAILURE() << err;
-    return std::move(*reader);
+    return must(Reader::open(path_, &err), err);
   }
   // Overwrites bytes of the board file, as a crash or another program might have.
   void poke(off_t offset, const void* bytes, std::size_t size) {
@@ -81,12 +85,13 @@ class BoardTest : public ::testing::Test {
   void leave_mid_write(std::uint32_t slot) {
     const int fd = ::open(path_.c_str(), O_RDWR | O_CLOEXEC);
     ASSERT_GE(fd, 0);
-    void* base = ::mmap(nullptr, kHeaderBytes + kSlotBytes * (slot + 1), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    const std::size_t size = kHeaderBytes + kSlotBytes * (slot + 1);
+    void* base = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
     ::close(fd);
     ASSERT_NE(base, MAP_FAILED);
-    auto* seq = reinterpret_cast<std::uint64_t*>(static_cast<char*>(base) + kHeaderBytes + kSlotBytes * slot);
-    std::atomic_ref<std::uint64_t>(*seq).fetch_or(1);
-    ::munmap(base, kHeaderBytes + kSlotBytes * (slot + 1));
+    char* seq = static_cast<char*>(base) + kHeaderBytes + kSlotBytes * slot;
+    std::atomic_ref<std::uint64_t>(*reinterpret_cast<std::uint64_t*>(seq)).fetch_or(1);
+    ::munmap(base, size);
   }
 
   std::string dir_;
@@ -98,7 +103,7 @@ TEST_F(BoardTest, WrittenRecordReadsBack) {
   Reader reader = open_reader();
   EXPECT_EQ(reader.slot_count(), 4u);
   EXPECT_EQ(reader.engine_pid(), 4242u);
-  for (std::uint32_t i = 0; i < 4; ++i) EXPECT_FALSE(reader.read(i)) << "slot " << i << " was never written";
+  for (std::uint32_t i = 0; i < 4; ++i) EXPECT_FALSE(reader.read(i)) << "unwritten slot " << i;
 
   Writer writer = open_writer(2);
   const std::int64_t before = detail::now_ms();
@@ -137,25 +142,25 @@ TEST_F(BoardTest, FractionIsClampedAndNanIsUnknown) {
   Board board = create(1);
   Writer writer = open_writer(0);
   writer.write(1, 1, 1.5, "");
-  EXPECT_EQ(board.read(0)->fraction, 1.0);
+  EXPECT_EQ(board.read(0).value().fraction, 1.0);
   writer.write(1, 1, std::nan(""), "");
-  EXPECT_EQ(board.read(0)->fraction, -1.0);
+  EXPECT_EQ(board.read(0).value().fraction, -1.0);
   writer.write(1, 1, -0.5, "");
-  EXPECT_EQ(board.read(0)->fraction, -1.0);
+  EXPECT_EQ(board.read(0).value().fraction, -1.0);
 }
 
 TEST_F(BoardTest, LongMessageIsCutAndStaysValidUtf8) {
   Board board = create(1);
   Writer writer = open_writer(0);
   writer.write(1, 1, 0, std::string(300, 'x'));
-  EXPECT_EQ(std::string(board.read(0)->message), std::string(kMessageBytes - 1, 'x'));
+  EXPECT_EQ(std::string(board.read(0).value().message), std::string(kMessageBytes - 1, 'x'));
 
   // "é" is two bytes; the second would be byte 160, past the room left for the NUL.
   writer.write(1, 1, 0, std::string(kMessageBytes - 2, 'a') + "\xc3\xa9" + "tail");
-  EXPECT_EQ(std::string(board.read(0)->message), std::string(kMessageBytes - 2, 'a'));
+  EXPECT_EQ(std::string(board.read(0).value().message), std::string(kMessageBytes - 2, 'a'));
 
   writer.write(1, 1, 0, "short");
-  EXPECT_STREQ(board.read(0)->message, "short") << "the longer message before must not show through";
+  EXPECT_STREQ(board.read(0).value().message, "short") << "the longer message must not show through";
 }
 
 TEST_F(BoardTest, SlotOutOfRangeIsRefused) {
@@ -240,7 +245,7 @@ TEST_F(BoardTest, CreateIsPrivateAndNeverDisturbsAnOldReader) {
 
   EXPECT_EQ(old_reader.engine_pid(), 100u);
   ASSERT_TRUE(old_reader.read(0));
-  EXPECT_STREQ(old_reader.read(0)->message, "old engine");
+  EXPECT_STREQ(old_reader.read(0).value().message, "old engine");
   Reader new_reader = open_reader();
   EXPECT_EQ(new_reader.engine_pid(), 200u);
   EXPECT_EQ(new_reader.slot_count(), 3u);
@@ -257,12 +262,12 @@ TEST_F(BoardTest, SlotLeftMidWriteIsUnreadableUntilWrittenOrReset) {
 
   writer.write(1, 1, 0.2, "taken over");
   ASSERT_TRUE(board.read(1)) << "the next write takes over a slot its dead writer left odd";
-  EXPECT_STREQ(board.read(1)->message, "taken over");
+  EXPECT_STREQ(board.read(1).value().message, "taken over");
 
   leave_mid_write(1);
   ASSERT_TRUE(board.reset_slot(1, 2, 1));
   ASSERT_TRUE(board.read(1));
-  EXPECT_EQ(board.read(1)->task_id, 2u);
+  EXPECT_EQ(board.read(1).value().task_id, 2u);
 }
 
 TEST_F(BoardTest, ConcurrentReadsAreNeverTorn) {

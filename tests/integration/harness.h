@@ -1,0 +1,61 @@
+// Helpers for integration tests that drive the real jr binaries on a temporary state.
+//
+// Nothing here sleeps to synchronise: wait_for() polls a condition until a deadline, which is
+// generous (tests fail by assertion, never by timing).
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace jr::test {
+
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  const std::filesystem::path& path() const { return path_; }
+  std::filesystem::path operator/(const std::string& name) const { return path_ / name; }
+
+ private:
+  std::filesystem::path path_;
+};
+
+struct Output {
+  int exit_code = -1;  // 128 + signal when killed by one
+  std::string out;
+  std::string err;
+};
+
+// Runs `jr ARGS…` in `cwd` to completion; stdin is /dev/null.
+Output run_jr(const std::vector<std::string>& args, const std::filesystem::path& cwd);
+
+// Starts `jr ARGS…` in `cwd` in the background, stdout and stderr to files in cwd.
+pid_t start_jr(const std::vector<std::string>& args, const std::filesystem::path& cwd,
+               const std::string& log_name = "jr-bg");
+// Waits for a child started by start_jr; returns its exit code (128 + signal if killed).
+int wait_exit(pid_t pid);
+
+// Polls `condition` until it holds or `limit` passes; returns whether it held.
+bool wait_for(const std::function<bool()>& condition,
+              std::chrono::milliseconds limit = std::chrono::seconds(60));
+
+// One integer from a query on a jr store, opened read-only; -1 when it cannot be read.
+std::int64_t query_int(const std::filesystem::path& db, const std::string& sql);
+// One text value from a query; empty when it cannot be read.
+std::string query_text(const std::filesystem::path& db, const std::string& sql);
+// One column of integers.
+std::vector<std::int64_t> query_ints(const std::filesystem::path& db, const std::string& sql);
+
+std::string read_file(const std::filesystem::path& path);
+std::vector<std::string> read_lines(const std::filesystem::path& path);
+void write_file(const std::filesystem::path& path, const std::string& text);
+// Whether a process with this pid exists and is not a zombie.
+bool process_alive(pid_t pid);
+
+}  // namespace jr::test
