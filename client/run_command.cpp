@@ -13,7 +13,7 @@
 #include "base/signals.h"
 #include "client/joblog.h"
 #include "client/progress_line.h"
-#include "client/template.h"
+#include "protocol/template.h"
 #include "daemon/engine.h"
 #include "storage/codec.h"
 #include "storage/engine_lock.h"

@@ -1,4 +1,4 @@
-#include "client/template.h"
+#include "protocol/template.h"
 
 #include <gtest/gtest.h>
 #include <fcntl.h>

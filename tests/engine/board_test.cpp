@@ -160,7 +160,7 @@ TEST_F(BoardTest, LongMessageIsCutAndStaysValidUtf8) {
   EXPECT_EQ(std::string(board.read(0).value().message), std::string(kMessageBytes - 2, 'a'));
 
   writer.write(1, 1, 0, "short");
-  EXPECT_STREQ(board.read(0).value().message, "short") << "the longer message must not show through";
+  EXPECT_STREQ(board.read(0).value().message, "short") << "no byte of the longer one shows";
 }
 
 TEST_F(BoardTest, SlotOutOfRangeIsRefused) {

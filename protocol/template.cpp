@@ -1,4 +1,4 @@
-#include "client/template.h"
+#include "protocol/template.h"
 
 #include <fcntl.h>
 #include <unistd.h>

@@ -1,0 +1,267 @@
+// Opening a store: schema version and application id, files that are not jr stores, newer
+// schemas, unwritable paths, file modes; and the engine lock across processes.
+#include "storage/schema.h"
+
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdint>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <iterator>
+#include <memory>
+#include <string>
+
+#include "base/result.h"
+#include "storage/engine_lock.h"
+#include "storage/store.h"
+
+namespace jr {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string rows(sqlite3* db, const std::string& sql) {
+  sqlite3_stmt* st = nullptr;
+  if (sqlite3_prepare_v2(db, sql.c_str(), -1, &st, nullptr) != SQLITE_OK) {
+    return std::string("error: ") + sqlite3_errmsg(db);
+  }
+  std::string out;
+  while (sqlite3_step(st) == SQLITE_ROW) {
+    if (!out.empty()) out += ';';
+    for (int c = 0; c < sqlite3_column_count(st); ++c) {
+      if (c) out += '|';
+      auto* text = reinterpret_cast<const char*>(sqlite3_column_text(st, c));
+      out += text ? text : "null";
+    }
+  }
+  sqlite3_finalize(st);
+  return out;
+}
+
+// Runs `sql` on `path` through a plain sqlite3 connection and returns its rows.
+std::string raw(const fs::path& path, const std::string& sql) {
+  sqlite3* db = nullptr;
+  if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr) != SQLITE_OK) {
+    sqlite3_close(db);
+    return "cannot open";
+  }
+  std::string out = rows(db, sql);
+  sqlite3_close(db);
+  return out;
+}
+
+class SchemaTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char pattern[] = "/tmp/jr_schema_test.XXXXXX";
+    ASSERT_NE(::mkdtemp(pattern), nullptr);
+    dir_ = pattern;
+    path_ = dir_ / "jr.db";
+  }
+  void TearDown() override {
+    std::error_code ec;
+    fs::remove_all(dir_, ec);
+  }
+  Error open_error(const fs::path& path) {
+    auto store = Store::open(path, SyncMode::Normal);
+    EXPECT_FALSE(store.ok());
+    return store.ok() ? Error{} : store.error();
+  }
+
+  fs::path dir_;
+  fs::path path_;
+};
+
+TEST_F(SchemaTest, FreshFileGetsCurrentVersion) {
+  std::string state_id;
+  {
+    auto store = Store::open(path_, SyncMode::Normal);
+    ASSERT_TRUE(store.ok()) << store.error().message;
+    state_id = (*store)->state_id();
+  }
+  EXPECT_EQ(current_schema_version(), 1);
+  EXPECT_EQ(raw(path_, "PRAGMA user_version"), std::to_string(current_schema_version()));
+  EXPECT_EQ(raw(path_, "PRAGMA application_id"), std::to_string(kApplicationId));
+  EXPECT_EQ(raw(path_, "PRAGMA journal_mode"), "wal");
+  EXPECT_EQ(state_id.size(), 12u);
+  EXPECT_EQ(state_id.find_first_not_of("0123456789abcdef"), std::string::npos) << state_id;
+  // Opening again migrates nothing and keeps the state id; a reader sees the same.
+  auto again = Store::open(path_, SyncMode::Full);
+  ASSERT_TRUE(again.ok()) << again.error().message;
+  EXPECT_EQ((*again)->state_id(), state_id);
+  auto reader = Store::open_read_only(path_);
+  ASSERT_TRUE(reader.ok()) << reader.error().message;
+  EXPECT_EQ((*reader)->state_id(), state_id);
+  EXPECT_EQ(raw(path_, "SELECT count(*) FROM meta"), "1");
+}
+
+TEST_F(SchemaTest, ReadOnlyStoreRefusesWrites) {
+  ASSERT_TRUE(Store::open(path_, SyncMode::Normal).ok());
+  auto reader = Store::open_read_only(path_);
+  ASSERT_TRUE(reader.ok()) << reader.error().message;
+  auto job = (*reader)->create_job(JobSpec{}, "t");
+  ASSERT_FALSE(job.ok());
+  EXPECT_EQ(job.error().code, ErrorCode::Io) << job.error().message;
+  EXPECT_EQ(raw(path_, "SELECT count(*) FROM jobs"), "0");
+}
+
+TEST_F(SchemaTest, TextFileIsNotAJrDatabase) {
+  std::ofstream(path_) << "hello";
+  Error e = open_error(path_);
+  EXPECT_EQ(e.code, ErrorCode::Corrupt) << e.message;
+  EXPECT_EQ(e.message, path_.string() + " is not a jr database");
+  auto reader = Store::open_read_only(path_);
+  ASSERT_FALSE(reader.ok());
+  EXPECT_EQ(reader.error().code, ErrorCode::Corrupt) << reader.error().message;
+  EXPECT_EQ(reader.error().message, path_.string() + " is not a jr database");
+  std::ifstream in(path_);
+  std::string contents((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(contents, "hello");
+}
+
+TEST_F(SchemaTest, OtherApplicationsDatabaseIsRefusedAndLeftAlone) {
+  ASSERT_EQ(raw(path_, "CREATE TABLE notes(x); INSERT INTO notes VALUES (1); PRAGMA application_id = 1234"), "");
+  Error e = open_error(path_);
+  EXPECT_EQ(e.code, ErrorCode::Corrupt) << e.message;
+  EXPECT_EQ(e.message, path_.string() + " is not a jr database");
+  EXPECT_EQ(raw(path_, "SELECT name FROM sqlite_master"), "notes");
+  EXPECT_EQ(raw(path_, "PRAGMA application_id"), "1234");
+  EXPECT_EQ(raw(path_, "PRAGMA journal_mode"), "delete");  // not switched to WAL behind its back
+}
+
+TEST_F(SchemaTest, DatabaseWithTablesButNoApplicationIdIsRefused) {
+  ASSERT_EQ(raw(path_, "CREATE TABLE jobs(x)"), "");
+  Error e = open_error(path_);
+  EXPECT_EQ(e.code, ErrorCode::Corrupt) << e.message;
+  EXPECT_EQ(e.message, path_.string() + " is not a jr database");
+}
+
+TEST_F(SchemaTest, NewerSchemaIsUnsupported) {
+  ASSERT_TRUE(Store::open(path_, SyncMode::Normal).ok());
+  ASSERT_EQ(raw(path_, "PRAGMA user_version = 99"), "");
+  Error e = open_error(path_);
+  EXPECT_EQ(e.code, ErrorCode::Unsupported) << e.message;
+  EXPECT_NE(e.message.find("newer jr"), std::string::npos) << e.message;
+  EXPECT_NE(e.message.find("schema 99"), std::string::npos) << e.message;
+  auto reader = Store::open_read_only(path_);
+  ASSERT_FALSE(reader.ok());
+  EXPECT_EQ(reader.error().code, ErrorCode::Unsupported) << reader.error().message;
+  EXPECT_EQ(raw(path_, "PRAGMA user_version"), "99");
+}
+
+TEST_F(SchemaTest, UnwritablePathIsAnIoError) {
+  Error e = open_error("/proc/nonexistent/jr.db");
+  EXPECT_EQ(e.code, ErrorCode::Io) << e.message;
+  EXPECT_NE(e.message.find("/proc/nonexistent/jr.db"), std::string::npos) << e.message;
+  std::ofstream(dir_ / "file") << "x";
+  Error under_file = open_error(dir_ / "file" / "jr.db");
+  EXPECT_EQ(under_file.code, ErrorCode::Io) << under_file.message;
+}
+
+TEST_F(SchemaTest, ReadOnlyOpenOfMissingFileIsNotFound) {
+  auto reader = Store::open_read_only(dir_ / "missing.db");
+  ASSERT_FALSE(reader.ok());
+  EXPECT_EQ(reader.error().code, ErrorCode::NotFound) << reader.error().message;
+  EXPECT_FALSE(fs::exists(dir_ / "missing.db"));
+}
+
+TEST_F(SchemaTest, NewDatabaseIsPrivateWhateverTheUmask) {
+  mode_t old = ::umask(0);
+  auto store = Store::open(path_, SyncMode::Normal);
+  ASSERT_TRUE(store.ok()) << store.error().message;
+  auto job = (*store)->create_job(JobSpec{}, "t");  // makes SQLite create the -wal file
+  ASSERT_TRUE(job.ok());
+  auto state_dir = dir_ / "state" / "sub";
+  Status prepared = prepare_state_dir(state_dir);
+  ::umask(old);
+  ASSERT_TRUE(prepared.ok()) << prepared.error().message;
+  struct stat st {};
+  ASSERT_EQ(::stat(path_.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0600u);
+  ASSERT_EQ(::stat((path_.string() + "-wal").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0600u);
+  ASSERT_EQ(::stat(state_dir.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0700u);
+}
+
+// Runs `body` in a forked child and returns what it wrote to the pipe it is given.
+std::string in_child(const std::function<std::string()>& body) {
+  int fds[2];
+  if (::pipe(fds) != 0) return "pipe failed";
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    ::close(fds[0]);
+    std::string out = body();
+    ssize_t n = ::write(fds[1], out.data(), out.size());
+    ::_exit(n == static_cast<ssize_t>(out.size()) ? 0 : 1);
+  }
+  ::close(fds[1]);
+  std::string out;
+  char buf[256];
+  ssize_t n;
+  while ((n = ::read(fds[0], buf, sizeof buf)) > 0) out.append(buf, static_cast<std::size_t>(n));
+  ::close(fds[0]);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) out += " (child failed)";
+  return out;
+}
+
+std::string try_lock(const fs::path& dir) {
+  auto lock = EngineLock::acquire(dir);
+  if (lock.ok()) return "locked";
+  return std::to_string(static_cast<int>(lock.error().code)) + " " + lock.error().message;
+}
+
+TEST_F(SchemaTest, SecondEngineGetsConflictNamingTheHolder) {
+  auto lock = EngineLock::acquire(dir_);
+  ASSERT_TRUE(lock.ok()) << lock.error().message;
+  std::string expected = std::to_string(static_cast<int>(ErrorCode::Conflict)) + " another jr engine (pid " +
+                         std::to_string(::getpid()) + ") is using " + dir_.string();
+  EXPECT_EQ(in_child([&] { return try_lock(dir_); }), expected);
+  EXPECT_EQ(in_child([&] { return std::to_string(EngineLock::holder(dir_)); }), std::to_string(::getpid()));
+  lock->reset();
+  EXPECT_EQ(in_child([&] { return try_lock(dir_); }), "locked");
+  EXPECT_EQ(EngineLock::holder(dir_), 0);
+}
+
+TEST_F(SchemaTest, LockOfAKilledEngineIsFree) {
+  int ready[2];
+  ASSERT_EQ(::pipe(ready), 0);
+  pid_t pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    ::close(ready[0]);
+    auto lock = EngineLock::acquire(dir_);
+    char c = lock.ok() ? 'y' : 'n';
+    if (::write(ready[1], &c, 1) != 1) ::_exit(1);
+    for (;;) ::pause();
+  }
+  ::close(ready[1]);
+  char c = 0;
+  ASSERT_EQ(::read(ready[0], &c, 1), 1);
+  ::close(ready[0]);
+  EXPECT_EQ(c, 'y');
+  auto held = EngineLock::acquire(dir_);
+  ASSERT_FALSE(held.ok());
+  EXPECT_EQ(held.error().code, ErrorCode::Conflict);
+  EXPECT_EQ(held.error().message,
+            "another jr engine (pid " + std::to_string(pid) + ") is using " + dir_.string());
+  ASSERT_EQ(::kill(pid, SIGKILL), 0);
+  int status = 0;
+  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+  EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+  auto lock = EngineLock::acquire(dir_);
+  ASSERT_TRUE(lock.ok()) << lock.error().message;
+  EXPECT_EQ(in_child([&] { return std::to_string(EngineLock::holder(dir_)); }), std::to_string(::getpid()));
+}
+
+}  // namespace
+}  // namespace jr
