@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "client/checkpoint_command.h"
 #include "client/run_command.h"
 
 namespace {
@@ -28,11 +29,48 @@ void add_run(CLI::App& app, jr::RunOptions& o) {
   run->add_option("--joblog", o.joblog, "Append GNU parallel's joblog format to FILE");
   run->add_option("--name", o.name, "A name for the job");
   run->add_option("--preempt-signal", o.preempt_signal, "Signal that preempts the run, besides INT and TERM (default TERM)");
+  run->add_option("--keep-checkpoints", o.keep_checkpoints, "Checkpoints kept per task (default 2)");
+  run->add_option("--max-checkpoint", o.max_checkpoint, "Largest checkpoint a task may save (default 1G)");
   run->add_flag_function("--sync-full", [&o](std::int64_t) { o.sync_full = true; },
                          "Make every commit survive power loss too (slower)");
   run->footer("The command: [--] CMD ARGS… [::: A B …] [:::: FILE]. Replacement strings {} {.} {/} {//} {/.} {#} {1} {2}…;\n"
               "several ::: make the cartesian product; with no {} the inputs are appended.");
   run->prefix_command();
+}
+
+struct CheckpointOptions {
+  std::vector<std::string> files;
+  std::string state_dir = ".jr";
+  std::string task;
+  std::int64_t seq = 0;
+  std::string out_dir;
+  bool json = false;
+  std::string result_file;
+};
+
+void add_checkpoint(CLI::App& app, CheckpointOptions& o) {
+  auto* cp = app.add_subcommand("checkpoint", "Save (inside a task), list or fetch a task's checkpoints");
+  cp->require_subcommand(1);
+  auto* save = cp->add_subcommand("save", "Inside a task: store JR_CHECKPOINT_DIR (or FILES in it) durably");
+  save->add_option("files", o.files, "Files in JR_CHECKPOINT_DIR (default: all of it)");
+  save->callback([&o] { std::exit(jr::checkpoint_save_command(o.files)); });
+  auto* list = cp->add_subcommand("list", "List a task's stored checkpoints");
+  list->add_option("task", o.task, "JOB:INDEX")->required();
+  list->add_option("--state", o.state_dir, "State directory (default ./.jr)");
+  list->add_flag("--json", o.json, "JSON output");
+  list->callback([&o] { std::exit(jr::checkpoint_list_command(o.state_dir, o.task, o.json)); });
+  auto* get = cp->add_subcommand("get", "Write a stored checkpoint's files into a directory");
+  get->add_option("task", o.task, "JOB:INDEX")->required();
+  get->add_option("--state", o.state_dir, "State directory (default ./.jr)");
+  get->add_option("--seq", o.seq, "Which checkpoint (default: the latest)");
+  get->add_option("-o,--output", o.out_dir, "Directory to write the files into")->required();
+  get->callback([&o] { std::exit(jr::checkpoint_get_command(o.state_dir, o.task, o.seq, o.out_dir)); });
+
+  auto* result = app.add_subcommand("result", "Inside a task: hand back a result");
+  result->require_subcommand(1);
+  auto* rsave = result->add_subcommand("save", "Store FILE's bytes as this task's result");
+  rsave->add_option("file", o.result_file, "The result file")->required();
+  rsave->callback([&o] { std::exit(jr::result_save_command(o.result_file)); });
 }
 
 }  // namespace
@@ -42,6 +80,8 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   jr::RunOptions run_options;
   add_run(app, run_options);
+  CheckpointOptions checkpoint_options;
+  add_checkpoint(app, checkpoint_options);
   // CLI11 does not hand over what follows `--` to a prefix-command subcommand: split there.
   std::vector<std::string> args(argv + 1, argv + argc);
   std::vector<std::string> after_dashes;

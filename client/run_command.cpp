@@ -15,6 +15,8 @@
 #include "client/progress_line.h"
 #include "protocol/template.h"
 #include "daemon/engine.h"
+#include "daemon/server.h"
+#include "daemon/task_methods.h"
 #include "storage/codec.h"
 #include "storage/engine_lock.h"
 
@@ -89,6 +91,7 @@ void remove_state(const std::filesystem::path& dir) {
   for (const char* name : {"jr.db", "jr.db-wal", "jr.db-shm"}) std::filesystem::remove(dir / name, ec);
   std::filesystem::remove_all(dir / "logs", ec);
   std::filesystem::remove_all(dir / "checkpoints", ec);
+  std::filesystem::remove(dir / "board", ec);
 }
 
 void report_failures(Store& store, JobId job, const std::filesystem::path& dir) {
@@ -131,6 +134,9 @@ int run_command(const RunOptions& o) {
   if (!grace) return fail(grace.error().message);
   auto preempt = parse_signal(o.preempt_signal);
   if (!preempt) return fail(preempt.error().message);
+  if (o.keep_checkpoints < 1) return fail("--keep-checkpoints must be at least 1");
+  auto max_checkpoint = parse_size(o.max_checkpoint);
+  if (!max_checkpoint) return fail(max_checkpoint.error().message);
 
   TaskSource source;
   if (!o.tasks_file.empty()) {
@@ -170,11 +176,17 @@ int run_command(const RunOptions& o) {
 
   auto loop = EventLoop::create({SIGCHLD, SIGINT, SIGTERM, SIGHUP, *preempt});
   if (!loop) return fail(loop.error().message);
+  auto server = Server::listen(**loop, engine_socket_path(dir, (*store)->state_id()));
+  if (!server) return fail(server.error().message);
   EngineOptions eo;
   eo.state_dir = dir;
   eo.workers = jobs;
   eo.grace = *grace;
+  eo.socket_path = (*server)->path().string();
+  eo.keep_checkpoints = o.keep_checkpoints;
+  eo.max_checkpoint_bytes = *max_checkpoint;
   Engine engine(**store, **loop, eo);
+  serve_task_methods(**server, engine);
   if (auto st = engine.recover(); !st) return fail(st.error().message);
 
   bool resuming = job != 0;

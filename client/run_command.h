@@ -26,6 +26,8 @@ struct RunOptions {
   std::string joblog;
   std::string name;
   std::string preempt_signal = "TERM";
+  int keep_checkpoints = 2;
+  std::string max_checkpoint = "1G";
   std::vector<std::string> words;  // CMD ARGS… ::: …
 };
 

@@ -125,7 +125,11 @@ Status Engine::finish(Attempt& a, Exit exit) {
   std::int64_t now = now_ms();
   TaskState to;
   if (a.timed_out && exit.detail.empty()) exit.detail = "timeout";
-  if (shutting_down() && !exit.succeeded() && !a.timed_out) {
+  if (a.cancelled) {
+    exit.detail = "cancelled";
+    JR_TRY(store_.cancel_running(a.task, exit, now));
+    to = TaskState::Cancelled;
+  } else if (shutting_down() && !exit.succeeded() && !a.timed_out) {
     exit.detail = "shutdown";
     JR_TRY(store_.interrupt_task(a.task, exit, now));
     to = TaskState::Interrupted;
@@ -142,6 +146,10 @@ Status Engine::finish(Attempt& a, Exit exit) {
     ++job->counts[static_cast<int>(to)];
   }
   slot_busy_[static_cast<std::size_t>(a.slot - 1)] = false;
+  if (to == TaskState::Succeeded) {
+    std::error_code ec;
+    std::filesystem::remove_all(checkpoint_dir(a.task), ec);
+  }
   if (on_task_end) {
     on_task_end(TaskEnd{a.job, a.task, a.index, a.attempt, to, exit, a.start_ms, now, &a.spec.argv});
   }
@@ -158,8 +166,17 @@ Status Engine::fill_slots(std::vector<Attempt*>* started) {
   std::stable_sort(order.begin(), order.end(), [](const JobRun* x, const JobRun* y) {
     return x->row.spec.priority > y->row.spec.priority;
   });
+  JR_TRY(settle_dependencies());
   for (JobRun* job : order) {
     if (job->row.paused || job->row.cancelled) continue;
+    if (job->row.spec.after_job) {
+      auto* dep = job_run(job->row.spec.after_job);
+      if (!dep || dep->counts[static_cast<int>(TaskState::Succeeded)] == 0 ||
+          dep->running > 0 || dep->counts[static_cast<int>(TaskState::Pending)] > 0 ||
+          dep->counts[static_cast<int>(TaskState::Interrupted)] > 0) {
+        continue;
+      }
+    }
     while (job->running < std::max(1, job->row.spec.parallelism) &&
            static_cast<int>(running_.size()) < opt_.workers) {
       if (job->queue.empty()) {
@@ -215,11 +232,14 @@ std::vector<std::string> Engine::environment(const Attempt& a) const {
   add("JR_SLOT", std::to_string(a.slot));
   add("JR_STATE_DIR", opt_.state_dir.string());
   add("JR_RUN", store_.state_id() + "." + std::to_string(a.task) + "." + std::to_string(a.attempt));
+  add("JR_CHECKPOINT_DIR", checkpoint_dir(a.task).string());
+  if (!opt_.socket_path.empty()) add("JR_SOCKET", opt_.socket_path);
   for (auto& [k, v] : a.spec.env) env.push_back(k + "=" + v);
   return env;
 }
 
 Status Engine::spawn(Attempt& a) {
+  JR_TRY(prepare_checkpoint_dir(a));
   SpawnRequest req;
   req.argv = a.spec.argv;
   req.env = environment(a);

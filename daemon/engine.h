@@ -27,6 +27,7 @@
 #include "base/duration.h"
 #include "base/result.h"
 #include "daemon/event_loop.h"
+#include "storage/checkpoints.h"
 #include "storage/store.h"
 
 namespace jr {
@@ -36,6 +37,9 @@ struct EngineOptions {
   int workers = 1;                  // tasks at once, over all jobs
   Millis grace{10'000};             // SIGTERM (or the signal received) to SIGKILL
   Millis retry_delay{100};          // first retry's backoff; doubles per failure, up to 30 s
+  std::string socket_path;          // JR_SOCKET: where tasks reach this engine
+  int keep_checkpoints = 2;
+  std::uint64_t max_checkpoint_bytes = 1ull << 30;
 };
 
 // One finished attempt, as reported to the engine's owner (progress line, joblog).
@@ -78,6 +82,21 @@ class Engine {
   StateCounts counts(JobId job) const;
   std::function<void(const TaskEnd&)> on_task_end;
 
+  // ---- requests from running tasks (daemon/task_requests.cpp); `run_token` is the
+  // task's JR_RUN, which must name an attempt that is running now.
+  Result<CheckpointInfo> save_checkpoint(const std::string& run_token, const std::vector<std::string>& files);
+  Status save_result(const std::string& run_token, const std::string& path);
+
+  // ---- control of jobs (daemon/job_control.cpp)
+  // Pending tasks become cancelled; running ones are signalled and recorded as cancelled.
+  Result<std::int64_t> cancel(JobId job, std::optional<std::int64_t> index);
+  Status pause(JobId job, bool paused);
+  // Failed (and, unless failed_only, cancelled) tasks become pending again.
+  Result<std::int64_t> retry(JobId job, bool failed_only);
+  const JobRow* job_row(JobId job) const;
+  std::vector<JobId> job_ids() const;
+  std::filesystem::path checkpoint_dir(TaskId task) const;
+
  private:
   struct JobRun {
     JobRow row;
@@ -98,6 +117,7 @@ class Engine {
     std::int64_t timeout_at = 0;  // monotonic; 0: none
     std::int64_t kill_at = 0;     // monotonic; 0: not signalled yet
     bool timed_out = false;
+    bool cancelled = false;
   };
   struct Reaped {
     pid_t pid;
@@ -114,6 +134,10 @@ class Engine {
   std::int64_t next_deadline() const;
   std::vector<std::string> environment(const Attempt& a) const;
   JobRun* job_run(JobId id);
+  Attempt* running_attempt(const std::string& run_token);
+  Status prepare_checkpoint_dir(const Attempt& a);
+  Status refresh_counts(JobRun& job);
+  Status settle_dependencies();
 
   Store& store_;
   EventLoop& loop_;

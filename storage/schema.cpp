@@ -20,6 +20,7 @@ const std::vector<const char*>& migrations() {
         spec BLOB NOT NULL,
         cancelled INTEGER NOT NULL DEFAULT 0,
         paused INTEGER NOT NULL DEFAULT 0,
+        reason TEXT NOT NULL DEFAULT '',
         run_gen INTEGER NOT NULL DEFAULT 0,
         finished_ms INTEGER
       );
@@ -68,6 +69,7 @@ const std::vector<const char*>& migrations() {
         created_ms INTEGER NOT NULL,
         size INTEGER NOT NULL,
         bytes BLOB NOT NULL,
+        attempt INTEGER NOT NULL DEFAULT 0,
         PRIMARY KEY (task_id, seq)
       );
       CREATE TABLE results (

@@ -132,7 +132,7 @@ Result<JobId> Store::create_job(const JobSpec& spec, const std::string& template
 
 Result<std::vector<JobRow>> Store::jobs() {
   auto sel = db_->prepare(
-      "SELECT id, name, created_ms, template_id, spec, cancelled, paused FROM jobs ORDER BY id");
+      "SELECT id, name, created_ms, template_id, spec, cancelled, paused, reason FROM jobs ORDER BY id");
   if (!sel) return sel.error();
   std::vector<JobRow> out;
   for (;;) {
@@ -149,6 +149,7 @@ Result<std::vector<JobRow>> Store::jobs() {
     j.spec = std::move(*spec);
     j.cancelled = sel->i32(5) != 0;
     j.paused = sel->i32(6) != 0;
+    j.reason = sel->text(7);
     out.push_back(std::move(j));
   }
   return out;

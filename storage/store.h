@@ -37,6 +37,7 @@ struct JobRow {
   JobSpec spec;
   bool cancelled = false;
   bool paused = false;
+  std::string reason;  // why the job ended early (cancelled, or a job it waited for failed)
 };
 
 using StateCounts = std::array<std::int64_t, kTaskStateCount>;
@@ -114,6 +115,15 @@ class Store {
   Status interrupt_task(TaskId id, const Exit& exit, std::int64_t now_ms);
   // Every task recorded as running: what recovery must deal with.
   Result<std::vector<RunningTask>> running_tasks();
+
+  // ---- control of jobs (jrd)
+  Status set_job_flags(JobId job, bool paused, bool cancelled, const std::string& reason);
+  // Pending tasks of `job` (or its task at `index`) -> Cancelled; returns how many.
+  Result<std::int64_t> cancel_pending(JobId job, std::optional<std::int64_t> index, const std::string& detail);
+  // Running -> Cancelled, once a cancelled task's process has exited.
+  Status cancel_running(TaskId id, const Exit& exit, std::int64_t now_ms);
+  // Failed (and cancelled, unless failed_only) -> Pending, failures reset; returns how many.
+  Result<std::int64_t> requeue(JobId job, bool failed_only);
 
   // ---- engine runs (epochs on a report's time axis)
   Result<std::int64_t> begin_engine_run(std::int64_t pid, const std::string& host,

@@ -33,8 +33,8 @@ std::string rows(sqlite3* db, const std::string& sql) {
     return std::string("error: ") + sqlite3_errmsg(db);
   }
   std::string out;
-  while (sqlite3_step(st) == SQLITE_ROW) {
-    if (!out.empty()) out += ';';
+  for (int row = 0; sqlite3_step(st) == SQLITE_ROW; ++row) {
+    if (row) out += ';';
     for (int c = 0; c < sqlite3_column_count(st); ++c) {
       if (c) out += '|';
       auto* text = reinterpret_cast<const char*>(sqlite3_column_text(st, c));
@@ -45,14 +45,19 @@ std::string rows(sqlite3* db, const std::string& sql) {
   return out;
 }
 
-// Runs `sql` on `path` through a plain sqlite3 connection and returns its rows.
+// Runs the statements of `sql` on `path` through a plain sqlite3 connection; the rows of the
+// last one.
 std::string raw(const fs::path& path, const std::string& sql) {
   sqlite3* db = nullptr;
-  if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr) != SQLITE_OK) {
-    sqlite3_close(db);
-    return "cannot open";
+  std::string out = "cannot open";
+  if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr) == SQLITE_OK) {
+    auto last = sql.rfind(';');
+    if (last != std::string::npos && sqlite3_exec(db, sql.substr(0, last).c_str(), nullptr, nullptr, nullptr) != SQLITE_OK) {
+      out = std::string("error: ") + sqlite3_errmsg(db);
+    } else {
+      out = rows(db, last == std::string::npos ? sql : sql.substr(last + 1));
+    }
   }
-  std::string out = rows(db, sql);
   sqlite3_close(db);
   return out;
 }
@@ -170,6 +175,11 @@ TEST_F(SchemaTest, ReadOnlyOpenOfMissingFileIsNotFound) {
   ASSERT_FALSE(reader.ok());
   EXPECT_EQ(reader.error().code, ErrorCode::NotFound) << reader.error().message;
   EXPECT_FALSE(fs::exists(dir_ / "missing.db"));
+  std::ofstream(path_).flush();  // exists, but no engine has written it yet
+  auto empty = Store::open_read_only(path_);
+  ASSERT_FALSE(empty.ok());
+  EXPECT_EQ(empty.error().code, ErrorCode::NotFound) << empty.error().message;
+  EXPECT_EQ(empty.error().message, path_.string() + " holds no jr job yet");
 }
 
 TEST_F(SchemaTest, NewDatabaseIsPrivateWhateverTheUmask) {

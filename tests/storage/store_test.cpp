@@ -29,8 +29,8 @@ std::string rows(sqlite3* db, const std::string& sql) {
     return std::string("error: ") + sqlite3_errmsg(db);
   }
   std::string out;
-  while (sqlite3_step(st) == SQLITE_ROW) {
-    if (!out.empty()) out += ';';
+  for (int row = 0; sqlite3_step(st) == SQLITE_ROW; ++row) {
+    if (row) out += ';';
     for (int c = 0; c < sqlite3_column_count(st); ++c) {
       if (c) out += '|';
       auto* text = reinterpret_cast<const char*>(sqlite3_column_text(st, c));
@@ -41,12 +41,14 @@ std::string rows(sqlite3* db, const std::string& sql) {
   return out;
 }
 
+// total/added/skipped/resumed/pending/retried/kept_failed/dropped/duplicates
 std::string describe(const SyncSummary& s) {
-  return "total=" + std::to_string(s.total) + " added=" + std::to_string(s.added) +
-         " skipped=" + std::to_string(s.skipped) + " resumed=" + std::to_string(s.resumed) +
-         " pending=" + std::to_string(s.pending) + " retried=" + std::to_string(s.retried) +
-         " kept_failed=" + std::to_string(s.kept_failed) + " dropped=" + std::to_string(s.dropped) +
-         " duplicates=" + std::to_string(s.duplicates);
+  std::string out;
+  for (auto n : {s.total, s.added, s.skipped, s.resumed, s.pending, s.retried, s.kept_failed, s.dropped,
+                 s.duplicates}) {
+    out += (out.empty() ? "" : "/") + std::to_string(n);
+  }
+  return out;
 }
 
 TaskSpec spec_for(const std::string& input) {
@@ -61,13 +63,19 @@ Exit exited(int code) {
   return e;
 }
 
-Exit killed(int signal) {
-  Exit e;
-  e.exit_code = -1;
+Exit killed(int signal, const std::string& detail = "") {
+  Exit e = exited(-1);
   e.signal = signal;
+  e.detail = detail;
   return e;
 }
 
+template <typename R>
+Error error_of(const R& r) {
+  return r.ok() ? Error{ErrorCode::Internal, "accepted"} : r.error();
+}
+
+// A store with one job; tasks are named by their input ("a" runs `work a`).
 class StoreTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -97,49 +105,65 @@ class StoreTest : public ::testing::Test {
     return r.ok() ? *r : SyncSummary{};
   }
   std::string q(const std::string& sql) { return rows(store_->db().raw(), sql); }
-  TaskId id_of(const std::string& input) {
-    return std::stoll("0" + q("SELECT id FROM tasks WHERE identity = '" + task_identity(spec_for(input)) + "'"));
+  // What another connection (a reader, like `jr status`) sees.
+  std::string peek(const std::string& sql) {
+    sqlite3* reader = nullptr;
+    std::string out = sqlite3_open_v2(path_.c_str(), &reader, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK
+                          ? rows(reader, sql) : "cannot open";
+    sqlite3_close(reader);
+    return out;
+  }
+  TaskId id(const std::string& n) {
+    return std::stoll("0" + q("SELECT id FROM tasks WHERE identity = '" + task_identity(spec_for(n)) + "'"));
+  }
+  std::string sid(const std::string& n) { return std::to_string(id(n)); }
+  std::vector<TaskId> ids(const std::vector<std::string>& names) {
+    std::vector<TaskId> out;
+    for (const auto& n : names) out.push_back(id(n));
+    return out;
   }
   // state|attempts|failures|exit_code|signal|next_run_ms|idx
-  std::string task(TaskId id) {
-    return q("SELECT state, attempts, failures, exit_code, signal, next_run_ms, idx FROM tasks WHERE id = " +
-             std::to_string(id));
+  std::string task(const std::string& n) {
+    return q("SELECT state, attempts, failures, exit_code, signal, next_run_ms, idx FROM tasks WHERE id = " + sid(n));
   }
   // from|to|attempt|detail of a task's events, oldest first.
-  std::string events(TaskId id) {
-    return q("SELECT from_state, to_state, attempt, detail FROM events WHERE task_id = " + std::to_string(id) +
-             " ORDER BY id");
+  std::string events(const std::string& n) {
+    return q("SELECT from_state, to_state, attempt, detail FROM events WHERE task_id = " + sid(n) + " ORDER BY id");
   }
   // attempt|outcome|exit_code|signal|detail of a task's finished attempts.
-  std::string attempts(TaskId id) {
-    return q("SELECT attempt, outcome, exit_code, signal, detail FROM attempts WHERE task_id = " +
-             std::to_string(id) + " ORDER BY attempt");
+  std::string attempts(const std::string& n) {
+    return q("SELECT attempt, outcome, exit_code, signal, detail FROM attempts WHERE task_id = " + sid(n) +
+             " ORDER BY attempt");
   }
-  // Everything a refused transition must leave alone.
-  std::string everything() {
-    return q("SELECT * FROM tasks ORDER BY id") + "\n" + q("SELECT * FROM attempts ORDER BY task_id, attempt") +
-           "\n" + q("SELECT * FROM events ORDER BY id") + "\n" + q("SELECT * FROM jobs");
+  // The rows of every table a refused transition must leave alone.
+  std::vector<std::string> snapshot() {
+    return {q("SELECT * FROM tasks ORDER BY id"), q("SELECT * FROM attempts ORDER BY task_id, attempt"),
+            q("SELECT * FROM events ORDER BY id"), q("SELECT * FROM jobs")};
   }
-  void start(TaskId id) {
-    auto r = store_->start_task(id, 1, 1000);
-    ASSERT_TRUE(r.ok()) << r.error().message;
+  // Empty when no table changed since `before`, else the first that did, before -> after.
+  std::string changes(const std::vector<std::string>& before) {
+    const char* names[] = {"tasks", "attempts", "events", "jobs"};
+    auto now = snapshot();
+    for (std::size_t i = 0; i < now.size(); ++i) {
+      if (now[i] != before[i]) return std::string(names[i]) + ": " + before[i] + "  ->  " + now[i];
+    }
+    return "";
   }
-  void finish(TaskId id, const Exit& exit, int retries = 0, std::int64_t retry_at = 0) {
-    auto r = store_->finish_task(id, exit, retries, 2000, retry_at);
-    ASSERT_TRUE(r.ok()) << r.error().message;
+  void start(const std::string& n) { ASSERT_TRUE(store_->start_task(id(n), 1, 1000).ok()) << n; }
+  void end(const std::string& n, const Exit& exit) {
+    ASSERT_TRUE(store_->finish_task(id(n), exit, 0, 2000, 0).ok()) << n;
   }
-  void interrupt(TaskId id) {
-    Exit e = killed(15);
-    e.detail = "shutdown";
-    auto r = store_->interrupt_task(id, e, 3000);
-    ASSERT_TRUE(r.ok()) << r.error().message;
+  void succeed(const std::string& n) { start(n); end(n, exited(0)); }
+  void fail(const std::string& n, int code) { start(n); end(n, exited(code)); }
+  void interrupt(const std::string& n) {
+    ASSERT_TRUE(store_->interrupt_task(id(n), killed(15, "shutdown"), 3000).ok()) << n;
   }
-  std::vector<TaskId> runnable_ids(int limit, std::int64_t now) {
+  std::vector<TaskId> runnable(int limit, std::int64_t now) {
     auto r = store_->runnable(job_, limit, now);
     EXPECT_TRUE(r.ok()) << r.error().message;
-    std::vector<TaskId> ids;
-    if (r.ok()) for (auto& t : *r) ids.push_back(t.id);
-    return ids;
+    std::vector<TaskId> out;
+    if (r.ok()) for (auto& t : *r) out.push_back(t.id);
+    return out;
   }
 
   fs::path dir_;
@@ -148,142 +172,106 @@ class StoreTest : public ::testing::Test {
   JobId job_ = 0;
 };
 
-TEST_F(StoreTest, CreateJobWritesOneJobEvent) {
-  EXPECT_EQ(q("SELECT job_id, task_id, from_state, to_state, detail FROM events"),
-            std::to_string(job_) + "|null|null|null|job created");
-  auto row = store_->job(job_);
-  ASSERT_TRUE(row.ok());
-  ASSERT_TRUE(row->has_value());
-  EXPECT_EQ((*row)->name, "test");
-  EXPECT_EQ((*row)->template_id, "template");
-}
-
-TEST_F(StoreTest, StartMovesPendingToRunning) {
+TEST_F(StoreTest, StartRecordFinishSucceeded) {
   sync({"a"});
-  TaskId a = id_of("a");
-  EXPECT_EQ(task(a), "0|0|0|null|null|0|0");
-  auto attempt = store_->start_task(a, 3, 1234);
+  EXPECT_EQ(task("a"), "0|0|0|null|null|0|0");
+  auto attempt = store_->start_task(id("a"), 3, 1234);
   ASSERT_TRUE(attempt.ok()) << attempt.error().message;
   EXPECT_EQ(*attempt, 1);
-  EXPECT_EQ(task(a), "1|1|0|null|null|0|0");
-  EXPECT_EQ(q("SELECT slot, start_ms FROM tasks WHERE id = " + std::to_string(a)), "3|1234");
-  EXPECT_EQ(events(a), "0|1|1|");
-  EXPECT_EQ(q("SELECT count(*) FROM events WHERE task_id IS NOT NULL"), "1");
-  EXPECT_EQ(attempts(a), "");
-}
-
-TEST_F(StoreTest, RecordProcessThenFinishSucceeded) {
-  sync({"a"});
-  TaskId a = id_of("a");
-  start(a);
-  ASSERT_TRUE(store_->record_process(a, 4242, 777).ok());
+  EXPECT_EQ(task("a"), "1|1|0|null|null|0|0");
+  EXPECT_EQ(events("a"), "0|1|1|");
+  EXPECT_EQ(attempts("a"), "");
+  ASSERT_TRUE(store_->record_process(id("a"), 4242, 777).ok());
+  EXPECT_EQ(q("SELECT slot, start_ms, pid, proc_start FROM tasks WHERE id = " + sid("a")), "3|1234|4242|777");
   auto running = store_->running_tasks();
-  ASSERT_TRUE(running.ok());
-  ASSERT_EQ(running->size(), 1u);
-  EXPECT_EQ((*running)[0].id, a);
-  EXPECT_EQ((*running)[0].job, job_);
-  EXPECT_EQ((*running)[0].attempt, 1);
-  EXPECT_EQ((*running)[0].pgid, 4242);
-  EXPECT_EQ((*running)[0].proc_start, 777);
-  auto to = store_->finish_task(a, exited(0), 0, 2000, 0);
-  ASSERT_TRUE(to.ok()) << to.error().message;
-  EXPECT_EQ(*to, TaskState::Succeeded);
-  EXPECT_EQ(task(a), "2|1|0|0|null|0|0");
-  EXPECT_EQ(q("SELECT pid, proc_start, end_ms FROM tasks WHERE id = " + std::to_string(a)), "null|null|2000");
-  EXPECT_EQ(events(a), "0|1|1|;1|2|1|");
-  EXPECT_EQ(attempts(a), "1|2|0|null|");
-  EXPECT_EQ(q("SELECT start_ms, end_ms, slot FROM attempts"), "1000|2000|1");
+  ASSERT_TRUE(running.ok() && running->size() == 1u);
+  const RunningTask& r = (*running)[0];
+  EXPECT_EQ(std::vector<std::int64_t>({r.id, r.job, r.attempt, r.pgid, r.proc_start}),
+            std::vector<std::int64_t>({id("a"), job_, 1, 4242, 777}));
+  EXPECT_EQ(*store_->finish_task(id("a"), exited(0), 0, 2000, 0), TaskState::Succeeded);
+  EXPECT_EQ(task("a"), "2|1|0|0|null|0|0");
+  EXPECT_EQ(q("SELECT pid, proc_start, end_ms FROM tasks WHERE id = " + sid("a")), "null|null|2000");
+  EXPECT_EQ(events("a"), "0|1|1|;1|2|1|");
+  EXPECT_EQ(attempts("a"), "1|2|0|null|");
+  EXPECT_EQ(q("SELECT start_ms, end_ms, slot FROM attempts"), "1234|2000|3");
   EXPECT_TRUE(store_->running_tasks()->empty());
 }
 
 TEST_F(StoreTest, FinishWithoutRetriesFails) {
   sync({"a", "b"});
-  TaskId a = id_of("a"), b = id_of("b");
-  start(a);
-  start(b);
-  auto to = store_->finish_task(a, exited(3), 0, 2000, 0);
-  ASSERT_TRUE(to.ok());
-  EXPECT_EQ(*to, TaskState::Failed);
-  EXPECT_EQ(task(a), "3|1|1|3|null|0|0");
-  EXPECT_EQ(events(a), "0|1|1|;1|3|1|exit 3");
-  EXPECT_EQ(attempts(a), "1|3|3|null|");
-  auto tb = store_->finish_task(b, killed(9), 0, 2000, 0);
-  ASSERT_TRUE(tb.ok());
-  EXPECT_EQ(*tb, TaskState::Failed);
-  EXPECT_EQ(task(b), "3|1|1|null|9|0|1");
-  EXPECT_EQ(events(b), "0|1|1|;1|3|1|signal 9");
-  EXPECT_EQ(attempts(b), "1|3|null|9|");
+  start("a");
+  start("b");
+  EXPECT_EQ(*store_->finish_task(id("a"), exited(3), 0, 2000, 0), TaskState::Failed);
+  EXPECT_EQ(task("a"), "3|1|1|3|null|0|0");
+  EXPECT_EQ(events("a"), "0|1|1|;1|3|1|exit 3");
+  EXPECT_EQ(attempts("a"), "1|3|3|null|");
+  EXPECT_EQ(*store_->finish_task(id("b"), killed(9), 0, 2000, 0), TaskState::Failed);
+  EXPECT_EQ(task("b"), "3|1|1|null|9|0|1");
+  EXPECT_EQ(events("b"), "0|1|1|;1|3|1|signal 9");
+  EXPECT_EQ(attempts("b"), "1|3|null|9|");
 }
 
 TEST_F(StoreTest, FailureWithRetriesLeftGoesBackToPendingAfterBackoff) {
   sync({"a"});
-  TaskId a = id_of("a");
+  TaskId a = id("a");
   EXPECT_EQ(*store_->next_backoff(job_), std::nullopt);
-  start(a);
-  auto to = store_->finish_task(a, exited(1), 2, 2000, 5000);
-  ASSERT_TRUE(to.ok());
-  EXPECT_EQ(*to, TaskState::Pending);
-  EXPECT_EQ(task(a), "0|1|1|1|null|5000|0");
+  start("a");
+  EXPECT_EQ(*store_->finish_task(a, exited(1), 2, 2000, 5000), TaskState::Pending);
+  EXPECT_EQ(task("a"), "0|1|1|1|null|5000|0");
   EXPECT_EQ(*store_->next_backoff(job_), std::optional<std::int64_t>(5000));
-  EXPECT_EQ(runnable_ids(10, 4999), std::vector<TaskId>{});
-  EXPECT_EQ(runnable_ids(10, 5000), std::vector<TaskId>{a});
+  EXPECT_EQ(runnable(10, 4999), std::vector<TaskId>{});
+  EXPECT_EQ(runnable(10, 5000), std::vector<TaskId>{a});
   auto r = store_->runnable(job_, 10, 5000);
   EXPECT_EQ((*r)[0].attempts, 1);
   EXPECT_EQ((*r)[0].failures, 1);
   EXPECT_EQ(*store_->start_task(a, 1, 5000), 2);
   EXPECT_EQ(*store_->next_backoff(job_), std::nullopt);
   EXPECT_EQ(*store_->finish_task(a, exited(1), 2, 6000, 0), TaskState::Pending);
-  start(a);
+  start("a");
   EXPECT_EQ(*store_->finish_task(a, exited(1), 2, 7000, 0), TaskState::Failed);
-  EXPECT_EQ(task(a), "3|3|3|1|null|0|0");
-  EXPECT_EQ(attempts(a), "1|3|1|null|;2|3|1|null|;3|3|1|null|");
-  EXPECT_EQ(events(a), "0|1|1|;1|0|1|exit 1, retry 1 of 2;0|1|2|;1|0|2|exit 1, retry 2 of 2;0|1|3|;1|3|3|exit 1");
+  EXPECT_EQ(task("a"), "3|3|3|1|null|0|0");
+  EXPECT_EQ(attempts("a"), "1|3|1|null|;2|3|1|null|;3|3|1|null|");
+  EXPECT_EQ(events("a"), "0|1|1|;1|0|1|exit 1, retry 1 of 2;0|1|2|;1|0|2|exit 1, retry 2 of 2;0|1|3|;1|3|3|exit 1");
 }
 
 TEST_F(StoreTest, InterruptThenSyncMakesPendingAgain) {
   sync({"a", "b"});
-  TaskId a = id_of("a");
-  start(a);
-  interrupt(a);
-  EXPECT_EQ(task(a), "4|1|0|null|null|0|0");
-  EXPECT_EQ(attempts(a), "1|4|null|15|shutdown");
-  EXPECT_EQ(events(a), "0|1|1|;1|4|1|shutdown");
-  EXPECT_EQ(runnable_ids(10, 1 << 30), std::vector<TaskId>{id_of("b")});
-  EXPECT_EQ(describe(sync({"a", "b"})),
-            "total=2 added=0 skipped=0 resumed=1 pending=1 retried=0 kept_failed=0 dropped=0 duplicates=0");
-  EXPECT_EQ(task(a), "0|1|0|null|null|0|0");
-  EXPECT_EQ(events(a), "0|1|1|;1|4|1|shutdown;4|0|0|resume");
-  EXPECT_EQ(*store_->start_task(a, 1, 4000), 2);
+  start("a");
+  interrupt("a");
+  EXPECT_EQ(task("a"), "4|1|0|null|null|0|0");
+  EXPECT_EQ(attempts("a"), "1|4|null|15|shutdown");
+  EXPECT_EQ(events("a"), "0|1|1|;1|4|1|shutdown");
+  EXPECT_EQ(runnable(10, 1 << 30), ids({"b"}));
+  EXPECT_EQ(describe(sync({"a", "b"})), "2/0/0/1/1/0/0/0/0");
+  EXPECT_EQ(task("a"), "0|1|0|null|null|0|0");
+  EXPECT_EQ(events("a"), "0|1|1|;1|4|1|shutdown;4|0|0|resume");
+  EXPECT_EQ(*store_->start_task(id("a"), 1, 4000), 2);
 }
 
 TEST_F(StoreTest, CountStates) {
   sync({"p", "r", "s", "f", "i", "x"});
-  start(id_of("r"));
-  start(id_of("s"));
-  finish(id_of("s"), exited(0));
-  start(id_of("f"));
-  finish(id_of("f"), exited(1));
-  start(id_of("i"));
-  interrupt(id_of("i"));
-  sync({"p", "r", "s", "f", "i"});  // x dropped; r (running, no recovery ran) and i resumed
-  start(id_of("r"));
-  auto counts = store_->count_states(job_);
-  ASSERT_TRUE(counts.ok());
-  EXPECT_EQ(*counts, (StateCounts{2, 1, 1, 1, 0, 0, 1}));
-  auto other = store_->count_states(job_ + 1);
-  ASSERT_TRUE(other.ok());
-  EXPECT_EQ(*other, (StateCounts{}));
+  succeed("s");
+  fail("f", 1);
+  start("i");
+  interrupt("i");
+  sync({"p", "r", "s", "f", "i"});  // x dropped, i pending again
+  start("r");
+  EXPECT_EQ(*store_->count_states(job_), (StateCounts{2, 1, 1, 1, 0, 0, 1}));
+  start("i");
+  interrupt("i");
+  EXPECT_EQ(*store_->count_states(job_), (StateCounts{1, 1, 1, 1, 1, 0, 1}));
+  EXPECT_EQ(*store_->count_states(job_ + 1), (StateCounts{}));
 }
 
 TEST_F(StoreTest, RunnableInIndexOrderUpToLimit) {
   sync({"a", "b", "c", "d", "e"});
-  TaskId a = id_of("a"), b = id_of("b"), c = id_of("c"), d = id_of("d"), e = id_of("e");
-  EXPECT_EQ(runnable_ids(3, 0), (std::vector<TaskId>{a, b, c}));
-  start(a);
-  EXPECT_EQ(runnable_ids(3, 0), (std::vector<TaskId>{b, c, d}));
-  EXPECT_EQ(runnable_ids(0, 0), (std::vector<TaskId>{}));
+  EXPECT_EQ(runnable(3, 0), ids({"a", "b", "c"}));
+  start("a");
+  EXPECT_EQ(runnable(3, 0), ids({"b", "c", "d"}));
+  EXPECT_EQ(runnable(0, 0), std::vector<TaskId>{});
+  end("a", exited(0));
   sync({"e", "d", "c", "b", "a"});
-  EXPECT_EQ(runnable_ids(10, 0), (std::vector<TaskId>{e, d, c, b}));
+  EXPECT_EQ(runnable(10, 0), ids({"e", "d", "c", "b"}));
   auto r = store_->runnable(job_, 1, 0);
   ASSERT_EQ(r->size(), 1u);
   EXPECT_EQ((*r)[0].index, 0);
@@ -291,166 +279,161 @@ TEST_F(StoreTest, RunnableInIndexOrderUpToLimit) {
   EXPECT_EQ((*r)[0].spec.argv, (std::vector<std::string>{"work", "e"}));
 }
 
-TEST_F(StoreTest, RefusedTransitionsChangeNothing) {
-  sync({"p", "r", "s", "f", "i", "d"});
-  start(id_of("r"));
-  start(id_of("s"));
-  finish(id_of("s"), exited(0));
-  start(id_of("f"));
-  finish(id_of("f"), exited(2));
-  start(id_of("i"));
-  interrupt(id_of("i"));
-  sync({"p", "r", "s", "f", "i"});  // d dropped; r and i back to pending
-  start(id_of("r"));
-  start(id_of("i"));
-  interrupt(id_of("i"));
-  ASSERT_EQ(*store_->count_states(job_), (StateCounts{1, 1, 1, 1, 1, 0, 1}));
-
-  auto refused = [&](const std::string& what, const std::function<Error()>& op, const std::string& message) {
-    std::string before = everything();
-    Error e = op();
-    EXPECT_EQ(e.code, ErrorCode::Illegal) << what << ": " << e.message;
-    EXPECT_EQ(e.message, message) << what;
-    EXPECT_EQ(everything(), before) << what << " changed the store";
+// One task in each state: p(ending), r(unning), s(ucceeded), f(ailed), i(nterrupted), d(ropped),
+// and every transition the state machine refuses from there.
+class RefusedTest : public StoreTest {
+ protected:
+  struct Refusal {
+    std::string what;
+    std::function<Error()> op;
+    std::string message;
   };
-  auto start_err = [&](TaskId id) { return [=, this] { auto r = store_->start_task(id, 1, 9000); return r.ok() ? Error{} : r.error(); }; };
-  auto finish_err = [&](TaskId id) { return [=, this] { auto r = store_->finish_task(id, exited(0), 3, 9000, 0); return r.ok() ? Error{} : r.error(); }; };
-  auto interrupt_err = [&](TaskId id) { return [=, this] { auto r = store_->interrupt_task(id, killed(9), 9000); return r.ok() ? Error{} : r.error(); }; };
-  auto record_err = [&](TaskId id) { return [=, this] { auto r = store_->record_process(id, 1, 1); return r.ok() ? Error{} : r.error(); }; };
-  auto id = [&](const std::string& n) { return std::to_string(id_of(n)); };
-
-  for (const char* n : {"r", "s", "f", "i", "d"}) {
-    std::string st(to_string(static_cast<TaskState>(std::stoi(q("SELECT state FROM tasks WHERE id = " + id(n))))));
-    refused(std::string("start ") + n, start_err(id_of(n)), "task " + id(n) + " is " + st + ": cannot start it");
+  void SetUp() override {
+    StoreTest::SetUp();
+    sync({"p", "r", "s", "f", "i", "d"});
+    succeed("s");
+    fail("f", 2);
+    sync({"p", "r", "s", "f", "i"});
+    start("r");
+    start("i");
+    interrupt("i");
+    ASSERT_EQ(*store_->count_states(job_), (StateCounts{1, 1, 1, 1, 1, 0, 1}));
   }
-  for (const char* n : {"p", "s", "f", "i", "d"}) {
-    std::string st(to_string(static_cast<TaskState>(std::stoi(q("SELECT state FROM tasks WHERE id = " + id(n))))));
-    refused(std::string("finish ") + n, finish_err(id_of(n)), "task " + id(n) + " is " + st + ": cannot finish it");
-    refused(std::string("interrupt ") + n, interrupt_err(id_of(n)), "task " + id(n) + " is " + st + ": cannot interrupt it");
-    refused(std::string("record ") + n, record_err(id_of(n)), "task " + id(n) + " is " + st + ": cannot record its process");
-  }
-  std::string before = everything();
-  auto missing = store_->start_task(999999, 1, 0);
-  ASSERT_FALSE(missing.ok());
-  EXPECT_EQ(missing.error().code, ErrorCode::NotFound);
-  EXPECT_EQ(store_->finish_task(999999, exited(0), 0, 0, 0).error().code, ErrorCode::NotFound);
-  EXPECT_EQ(everything(), before);
-}
-
-// The engine's group commit: a refused transition inside a transaction that is then committed
-// must have changed nothing either (the store's contract: "changing nothing").
-TEST_F(StoreTest, RefusedTransitionsInsideGroupCommitChangeNothing) {
-  sync({"p", "s", "f"});
-  start(id_of("s"));
-  finish(id_of("s"), exited(0));
-  start(id_of("f"));
-  finish(id_of("f"), exited(2));
-  std::string before = everything();
-  {
-    auto tx = store_->transaction();
-    ASSERT_TRUE(tx.begin_status().ok());
-    for (const char* n : {"p", "s", "f"}) {
-      EXPECT_EQ(store_->interrupt_task(id_of(n), killed(9), 9000).error().code, ErrorCode::Illegal) << n;
-      EXPECT_EQ(store_->finish_task(id_of(n), exited(0), 0, 9000, 0).error().code, ErrorCode::Illegal) << n;
-      EXPECT_EQ(store_->record_process(id_of(n), 1, 1).error().code, ErrorCode::Illegal) << n;
+  std::vector<Refusal> refusals() {
+    std::vector<Refusal> out;
+    auto add = [&](const std::string& verb, const std::string& n, std::function<Error(TaskId)> op) {
+      TaskId t = id(n);
+      std::string state(to_string(static_cast<TaskState>(std::stoi(q("SELECT state FROM tasks WHERE id = " + sid(n))))));
+      out.push_back({verb + " " + n, [=] { return op(t); }, "task " + sid(n) + " is " + state + ": cannot " + verb});
+    };
+    for (const char* n : {"r", "s", "f", "i", "d"}) {
+      add("start it", n, [this](TaskId t) { return error_of(store_->start_task(t, 1, 9000)); });
     }
-    EXPECT_EQ(store_->start_task(id_of("s"), 1, 9000).error().code, ErrorCode::Illegal);
-    ASSERT_TRUE(tx.commit().ok());
+    for (const char* n : {"p", "s", "f", "i", "d"}) {
+      add("finish it", n, [this](TaskId t) { return error_of(store_->finish_task(t, exited(0), 3, 9000, 0)); });
+      add("interrupt it", n, [this](TaskId t) { return error_of(store_->interrupt_task(t, killed(9), 9000)); });
+      add("record its process", n, [this](TaskId t) { return error_of(store_->record_process(t, 1, 1)); });
+    }
+    return out;
   }
-  EXPECT_EQ(everything(), before);
+};
+
+TEST_F(RefusedTest, EachRefusalIsIllegalAndChangesNothing) {
+  for (const auto& r : refusals()) {
+    auto before = snapshot();
+    Error e = r.op();
+    EXPECT_EQ(e.code, ErrorCode::Illegal) << r.what << ": " << e.message;
+    EXPECT_EQ(e.message, r.message) << r.what;
+    EXPECT_EQ(changes(before), "") << r.what << " changed the store";
+  }
+  auto before = snapshot();
+  EXPECT_EQ(error_of(store_->start_task(999999, 1, 0)).code, ErrorCode::NotFound);
+  EXPECT_EQ(error_of(store_->finish_task(999999, exited(0), 0, 0, 0)).code, ErrorCode::NotFound);
+  EXPECT_EQ(error_of(store_->interrupt_task(999999, exited(0), 0)).code, ErrorCode::NotFound);
+  EXPECT_EQ(changes(before), "");
 }
 
-TEST_F(StoreTest, GroupCommitNotCommittedChangesNothing) {
-  sync({"a", "b"});
-  TaskId a = id_of("a"), b = id_of("b");
-  std::string before = everything();
-  sqlite3* reader = nullptr;
-  ASSERT_EQ(sqlite3_open_v2(path_.c_str(), &reader, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
+// The engine's group commit: refusals inside a transaction that is then committed must have
+// changed nothing either.
+TEST_F(RefusedTest, RefusalsInsideGroupCommitChangeNothing) {
+  for (const auto& r : refusals()) {
+    auto before = snapshot();
+    {
+      auto tx = store_->transaction();
+      ASSERT_TRUE(tx.begin_status().ok());
+      EXPECT_EQ(r.op().code, ErrorCode::Illegal) << r.what;
+      ASSERT_TRUE(tx.commit().ok());
+    }
+    EXPECT_EQ(changes(before), "") << r.what << " changed the store";
+  }
+}
+
+// What the refusal above costs: the succeeded attempt, rewritten as interrupted, no longer
+// protects the task when it is dropped and asked for again; it would run a second time.
+TEST_F(StoreTest, RefusedInterruptInGroupCommitKeepsTaskSucceeded) {
+  sync({"a"});
+  succeed("a");
   {
     auto tx = store_->transaction();
     ASSERT_TRUE(tx.begin_status().ok());
-    start(a);
-    finish(a, exited(0));
-    start(b);
-    EXPECT_EQ(task(a), "2|1|0|0|null|0|0");  // the writer sees its own transaction
-    EXPECT_EQ(rows(reader, "SELECT state FROM tasks ORDER BY id"), "0;0");
+    EXPECT_EQ(error_of(store_->interrupt_task(id("a"), killed(9), 9000)).code, ErrorCode::Illegal);
+    ASSERT_TRUE(tx.commit().ok());
   }
-  sqlite3_close(reader);
-  EXPECT_EQ(everything(), before);
-  EXPECT_EQ(runnable_ids(10, 0), (std::vector<TaskId>{a, b}));
+  EXPECT_EQ(attempts("a"), "1|2|0|null|");
+  sync({"z"});
+  EXPECT_EQ(describe(sync({"a"})), "1/0/1/0/0/0/0/1/0");
+  EXPECT_EQ(task("a"), "2|1|0|0|null|0|0");
 }
 
-TEST_F(StoreTest, GroupCommitCommitsAllAtOnce) {
+// Transitions grouped in one transaction: none is seen by a reader before the commit, and none
+// is left when the transaction ends without one.
+TEST_F(StoreTest, GroupCommitIsAllOrNothing) {
   sync({"a", "b"});
-  TaskId a = id_of("a"), b = id_of("b");
+  auto before = snapshot();
   {
     auto tx = store_->transaction();
     ASSERT_TRUE(tx.begin_status().ok());
-    start(a);
-    finish(a, exited(0));
-    start(b);
+    succeed("a");
+    start("b");
+    EXPECT_EQ(q("SELECT state FROM tasks ORDER BY id"), "2;1");  // the writer sees its own transaction
+    EXPECT_EQ(peek("SELECT state FROM tasks ORDER BY id"), "0;0");
+  }
+  EXPECT_EQ(changes(before), "");
+  EXPECT_EQ(runnable(10, 0), ids({"a", "b"}));
+  {
+    auto tx = store_->transaction();
+    ASSERT_TRUE(tx.begin_status().ok());
+    succeed("a");
+    start("b");
+    EXPECT_EQ(peek("SELECT state FROM tasks ORDER BY id"), "0;0");
     ASSERT_TRUE(tx.commit().ok());
   }
-  sqlite3* reader = nullptr;
-  ASSERT_EQ(sqlite3_open_v2(path_.c_str(), &reader, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
-  EXPECT_EQ(rows(reader, "SELECT id, state, attempts FROM tasks ORDER BY id"),
-            std::to_string(a) + "|2|1;" + std::to_string(b) + "|1|1");
-  EXPECT_EQ(rows(reader, "SELECT count(*) FROM events WHERE task_id IS NOT NULL"), "3");
-  sqlite3_close(reader);
+  EXPECT_EQ(peek("SELECT id, state, attempts FROM tasks ORDER BY id"), sid("a") + "|2|1;" + sid("b") + "|1|1");
+  EXPECT_EQ(peek("SELECT task_id, from_state, to_state FROM events WHERE task_id IS NOT NULL ORDER BY id"),
+            sid("a") + "|0|1;" + sid("a") + "|1|2;" + sid("b") + "|0|1");
 }
 
 TEST_F(StoreTest, SyncNewJobAddsEveryTaskInOrder) {
-  EXPECT_EQ(describe(sync({"a", "b", "c"})),
-            "total=3 added=3 skipped=0 resumed=0 pending=0 retried=0 kept_failed=0 dropped=0 duplicates=0");
-  EXPECT_EQ(q("SELECT idx, state, attempts FROM tasks ORDER BY idx"), "0|0|0;1|0|0;2|0|0");
+  EXPECT_EQ(q("SELECT job_id, task_id, from_state, to_state, detail FROM events"),
+            std::to_string(job_) + "|null|null|null|job created");
+  EXPECT_EQ(store_->job(job_)->value().template_id, "template");
+  EXPECT_EQ(describe(sync({"a", "b", "c"})), "3/3/0/0/0/0/0/0/0");
+  EXPECT_EQ(q("SELECT idx, state, attempts FROM tasks ORDER BY id"), "0|0|0;1|0|0;2|0|0");
   EXPECT_EQ(q("SELECT count(*) FROM events WHERE task_id IS NOT NULL"), "0");
-  auto missing = store_->sync_tasks(
-      job_ + 100, 1, [](std::uint64_t) { return spec_for("a"); }, false);
-  ASSERT_FALSE(missing.ok());
-  EXPECT_EQ(missing.error().code, ErrorCode::NotFound);
+  auto missing = store_->sync_tasks(job_ + 100, 1, [](std::uint64_t) { return spec_for("a"); }, false);
+  EXPECT_EQ(error_of(missing).code, ErrorCode::NotFound);
 }
 
 TEST_F(StoreTest, SyncIdenticalRunSkipsSucceededAndKeepsPending) {
   sync({"a", "b", "c"});
-  for (const char* n : {"a", "b"}) {
-    start(id_of(n));
-    finish(id_of(n), exited(0));
-  }
-  std::string tasks_before = q("SELECT id, idx, state, attempts FROM tasks ORDER BY id");
-  std::string events_before = q("SELECT count(*) FROM events");
-  EXPECT_EQ(describe(sync({"a", "b", "c"})),
-            "total=3 added=0 skipped=2 resumed=0 pending=1 retried=0 kept_failed=0 dropped=0 duplicates=0");
-  EXPECT_EQ(q("SELECT id, idx, state, attempts FROM tasks ORDER BY id"), tasks_before);
-  EXPECT_EQ(q("SELECT count(*) FROM events"), events_before);
-  EXPECT_EQ(runnable_ids(10, 0), std::vector<TaskId>{id_of("c")});
+  succeed("a");
+  succeed("b");
+  auto kept = [&] { return q("SELECT id, idx, state, attempts, exit_code FROM tasks") + q("SELECT * FROM events"); };
+  std::string before = kept();
+  EXPECT_EQ(describe(sync({"a", "b", "c"})), "3/0/2/0/1/0/0/0/0");
+  EXPECT_EQ(kept(), before);
+  EXPECT_EQ(runnable(10, 0), ids({"c"}));
 }
 
 TEST_F(StoreTest, SyncAddedInputsKeepsKnownTasks) {
   sync({"a", "b", "c"});
-  TaskId a = id_of("a"), b = id_of("b"), c = id_of("c");
-  start(a);
-  finish(a, exited(0));
-  EXPECT_EQ(describe(sync({"a", "b", "c", "d", "e"})),
-            "total=5 added=2 skipped=1 resumed=0 pending=2 retried=0 kept_failed=0 dropped=0 duplicates=0");
-  EXPECT_EQ(id_of("a"), a);
-  EXPECT_EQ(id_of("b"), b);
-  EXPECT_EQ(id_of("c"), c);
+  std::vector<TaskId> known = ids({"a", "b", "c"});
+  succeed("a");
+  EXPECT_EQ(describe(sync({"a", "b", "c", "d", "e"})), "5/2/1/0/2/0/0/0/0");
+  EXPECT_EQ(ids({"a", "b", "c"}), known);
   EXPECT_EQ(q("SELECT count(*) FROM tasks"), "5");
-  EXPECT_EQ(runnable_ids(10, 0), (std::vector<TaskId>{b, c, id_of("d"), id_of("e")}));
+  EXPECT_EQ(runnable(10, 0), ids({"b", "c", "d", "e"}));
   EXPECT_EQ(q("SELECT idx FROM tasks ORDER BY id"), "0;1;2;3;4");
 }
 
 TEST_F(StoreTest, SyncRemovedInputsAreDropped) {
   sync({"a", "b", "c"});
-  TaskId b = id_of("b");
-  start(b);
-  finish(b, exited(4));
-  EXPECT_EQ(describe(sync({"a", "c"})),
-            "total=2 added=0 skipped=0 resumed=0 pending=2 retried=0 kept_failed=0 dropped=1 duplicates=0");
-  EXPECT_EQ(task(b), "6|1|1|4|null|0|1");
-  EXPECT_EQ(events(b), "0|1|1|;1|3|1|exit 4;3|6|1|no longer asked for");
-  EXPECT_EQ(q("SELECT idx FROM tasks WHERE id = " + std::to_string(id_of("c"))), "1");
-  EXPECT_EQ(runnable_ids(10, 0), (std::vector<TaskId>{id_of("a"), id_of("c")}));
+  fail("b", 4);
+  EXPECT_EQ(describe(sync({"a", "c"})), "2/0/0/0/2/0/0/1/0");
+  EXPECT_EQ(task("b"), "6|1|1|4|null|0|1");
+  EXPECT_EQ(events("b"), "0|1|1|;1|3|1|exit 4;3|6|1|no longer asked for");
+  EXPECT_EQ(task("c"), "0|0|0|null|null|0|1");
+  EXPECT_EQ(runnable(10, 0), ids({"a", "c"}));
   EXPECT_EQ(*store_->count_states(job_), (StateCounts{2, 0, 0, 0, 0, 0, 1}));
   // Dropped once: a second run without it neither counts nor records it again.
   EXPECT_EQ(sync({"a", "c"}).dropped, 0);
@@ -459,83 +442,64 @@ TEST_F(StoreTest, SyncRemovedInputsAreDropped) {
 
 TEST_F(StoreTest, SyncReorderedInputsReindexSameTasks) {
   sync({"a", "b", "c"});
-  TaskId a = id_of("a"), b = id_of("b"), c = id_of("c");
-  std::string events_before = q("SELECT count(*) FROM events");
-  EXPECT_EQ(describe(sync({"c", "a", "b"})),
-            "total=3 added=0 skipped=0 resumed=0 pending=3 retried=0 kept_failed=0 dropped=0 duplicates=0");
-  EXPECT_EQ(q("SELECT id, idx FROM tasks ORDER BY id"),
-            std::to_string(a) + "|1;" + std::to_string(b) + "|2;" + std::to_string(c) + "|0");
-  EXPECT_EQ(q("SELECT count(*) FROM events"), events_before);
-  EXPECT_EQ(runnable_ids(10, 0), (std::vector<TaskId>{c, a, b}));
+  std::vector<TaskId> known = ids({"a", "b", "c"});
+  std::string events_before = q("SELECT * FROM events");
+  EXPECT_EQ(describe(sync({"c", "a", "b"})), "3/0/0/0/3/0/0/0/0");
+  EXPECT_EQ(ids({"a", "b", "c"}), known);
+  EXPECT_EQ(q("SELECT idx FROM tasks ORDER BY id"), "1;2;0");
+  EXPECT_EQ(q("SELECT * FROM events"), events_before);
+  EXPECT_EQ(runnable(10, 0), ids({"c", "a", "b"}));
 }
 
 TEST_F(StoreTest, SyncFoldsDuplicateIdentities) {
-  EXPECT_EQ(describe(sync({"a", "b", "a", "b", "c"})),
-            "total=3 added=3 skipped=0 resumed=0 pending=0 retried=0 kept_failed=0 dropped=0 duplicates=2");
+  EXPECT_EQ(describe(sync({"a", "b", "a", "b", "c"})), "3/3/0/0/0/0/0/0/2");
   EXPECT_EQ(q("SELECT count(*) FROM tasks"), "3");
-  EXPECT_EQ(describe(sync({"c", "c", "a", "b"})),
-            "total=3 added=0 skipped=0 resumed=0 pending=3 retried=0 kept_failed=0 dropped=0 duplicates=1");
-  EXPECT_EQ(runnable_ids(10, 0), (std::vector<TaskId>{id_of("c"), id_of("a"), id_of("b")}));
+  EXPECT_EQ(describe(sync({"c", "c", "a", "b"})), "3/0/0/0/3/0/0/0/1");
+  EXPECT_EQ(runnable(10, 0), ids({"c", "a", "b"}));
 }
 
 TEST_F(StoreTest, SyncKeepsFailedUnlessRetryFailed) {
   sync({"a", "b"});
-  TaskId a = id_of("a");
-  start(a);
-  finish(a, exited(7));
-  EXPECT_EQ(describe(sync({"a", "b"}, false)),
-            "total=2 added=0 skipped=0 resumed=0 pending=1 retried=0 kept_failed=1 dropped=0 duplicates=0");
-  EXPECT_EQ(task(a), "3|1|1|7|null|0|0");
-  EXPECT_EQ(describe(sync({"a", "b"}, true)),
-            "total=2 added=0 skipped=0 resumed=0 pending=1 retried=1 kept_failed=0 dropped=0 duplicates=0");
-  EXPECT_EQ(task(a), "0|1|0|7|null|0|0");
-  EXPECT_EQ(events(a), "0|1|1|;1|3|1|exit 7;3|0|0|requeue");
-  EXPECT_EQ(*store_->start_task(a, 1, 5000), 2);
-  EXPECT_EQ(*store_->finish_task(a, exited(7), 0, 6000, 0), TaskState::Failed);
+  fail("a", 7);
+  EXPECT_EQ(describe(sync({"a", "b"}, false)), "2/0/0/0/1/0/1/0/0");
+  EXPECT_EQ(task("a"), "3|1|1|7|null|0|0");
+  EXPECT_EQ(describe(sync({"a", "b"}, true)), "2/0/0/0/1/1/0/0/0");
+  EXPECT_EQ(task("a"), "0|1|0|7|null|0|0");
+  EXPECT_EQ(events("a"), "0|1|1|;1|3|1|exit 7;3|0|0|requeue");
+  EXPECT_EQ(*store_->start_task(id("a"), 1, 5000), 2);
+  EXPECT_EQ(*store_->finish_task(id("a"), exited(7), 0, 6000, 0), TaskState::Failed);
 }
 
 TEST_F(StoreTest, SyncRevivesDroppedTasks) {
   sync({"a", "b", "c"});
-  TaskId a = id_of("a"), b = id_of("b"), c = id_of("c");
-  start(a);
-  finish(a, exited(0));
-  start(b);
-  finish(b, exited(1));
-  EXPECT_EQ(describe(sync({"z"})),
-            "total=1 added=1 skipped=0 resumed=0 pending=0 retried=0 kept_failed=0 dropped=3 duplicates=0");
+  succeed("a");
+  fail("b", 1);
+  EXPECT_EQ(describe(sync({"z"})), "1/1/0/0/0/0/0/3/0");
   EXPECT_EQ(*store_->count_states(job_), (StateCounts{1, 0, 0, 0, 0, 0, 3}));
-  EXPECT_EQ(describe(sync({"c", "b", "a"})),
-            "total=3 added=2 skipped=1 resumed=0 pending=0 retried=0 kept_failed=0 dropped=1 duplicates=0");
-  EXPECT_EQ(task(a), "2|1|0|0|null|0|2");
-  EXPECT_EQ(q("SELECT state, attempts, idx FROM tasks WHERE id = " + std::to_string(b)), "0|1|1");
-  EXPECT_EQ(task(c), "0|0|0|null|null|0|0");
-  EXPECT_EQ(q("SELECT from_state, to_state FROM events WHERE task_id = " + std::to_string(a) + " ORDER BY id"),
-            "0|1;1|2;2|6;6|2");
-  EXPECT_EQ(q("SELECT from_state, to_state FROM events WHERE task_id = " + std::to_string(b) + " ORDER BY id"),
-            "0|1;1|3;3|6;6|0");
-  EXPECT_EQ(runnable_ids(10, 0), (std::vector<TaskId>{c, b}));
+  EXPECT_EQ(describe(sync({"c", "b", "a"})), "3/2/1/0/0/0/0/1/0");
+  EXPECT_EQ(task("a"), "2|1|0|0|null|0|2");
+  EXPECT_EQ(q("SELECT state, attempts, idx FROM tasks WHERE id = " + sid("b")), "0|1|1");
+  EXPECT_EQ(task("c"), "0|0|0|null|null|0|0");
+  EXPECT_EQ(q("SELECT from_state, to_state FROM events WHERE task_id = " + sid("a") + " ORDER BY id"), "0|1;1|2;2|6;6|2");
+  EXPECT_EQ(q("SELECT from_state, to_state FROM events WHERE task_id = " + sid("b") + " ORDER BY id"), "0|1;1|3;3|6;6|0");
+  EXPECT_EQ(runnable(10, 0), ids({"c", "b"}));
 }
 
 TEST_F(StoreTest, HundredThousandTasksInOneTransaction) {
   constexpr std::uint64_t kCount = 100000;
-  sqlite3* reader = nullptr;
-  ASSERT_EQ(sqlite3_open_v2(path_.c_str(), &reader, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
   std::string seen_midway;
-  auto summary = store_->sync_tasks(
-      job_, kCount,
-      [&](std::uint64_t i) {
-        if (i == kCount / 2) seen_midway = rows(reader, "SELECT count(*) FROM tasks");
-        return spec_for(std::to_string(i));
-      },
-      false);
+  auto task_at = [&](std::uint64_t i) {
+    if (i == kCount / 2) seen_midway = peek("SELECT count(*) FROM tasks");
+    return spec_for(std::to_string(i));
+  };
+  auto summary = store_->sync_tasks(job_, kCount, task_at, false);
   ASSERT_TRUE(summary.ok()) << summary.error().message;
   EXPECT_EQ(seen_midway, "0");  // nothing is visible before the one commit
-  EXPECT_EQ(rows(reader, "SELECT count(*), min(idx), max(idx) FROM tasks"), "100000|0|99999");
-  sqlite3_close(reader);
+  EXPECT_EQ(peek("SELECT count(*), count(DISTINCT idx), min(idx), max(idx) FROM tasks"), "100000|100000|0|99999");
   EXPECT_EQ(summary->total, 100000);
   EXPECT_EQ(summary->added, 100000);
   EXPECT_EQ(*store_->count_states(job_), (StateCounts{100000, 0, 0, 0, 0, 0, 0}));
-  EXPECT_EQ(runnable_ids(2, 0).size(), 2u);
+  EXPECT_EQ(runnable(2, 0).size(), 2u);
 }
 
 }  // namespace

@@ -1,0 +1,54 @@
+#include "client/task_ref.h"
+
+#include <cctype>
+
+namespace jr {
+namespace {
+
+std::optional<std::int64_t> number(const std::string& s) {
+  if (s.empty() || s.size() > 18) return std::nullopt;
+  for (char c : s) {
+    if (!std::isdigit(static_cast<unsigned char>(c))) return std::nullopt;
+  }
+  return std::stoll(s);
+}
+
+}  // namespace
+
+Result<TaskRef> parse_task_ref(const std::string& text) {
+  auto bad = make_error(ErrorCode::Usage, "invalid task reference '" + text + "' (expected JOB, JOB:INDEX or :INDEX)");
+  TaskRef ref;
+  auto colon = text.find(':');
+  std::string job = colon == std::string::npos ? text : text.substr(0, colon);
+  if (!job.empty()) {
+    auto j = number(job);
+    if (!j || *j == 0) return bad;
+    ref.job = *j;
+  }
+  if (colon != std::string::npos) {
+    auto i = number(text.substr(colon + 1));
+    if (!i) return bad;
+    ref.index = *i;
+  }
+  if (ref.job == 0 && !ref.index) return bad;
+  return ref;
+}
+
+Result<TaskId> resolve_task_ref(Store& store, const std::string& text) {
+  auto ref = parse_task_ref(text);
+  if (!ref) return ref.error();
+  if (!ref->index) return make_error(ErrorCode::Usage, "'" + text + "' names a job; give JOB:INDEX for one task");
+  auto sel = store.db().prepare(
+      "SELECT id FROM tasks WHERE idx = ?2 AND job_id = CASE WHEN ?1 = 0 THEN (SELECT max(id) FROM jobs) ELSE ?1 END "
+      "ORDER BY state = 6, id DESC LIMIT 1");
+  if (!sel) return sel.error();
+  sel->bind(1, ref->job).bind(2, *ref->index);
+  auto row = sel->step();
+  if (!row) return row.error();
+  if (!*row) return make_error(ErrorCode::NotFound, "no task " + text);
+  TaskId id = sel->i64(0);
+  JR_TRY(sel->run());
+  return id;
+}
+
+}  // namespace jr

@@ -1,0 +1,264 @@
+#include "daemon/server.h"
+
+#include <fcntl.h>
+#include <spdlog/spdlog.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <nlohmann/json.hpp>
+
+#include "protocol/frame.h"
+#include "protocol/protocol.h"
+
+namespace jr {
+namespace {
+
+using json = nlohmann::json;
+// A client that leaves this much of its replies unread is dropped rather than buffered for.
+constexpr std::size_t kMaxUnsentBytes = 64u << 20;
+
+json error_reply(const json& id, ErrorCode code, const std::string& message) {
+  return json{{"id", id}, {"error", {{"code", wire_code(code)}, {"message", message}}}};
+}
+
+}  // namespace
+
+struct Server::Connection {
+  int fd = -1;
+  Peer peer;
+  FrameDecoder decoder;
+  std::string out;
+  bool greeted = false;
+  bool closing = false;  // close once `out` is sent
+};
+
+Server::Server(EventLoop& loop, int fd, std::filesystem::path path, bool unlink_on_exit)
+    : loop_(loop), listen_fd_(fd), path_(std::move(path)), unlink_on_exit_(unlink_on_exit) {}
+
+Server::~Server() {
+  while (!conns_.empty()) close(conns_.begin()->first);
+  loop_.unwatch(listen_fd_);
+  ::close(listen_fd_);
+  if (unlink_on_exit_) ::unlink(path_.c_str());
+}
+
+std::size_t Server::connections() const { return conns_.size(); }
+
+Result<std::unique_ptr<Server>> Server::listen(EventLoop& loop, const std::filesystem::path& path) {
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  if (path.string().size() >= sizeof addr.sun_path) {
+    return make_error(ErrorCode::Usage, "socket path too long (" + std::to_string(path.string().size()) +
+                                            " bytes, at most " + std::to_string(sizeof addr.sun_path - 1) + "): " + path.string());
+  }
+  std::strcpy(addr.sun_path, path.c_str());
+  std::error_code ec;
+  auto dir = path.parent_path();
+  if (!dir.empty() && !std::filesystem::exists(dir, ec)) {
+    std::filesystem::create_directories(dir, ec);
+    if (ec) return make_error(ErrorCode::Io, "cannot create " + dir.string() + ": " + ec.message());
+    ::chmod(dir.c_str(), 0700);
+  }
+  int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  if (fd < 0) return make_error(ErrorCode::Io, std::string("socket: ") + std::strerror(errno));
+  // A socket file whose server is gone refuses connections: replace it. A live one is not ours.
+  if (std::filesystem::exists(path, ec)) {
+    int probe = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    bool live = ::connect(probe, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+    ::close(probe);
+    if (live) {
+      ::close(fd);
+      return make_error(ErrorCode::Conflict, "another server is listening on " + path.string());
+    }
+    ::unlink(path.c_str());
+  }
+  mode_t old = ::umask(0177);
+  int rc = ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+  ::umask(old);
+  if (rc != 0 || ::listen(fd, 128) != 0) {
+    int err = errno;
+    ::close(fd);
+    return make_error(ErrorCode::Io, "cannot listen on " + path.string() + ": " + std::strerror(err));
+  }
+  std::unique_ptr<Server> s(new Server(loop, fd, path, true));
+  JR_TRY(s->start());
+  return s;
+}
+
+Result<std::unique_ptr<Server>> Server::adopt(EventLoop& loop, int fd) {
+  sockaddr_un addr{};
+  socklen_t len = sizeof addr;
+  std::filesystem::path path;
+  if (::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0 && addr.sun_path[0]) path = addr.sun_path;
+  int flags = ::fcntl(fd, F_GETFL);
+  ::fcntl(fd, F_SETFL, flags | O_NONBLOCK);
+  ::fcntl(fd, F_SETFD, FD_CLOEXEC);
+  std::unique_ptr<Server> s(new Server(loop, fd, path, false));
+  JR_TRY(s->start());
+  return s;
+}
+
+Status Server::start() {
+  return loop_.watch(listen_fd_, EPOLLIN, [this](std::uint32_t) { accept_all(); });
+}
+
+void Server::on(const std::string& method, Handler handler) { methods_[method] = std::move(handler); }
+
+void Server::accept_all() {
+  for (;;) {
+    int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0) return;
+    ucred cred{};
+    socklen_t len = sizeof cred;
+    if (::getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0 ||
+        (cred.uid != ::getuid() && cred.uid != 0)) {
+      spdlog::warn("refused a connection from uid {} pid {}: only uid {} and root may use this socket",
+                   cred.uid, cred.pid, ::getuid());
+      std::string frame = encode_frame(error_reply(nullptr, ErrorCode::Conflict,
+                                                   "permission denied: this jrd serves uid " +
+                                                       std::to_string(::getuid()) + " only").dump());
+      (void)!::send(fd, frame.data(), frame.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+      ::close(fd);
+      continue;
+    }
+    auto c = std::make_unique<Connection>();
+    c->fd = fd;
+    c->peer = Peer{cred.uid, cred.pid};
+    if (!loop_.watch(fd, EPOLLIN, [this, fd](std::uint32_t ev) {
+          if (ev & EPOLLOUT) on_writable(fd);
+          if (ev & (EPOLLIN | EPOLLHUP | EPOLLERR)) on_readable(fd);
+        })) {
+      ::close(fd);
+      continue;
+    }
+    conns_[fd] = std::move(c);
+  }
+}
+
+void Server::close(int fd) {
+  loop_.unwatch(fd);
+  ::close(fd);
+  conns_.erase(fd);
+}
+
+void Server::on_readable(int fd) {
+  auto it = conns_.find(fd);
+  if (it == conns_.end()) return;
+  char buf[65536];
+  for (;;) {
+    ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+    if (n > 0) {
+      it->second->decoder.append(buf, static_cast<std::size_t>(n));
+      continue;
+    }
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
+    if (n < 0 && errno == EINTR) continue;
+    close(fd);  // end of stream, or an error: the client is gone
+    return;
+  }
+  // Look the connection up again after every reply: a failed send may have closed it.
+  for (;;) {
+    auto again = conns_.find(fd);
+    if (again == conns_.end()) return;
+    Connection& conn = *again->second;
+    if (conn.closing) {
+      if (conn.out.empty()) close(fd);
+      return;
+    }
+    auto frame = conn.decoder.next();
+    if (!frame) {
+      conn.closing = true;
+      send(conn, error_reply(nullptr, ErrorCode::Usage, frame.error().message));
+      continue;
+    }
+    if (!*frame) return;
+    handle_frame(conn, **frame);
+  }
+}
+
+void Server::handle_frame(Connection& c, const std::string& body) {
+  json request = json::parse(body, nullptr, false);
+  if (request.is_discarded() || !request.is_object() || !request.contains("method") ||
+      !request["method"].is_string()) {
+    c.closing = true;
+    send(c, error_reply(nullptr, ErrorCode::Usage, "not a request: expected a JSON object with a \"method\""));
+    return;
+  }
+  json id = request.value("id", json());
+  std::string method = request["method"];
+  json params = request.value("params", json::object());
+  if (method == "hello") {
+    int version = params.is_object() ? params.value("protocol", 0) : 0;
+    if (version != kProtocolVersion) {
+      c.closing = true;
+      send(c, error_reply(id, ErrorCode::Unsupported,
+                          "protocol version " + std::to_string(version) + " is not spoken here: this server speaks version " +
+                              std::to_string(kProtocolVersion) + "; use a jr of the same release"));
+      return;
+    }
+    c.greeted = true;
+    send(c, json{{"id", id}, {"result", {{"protocol", kProtocolVersion}, {"server", "jr " JR_VERSION}}}});
+    return;
+  }
+  if (!c.greeted) {
+    c.closing = true;
+    send(c, error_reply(id, ErrorCode::Usage, "the first request must be \"hello\""));
+    return;
+  }
+  auto handler = methods_.find(method);
+  if (handler == methods_.end()) {
+    send(c, error_reply(id, ErrorCode::Usage, "unknown method \"" + method + "\""));
+    return;
+  }
+  Result<json> result = make_error(ErrorCode::Internal, "no result");
+  try {
+    result = handler->second(params, c.peer);
+  } catch (const json::exception& e) {
+    result = make_error(ErrorCode::Usage, std::string("bad parameters for ") + method + ": " + e.what());
+  }
+  if (result) {
+    send(c, json{{"id", id}, {"result", std::move(*result)}});
+  } else {
+    send(c, error_reply(id, result.error().code, result.error().message));
+  }
+}
+
+void Server::send(Connection& c, const json& reply) {
+  bool was_empty = c.out.empty();
+  c.out += encode_frame(reply.dump(-1, ' ', false, json::error_handler_t::replace));
+  if (c.out.size() > kMaxUnsentBytes) {
+    spdlog::warn("dropping client pid {}: {} bytes of replies unread", c.peer.pid, c.out.size());
+    close(c.fd);
+    return;
+  }
+  if (was_empty) on_writable(c.fd);
+}
+
+void Server::on_writable(int fd) {
+  auto it = conns_.find(fd);
+  if (it == conns_.end()) return;
+  Connection& c = *it->second;
+  while (!c.out.empty()) {
+    ssize_t n = ::send(fd, c.out.data(), c.out.size(), MSG_NOSIGNAL);
+    if (n > 0) {
+      c.out.erase(0, static_cast<std::size_t>(n));
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      (void)loop_.modify(fd, EPOLLIN | EPOLLOUT);
+      return;
+    }
+    close(fd);
+    return;
+  }
+  (void)loop_.modify(fd, EPOLLIN);
+  if (c.closing) close(fd);
+}
+
+}  // namespace jr

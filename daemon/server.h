@@ -1,0 +1,67 @@
+// Server: jr's socket protocol served from the engine's event loop (docs/protocol.md).
+//
+// Listens on a Unix stream socket (its directory 0700, the socket 0600) or adopts one that
+// systemd passed. Every connection is non-blocking and has its own buffers, so a slow or dead
+// client never stalls the loop or other clients; a client whose unread replies pass a bound
+// is dropped. Only the server's own uid and root may connect (SO_PEERCRED); others are refused
+// and logged. Each request is dispatched through one table of methods and always gets a
+// reply: a result or a typed error. Single-threaded, like the loop it runs on.
+#pragma once
+
+#include <sys/types.h>
+
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <memory>
+#include <nlohmann/json_fwd.hpp>
+#include <string>
+
+#include "base/result.h"
+#include "daemon/event_loop.h"
+
+namespace jr {
+
+struct Peer {
+  uid_t uid = 0;
+  pid_t pid = 0;
+};
+
+class Server {
+ public:
+  using Handler = std::function<Result<nlohmann::json>(const nlohmann::json& params, const Peer& peer)>;
+
+  // Binds `path` (creating its directory 0700; a stale socket left by a dead server is
+  // replaced, a live one is a Conflict).
+  static Result<std::unique_ptr<Server>> listen(EventLoop& loop, const std::filesystem::path& path);
+  // Serves a listening socket inherited from systemd (socket activation).
+  static Result<std::unique_ptr<Server>> adopt(EventLoop& loop, int fd);
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  // Registers a method; the table is what docs/protocol.md documents.
+  void on(const std::string& method, Handler handler);
+  const std::filesystem::path& path() const { return path_; }
+  std::size_t connections() const;
+
+ private:
+  struct Connection;
+  Server(EventLoop& loop, int fd, std::filesystem::path path, bool unlink_on_exit);
+  Status start();
+  void accept_all();
+  void on_readable(int fd);
+  void on_writable(int fd);
+  void handle_frame(Connection& c, const std::string& body);
+  void send(Connection& c, const nlohmann::json& reply);
+  void close(int fd);
+
+  EventLoop& loop_;
+  int listen_fd_;
+  std::filesystem::path path_;
+  bool unlink_on_exit_;
+  std::map<std::string, Handler> methods_;
+  std::map<int, std::unique_ptr<Connection>> conns_;
+};
+
+}  // namespace jr

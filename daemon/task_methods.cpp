@@ -1,0 +1,33 @@
+#include "daemon/task_methods.h"
+
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <nlohmann/json.hpp>
+
+namespace jr {
+
+using json = nlohmann::json;
+
+void serve_task_methods(Server& server, Engine& engine) {
+  server.on("checkpoint.save", [&engine](const json& p, const Peer&) -> Result<json> {
+    auto files = p.value("files", std::vector<std::string>());
+    auto info = engine.save_checkpoint(p.at("run").get<std::string>(), files);
+    if (!info) return info.error();
+    return json{{"seq", info->seq}, {"size", info->size}, {"attempt", info->attempt}};
+  });
+  server.on("result.save", [&engine](const json& p, const Peer&) -> Result<json> {
+    auto st = engine.save_result(p.at("run").get<std::string>(), p.at("path").get<std::string>());
+    if (!st) return st.error();
+    return json::object();
+  });
+  server.on("ping", [](const json&, const Peer&) -> Result<json> { return json{{"pid", ::getpid()}}; });
+}
+
+std::filesystem::path engine_socket_path(const std::filesystem::path& dir, const std::string& state_id) {
+  auto path = dir / "sock";
+  if (path.string().size() < sizeof(sockaddr_un{}.sun_path)) return path;
+  return std::filesystem::path("/tmp") / ("jr-" + std::to_string(::getuid())) / (state_id + ".sock");
+}
+
+}  // namespace jr

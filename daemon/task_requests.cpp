@@ -1,0 +1,72 @@
+// Engine: what running tasks ask of it through JR_SOCKET (checkpoint and result saves).
+#include <sys/stat.h>
+
+#include <cstdlib>
+
+#include "daemon/engine.h"
+
+namespace jr {
+
+std::filesystem::path Engine::checkpoint_dir(TaskId task) const {
+  return opt_.state_dir / "checkpoints" / std::to_string(task);
+}
+
+// Before an attempt starts its directory is empty, or holds exactly the files of the task's
+// last saved checkpoint; nothing an earlier attempt left unsaved survives.
+Status Engine::prepare_checkpoint_dir(const Attempt& a) {
+  auto dir = checkpoint_dir(a.task);
+  std::error_code ec;
+  if (a.attempt > 1) std::filesystem::remove_all(dir, ec);
+  if (::mkdir(dir.c_str(), 0700) != 0) {
+    if (errno == ENOENT) {
+      std::filesystem::create_directories(dir.parent_path(), ec);
+      ::chmod(dir.parent_path().c_str(), 0700);
+      if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) {
+        return make_error(ErrorCode::Io, "cannot create " + dir.string() + ": " + std::strerror(errno));
+      }
+    } else if (errno == EEXIST) {
+      std::filesystem::remove_all(dir, ec);
+      ::mkdir(dir.c_str(), 0700);
+    } else {
+      return make_error(ErrorCode::Io, "cannot create " + dir.string() + ": " + std::strerror(errno));
+    }
+  }
+  if (a.attempt == 1) return {};
+  auto archive = load_checkpoint(store_, a.task, 0);
+  if (!archive) return archive.error().code == ErrorCode::NotFound ? Status() : Status(archive.error());
+  auto files = decode_checkpoint(*archive);
+  if (!files) return files.error();
+  return write_checkpoint_files(dir, *files);
+}
+
+Engine::Attempt* Engine::running_attempt(const std::string& token) {
+  // JR_RUN is "<state id>.<task id>.<attempt>".
+  auto dot1 = token.find('.');
+  auto dot2 = token.find('.', dot1 == std::string::npos ? 0 : dot1 + 1);
+  if (dot1 == std::string::npos || dot2 == std::string::npos || token.substr(0, dot1) != store_.state_id()) return nullptr;
+  TaskId task = std::strtoll(token.c_str() + dot1 + 1, nullptr, 10);
+  int attempt = std::atoi(token.c_str() + dot2 + 1);
+  for (auto& [pid, a] : running_) {
+    if (a->task == task && a->attempt == attempt) return a.get();
+  }
+  return nullptr;
+}
+
+Result<CheckpointInfo> Engine::save_checkpoint(const std::string& token, const std::vector<std::string>& files) {
+  Attempt* a = running_attempt(token);
+  if (!a) return make_error(ErrorCode::NotFound, "no running task attempt " + token + " in this engine");
+  auto read = read_checkpoint_files(checkpoint_dir(a->task), files, opt_.max_checkpoint_bytes);
+  if (!read) return read.error();
+  return jr::save_checkpoint(store_, a->task, encode_checkpoint(*read), opt_.keep_checkpoints);
+}
+
+Status Engine::save_result(const std::string& token, const std::string& path) {
+  Attempt* a = running_attempt(token);
+  if (!a) return make_error(ErrorCode::NotFound, "no running task attempt " + token + " in this engine");
+  auto dir = std::filesystem::path(path).parent_path();
+  auto files = read_checkpoint_files(dir, {path}, std::uint64_t{1} << 40);
+  if (!files) return files.error();
+  return jr::save_result(store_, a->task, files->front().bytes);
+}
+
+}  // namespace jr
