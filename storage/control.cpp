@@ -56,6 +56,22 @@ Status Store::cancel_running(TaskId id, const Exit& exit, std::int64_t now) {
   return tx.commit();
 }
 
+Result<std::int64_t> Store::resume_interrupted(JobId job) {
+  auto tx = transaction();
+  JR_TRY(tx.begin_status());
+  auto ev = db_->prepare(
+      "INSERT INTO events(ms, job_id, task_id, from_state, to_state, attempt, detail) "
+      "SELECT ?2, job_id, id, 4, 0, attempts, 'resume' FROM tasks WHERE job_id = ?1 AND state = 4");
+  if (!ev) return ev.error();
+  JR_TRY(ev->bind(1, job).bind(2, now_ms()).run());
+  auto upd = db_->prepare("UPDATE tasks SET state = 0 WHERE job_id = ?1 AND state = 4");
+  if (!upd) return upd.error();
+  JR_TRY(upd->bind(1, job).run());
+  std::int64_t n = db_->changes();
+  JR_TRY(tx.commit());
+  return n;
+}
+
 Result<std::int64_t> Store::requeue(JobId job, bool failed_only) {
   auto tx = transaction();
   JR_TRY(tx.begin_status());

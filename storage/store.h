@@ -122,6 +122,8 @@ class Store {
   Result<std::int64_t> cancel_pending(JobId job, std::optional<std::int64_t> index, const std::string& detail);
   // Running -> Cancelled, once a cancelled task's process has exited.
   Status cancel_running(TaskId id, const Exit& exit, std::int64_t now_ms);
+  // Interrupted -> Pending for every task of `job` (a restarted jrd resumes them); returns how many.
+  Result<std::int64_t> resume_interrupted(JobId job);
   // Failed (and cancelled, unless failed_only) -> Pending, failures reset; returns how many.
   Result<std::int64_t> requeue(JobId job, bool failed_only);
 

@@ -1,0 +1,109 @@
+// jrd: the daemon. Owns one state directory, runs the jobs submitted to it, serves clients.
+#include <CLI/CLI.hpp>
+#include <signal.h>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include "daemon/engine.h"
+#include "daemon/job_methods.h"
+#include "daemon/paths.h"
+#include "daemon/server.h"
+#include "daemon/systemd.h"
+#include "daemon/task_methods.h"
+#include "storage/engine_lock.h"
+
+namespace {
+
+constexpr int kExitUsage = 2;
+
+int fail(const std::string& message) {
+  spdlog::error("{}", message);
+  return kExitUsage;
+}
+
+int default_workers() {
+  long n = sysconf(_SC_NPROCESSORS_ONLN);
+  return n > 0 ? static_cast<int>(n) : 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string state_dir;
+  std::string socket_path;
+  int workers = default_workers();
+  std::string grace = "10s";
+  std::string log_level = "info";
+  CLI::App app{"jrd: the jr daemon; jr submit, status, wait, logs … talk to it"};
+  app.add_option("--state", state_dir, "State directory (default $XDG_STATE_HOME/jr, else ~/.local/state/jr)");
+  app.add_option("--socket", socket_path, "Socket (default $XDG_RUNTIME_DIR/jr/jrd.sock, else STATE/jrd.sock)");
+  app.add_option("--workers", workers, "Tasks at once over all jobs (default: the number of CPUs)");
+  app.add_option("--grace", grace, "On shutdown, time between SIGTERM and SIGKILL of tasks (default 10s)");
+  app.add_option("--log-level", log_level, "trace, debug, info, warn, error")
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}));
+  CLI11_PARSE(app, argc, argv);
+
+  auto logger = spdlog::stderr_color_mt("jrd");
+  spdlog::set_default_logger(logger);
+  spdlog::set_pattern(jr::under_systemd() ? "%l: %v" : "[%Y-%m-%d %H:%M:%S.%e] %l: %v");
+  spdlog::set_level(spdlog::level::from_str(log_level));
+  spdlog::flush_on(spdlog::level::trace);
+
+  if (workers < 1) return fail("--workers must be at least 1");
+  auto grace_ms = jr::parse_duration(grace);
+  if (!grace_ms) return fail(grace_ms.error().message);
+  std::error_code ec;
+  auto dir = std::filesystem::absolute(state_dir.empty() ? jr::default_state_dir() : std::filesystem::path(state_dir), ec);
+  if (auto st = jr::prepare_state_dir(dir); !st) return fail(st.error().message);
+  auto lock = jr::EngineLock::acquire(dir);
+  if (!lock) return fail(lock.error().message);
+  auto store = jr::Store::open(dir / "jr.db", jr::SyncMode::Normal);
+  if (!store) return fail(store.error().message);
+
+  auto loop = jr::EventLoop::create({SIGCHLD, SIGINT, SIGTERM, SIGHUP});
+  if (!loop) return fail(loop.error().message);
+  int inherited = jr::socket_from_systemd();
+  auto server = inherited >= 0 ? jr::Server::adopt(**loop, inherited)
+                               : jr::Server::listen(**loop, socket_path.empty() ? jr::default_socket_path(dir)
+                                                                                : std::filesystem::absolute(socket_path, ec));
+  if (!server) return fail(server.error().message);
+
+  jr::EngineOptions eo;
+  eo.state_dir = dir;
+  eo.workers = workers;
+  eo.grace = *grace_ms;
+  eo.socket_path = (*server)->path().string();
+  jr::Engine engine(**store, **loop, eo);
+  if (auto st = engine.recover(); !st) return fail(st.error().message);
+  auto jobs = (*store)->jobs();
+  if (!jobs) return fail(jobs.error().message);
+  for (auto& job : *jobs) {
+    auto resumed = (*store)->resume_interrupted(job.id);
+    if (!resumed) return fail(resumed.error().message);
+    if (*resumed) spdlog::info("job {}: {} interrupted tasks will run again", job.id, *resumed);
+    if (auto st = engine.add_job(job.id); !st) return fail(st.error().message);
+  }
+  auto run_id = (*store)->begin_engine_run(getpid(), "", "");
+  if (!run_id) return fail(run_id.error().message);
+  jr::serve_task_methods(**server, engine);
+  jr::serve_job_methods(**server, engine, **store, dir);
+
+  spdlog::info("jrd {} serving {} on {} with {} workers", JR_VERSION, dir.string(), (*server)->path().string(), workers);
+  jr::notify_systemd("READY=1\nSTATUS=serving " + (*server)->path().string());
+  bool announced_stop = false;
+  while (!(engine.shutting_down() && engine.idle())) {
+    if (auto st = engine.turn(); !st) {
+      spdlog::error("{}", st.error().message);
+      return 1;
+    }
+    if (engine.shutting_down() && !announced_stop) {
+      announced_stop = true;
+      jr::notify_systemd("STOPPING=1");
+      spdlog::info("shutting down: stopping running tasks (grace {})", grace);
+    }
+  }
+  (void)(*store)->end_engine_run(*run_id);
+  spdlog::info("stopped");
+  return 0;
+}

@@ -1,0 +1,30 @@
+// The JSON that query commands print and jrd's replies carry (docs/cli.md, docs/protocol.md).
+//
+// One implementation for both paths: jrd answers from its store and in-memory counts; `jr
+// status --state DIR` answers from a read-only store. Field names are stable: scripts read
+// them.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+
+#include "base/result.h"
+#include "storage/store.h"
+
+namespace jr {
+
+// pending, running, paused, succeeded, failed or cancelled, from a job's flags and counts.
+std::string job_state(const JobRow& job, const StateCounts& counts);
+nlohmann::json job_json(const JobRow& job, const StateCounts& counts);
+
+// Tasks of a job in index order, optionally only those in `state`; at most `limit` from `offset`.
+Result<nlohmann::json> tasks_json(Store& store, JobId job, std::optional<TaskState> state,
+                                  std::int64_t offset, std::int64_t limit,
+                                  const std::filesystem::path& state_dir);
+// Events of a job after event id `after`, at most `limit`.
+Result<nlohmann::json> events_json(Store& store, JobId job, std::int64_t after, std::int64_t limit);
+// The job a reference names: `job` if non-zero, else the state's latest job.
+Result<JobRow> find_job(Store& store, JobId job);
+
+}  // namespace jr
