@@ -39,7 +39,6 @@ Result<std::int64_t> Store::cancel_pending(JobId job, std::optional<std::int64_t
 Status Store::cancel_running(TaskId id, const Exit& exit, std::int64_t now) {
   auto tx = transaction();
   JR_TRY(tx.begin_status());
-  JR_TRY(record_attempt(id, TaskState::Cancelled, exit, now));
   auto upd = db_->prepare(
       "UPDATE tasks SET state = 5, end_ms = ?2, pid = NULL, proc_start = NULL, exit_code = ?3, signal = ?4 "
       "WHERE id = ?1 AND state = 1 RETURNING attempts");
@@ -52,6 +51,7 @@ Status Store::cancel_running(TaskId id, const Exit& exit, std::int64_t now) {
   if (!*row) return illegal(id, "cancel it");
   int attempt = upd->i32(0);
   JR_TRY(upd->run());
+  JR_TRY(record_attempt(id, TaskState::Cancelled, exit, now));
   JR_TRY(task_event(id, TaskState::Running, TaskState::Cancelled, attempt, "cancelled"));
   return tx.commit();
 }

@@ -61,10 +61,11 @@ Status Store::init(bool read_only, SyncMode sync, const std::filesystem::path& p
   if (read_only) {
     JR_TRY(check_schema(*db_, path.string()));
   } else {
+    // migrate() first refuses a file that is not ours, before any pragma changes it.
+    JR_TRY(migrate(*db_, path.string()));
     JR_TRY(db_->exec("PRAGMA journal_mode = WAL"));
     JR_TRY(db_->exec(sync == SyncMode::Full ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL"));
     JR_TRY(db_->exec("PRAGMA foreign_keys = ON"));
-    JR_TRY(migrate(*db_, path.string()));
     auto ins = db_->prepare("INSERT OR IGNORE INTO meta(key, value) VALUES ('state_id', ?1)");
     if (!ins) return ins.error();
     JR_TRY(ins->bind(1, random_id()).run());
@@ -300,7 +301,8 @@ Result<TaskState> Store::finish_task(TaskId id, const Exit& exit, int retries, s
 Status Store::interrupt_task(TaskId id, const Exit& exit, std::int64_t now) {
   auto tx = transaction();
   JR_TRY(tx.begin_status());
-  JR_TRY(record_attempt(id, TaskState::Interrupted, exit, now));
+  // Check the state before writing anything: inside a caller's transaction a refusal must
+  // leave no trace.
   auto upd = db_->prepare(
       "UPDATE tasks SET state = 4, end_ms = ?2, pid = NULL, proc_start = NULL "
       "WHERE id = ?1 AND state = 1 RETURNING attempts");
@@ -311,6 +313,7 @@ Status Store::interrupt_task(TaskId id, const Exit& exit, std::int64_t now) {
   if (!*row) return illegal(id, "interrupt it");
   int attempt = upd->i32(0);
   JR_TRY(upd->run());
+  JR_TRY(record_attempt(id, TaskState::Interrupted, exit, now));
   JR_TRY(task_event(id, TaskState::Running, TaskState::Interrupted, attempt, exit.detail));
   return tx.commit();
 }

@@ -255,6 +255,13 @@ TEST(CrashTest, KilledWriterLosesNothingItReported) {
   char pattern[] = "/tmp/jr_crash_test.XXXXXX";
   ASSERT_NE(::mkdtemp(pattern), nullptr);
   fs::path dir = pattern;
+  struct Cleanup {
+    fs::path dir;
+    ~Cleanup() {
+      std::error_code ec;
+      fs::remove_all(dir, ec);
+    }
+  } cleanup{dir};
   fs::path path = dir / "jr.db";
   JobId job = 0;
   {
@@ -323,8 +330,6 @@ TEST(CrashTest, KilledWriterLosesNothingItReported) {
   }
   EXPECT_FALSE(reported_succeeded.empty());
   RecordProperty("killed_after_unreported_commit", killed_mid_commit);
-  std::error_code ec;
-  fs::remove_all(dir, ec);
 }
 
 }  // namespace
