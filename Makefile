@@ -36,8 +36,10 @@ test: test-plain test-asan
 bench: build
 	@bench/run build
 
+# Binaries to PREFIX/bin, units to PREFIX/lib/systemd/{user,system}, man pages to PREFIX/share/man,
+# all below DESTDIR when it is set (cmake --install reads it from the environment).
 install: build
-	@cmake --install build --prefix $(PREFIX)
+	@DESTDIR="$(DESTDIR)" cmake --install build --prefix "$(PREFIX)"
 
 clean:
 	rm -rf build build-asan

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "client/checkpoint_command.h"
+#include "client/daemon_cli.h"
 #include "client/run_command.h"
 
 namespace {
@@ -31,6 +32,9 @@ void add_run(CLI::App& app, jr::RunOptions& o) {
   run->add_option("--preempt-signal", o.preempt_signal, "Signal that preempts the run, besides INT and TERM (default TERM)");
   run->add_option("--keep-checkpoints", o.keep_checkpoints, "Checkpoints kept per task (default 2)");
   run->add_option("--max-checkpoint", o.max_checkpoint, "Largest checkpoint a task may save (default 1G)");
+  run->add_option("--sample-every", o.sample_every, "Sample running tasks' CPU and memory this often (default 1s; 0: off)");
+  run->add_option("--stall-timeout", o.stall_timeout, "A task that wrote progress, then none for this long, is stalled");
+  run->add_option("--stall-action", o.stall_action, "report (default) or kill: kill and retry a stalled task like a timeout");
   run->add_flag_function("--sync-full", [&o](std::int64_t) { o.sync_full = true; },
                          "Make every commit survive power loss too (slower)");
   run->footer("The command: [--] CMD ARGS… [::: A B …] [:::: FILE]. Replacement strings {} {.} {/} {//} {/.} {#} {1} {2}…;\n"
@@ -78,22 +82,31 @@ void add_checkpoint(CLI::App& app, CheckpointOptions& o) {
 int main(int argc, char** argv) {
   CLI::App app{"jr: run many tasks in parallel, resume them after any interruption"};
   app.require_subcommand(1);
+  // CLI11 does not hand over what follows `--` to a prefix-command subcommand: split there.
+  jr::DashWords dash;
+  std::vector<std::string> args(argv + 1, argv + argc);
+  if (auto it = std::find(args.begin(), args.end(), "--"); it != args.end()) {
+    dash.split = true;
+    dash.words.assign(it + 1, args.end());
+    args.erase(it, args.end());
+  }
+  int exit_code = kExitUsage;
   jr::RunOptions run_options;
   add_run(app, run_options);
   CheckpointOptions checkpoint_options;
   add_checkpoint(app, checkpoint_options);
-  // CLI11 does not hand over what follows `--` to a prefix-command subcommand: split there.
-  std::vector<std::string> args(argv + 1, argv + argc);
-  std::vector<std::string> after_dashes;
-  bool split = false;
-  for (std::size_t i = 0; i < args.size(); ++i) {
-    if (args[i] == "--") {
-      after_dashes.assign(args.begin() + static_cast<std::ptrdiff_t>(i) + 1, args.end());
-      args.resize(i);
-      split = true;
-      break;
-    }
-  }
+  jr::add_submit(app, dash, exit_code);
+  jr::add_status(app, exit_code);
+  jr::add_list(app, exit_code);
+  jr::add_tasks(app, exit_code);
+  jr::add_wait(app, exit_code);
+  jr::add_logs(app, exit_code);
+  jr::add_cancel(app, exit_code);
+  jr::add_pause(app, exit_code);
+  jr::add_resume(app, exit_code);
+  jr::add_retry(app, exit_code);
+  jr::add_events(app, exit_code);
+  jr::add_ping(app, exit_code);
   std::reverse(args.begin(), args.end());
   try {
     app.parse(args);
@@ -106,20 +119,12 @@ int main(int argc, char** argv) {
     return kExitUsage;
   }
   auto* run = app.get_subcommand("run");
-  if (run->parsed()) {
-    run_options.words = run->remaining();
-    if (!split && !run_options.words.empty() && run_options.words.front().rfind("-", 0) == 0) {
-      std::fprintf(stderr, "jr run: unknown option %s (see jr run --help)\n", run_options.words.front().c_str());
-      return kExitUsage;
-    }
-    if (split) {
-      if (!run_options.words.empty()) {
-        std::fprintf(stderr, "jr run: unexpected words before '--': %s\n", run_options.words.front().c_str());
-        return kExitUsage;
-      }
-      run_options.words = after_dashes;
-    }
-    return jr::run_command(run_options);
+  if (!run->parsed()) return exit_code;
+  auto words = jr::command_words("run", run->remaining(), dash);
+  if (!words) {
+    std::fprintf(stderr, "jr run: %s\n", words.error().message.c_str());
+    return kExitUsage;
   }
-  return kExitUsage;
+  run_options.words = std::move(*words);
+  return jr::run_command(run_options);
 }

@@ -1,16 +1,14 @@
 #include "client/run_command.h"
 
 #include <signal.h>
-#include <sched.h>
 #include <unistd.h>
 
 #include <cstdio>
-#include <fstream>
-#include <iostream>
 #include <memory>
 
 #include "base/duration.h"
 #include "base/signals.h"
+#include "client/job_input.h"
 #include "client/joblog.h"
 #include "client/progress_line.h"
 #include "protocol/template.h"
@@ -31,17 +29,6 @@ int fail(const std::string& message) {
   return kExitUsage;
 }
 
-int default_parallelism() {
-  if (const char* s = std::getenv("SLURM_CPUS_ON_NODE")) {
-    int n = std::atoi(s);
-    if (n > 0) return n;
-  }
-  cpu_set_t set;
-  if (sched_getaffinity(0, sizeof set, &set) == 0) return std::max(1, CPU_COUNT(&set));
-  long n = sysconf(_SC_NPROCESSORS_ONLN);
-  return n > 0 ? static_cast<int>(n) : 1;
-}
-
 // The tasks a run asks for: expanded from a template, or one shell line each from --tasks.
 struct TaskSource {
   std::unique_ptr<TaskExpander> expander;
@@ -52,26 +39,6 @@ struct TaskSource {
     return {"/bin/sh", "-c", lines[i]};
   }
 };
-
-Result<std::vector<std::string>> read_task_lines(const std::string& path) {
-  std::ifstream file;
-  std::istream* in = &std::cin;
-  if (path != "-") {
-    file.open(path);
-    if (!file) return make_error(ErrorCode::Usage, "cannot read tasks file " + path + ": " + std::strerror(errno));
-    in = &file;
-  }
-  std::vector<std::string> lines;
-  std::string line;
-  while (std::getline(*in, line)) {
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    if (line.find_first_not_of(" \t") == std::string::npos || line[line.find_first_not_of(" \t")] == '#') continue;
-    lines.push_back(line);
-  }
-  if (in->bad()) return make_error(ErrorCode::Usage, "cannot read tasks file " + path);
-  if (lines.empty()) return make_error(ErrorCode::Usage, "tasks file " + path + " holds no commands");
-  return lines;
-}
 
 std::string describe(const SyncSummary& s) {
   std::string out = std::to_string(s.total) + " tasks: ";
@@ -137,6 +104,11 @@ int run_command(const RunOptions& o) {
   if (o.keep_checkpoints < 1) return fail("--keep-checkpoints must be at least 1");
   auto max_checkpoint = parse_size(o.max_checkpoint);
   if (!max_checkpoint) return fail(max_checkpoint.error().message);
+  auto sample_every = parse_duration(o.sample_every);
+  if (!sample_every) return fail(sample_every.error().message);
+  auto stall_timeout = parse_duration(o.stall_timeout);
+  if (!stall_timeout) return fail(stall_timeout.error().message);
+  if (o.stall_action != "report" && o.stall_action != "kill") return fail("--stall-action must be report or kill");
 
   TaskSource source;
   if (!o.tasks_file.empty()) {
@@ -185,7 +157,12 @@ int run_command(const RunOptions& o) {
   eo.socket_path = (*server)->path().string();
   eo.keep_checkpoints = o.keep_checkpoints;
   eo.max_checkpoint_bytes = *max_checkpoint;
+  eo.board_path = (dir / "board").string();
+  eo.sample_every = *sample_every;
+  eo.stall_timeout = *stall_timeout;
+  eo.stall_kill = o.stall_action == "kill";
   Engine engine(**store, **loop, eo);
+  if (auto st = engine.open_board(); !st) return fail(st.error().message);
   serve_task_methods(**server, engine);
   if (auto st = engine.recover(); !st) return fail(st.error().message);
 

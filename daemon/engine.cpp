@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -9,6 +10,7 @@
 #include <cstring>
 
 #include "daemon/proc.h"
+#include "jr/board.hpp"
 #include "daemon/spawn.h"
 
 extern char** environ;
@@ -38,6 +40,16 @@ Engine::Engine(Store& store, EventLoop& loop, EngineOptions options)
 
 Engine::~Engine() { loop_.on_signal(nullptr); }
 
+Status Engine::open_board() {
+  if (opt_.board_path.empty()) return {};
+  std::string err;
+  auto b = board::Board::create(opt_.board_path, static_cast<std::uint32_t>(slot_busy_.size()),
+                                static_cast<std::uint32_t>(::getpid()), &err);
+  if (!b) return make_error(ErrorCode::Io, err);
+  board_ = std::make_unique<board::Board>(std::move(*b));
+  return {};
+}
+
 Engine::JobRun* Engine::job_run(JobId id) {
   auto it = jobs_.find(id);
   return it == jobs_.end() ? nullptr : &it->second;
@@ -53,9 +65,10 @@ Status Engine::add_job(JobId id) {
   run.row = std::move(**row);
   run.counts = *counts;
   jobs_[id] = std::move(run);
-  std::error_code ec;
-  std::filesystem::create_directories(opt_.state_dir / "logs", ec);
-  if (ec) return make_error(ErrorCode::Io, "cannot create " + (opt_.state_dir / "logs").string() + ": " + ec.message());
+  auto logs = opt_.state_dir / "logs";
+  if (::mkdir(logs.c_str(), 0700) != 0 && errno != EEXIST) {
+    return make_error(ErrorCode::Io, "cannot create " + logs.string() + ": " + std::strerror(errno));
+  }
   return {};
 }
 
@@ -124,7 +137,8 @@ void Engine::reap() {
 Status Engine::finish(Attempt& a, Exit exit) {
   std::int64_t now = now_ms();
   TaskState to;
-  if (a.timed_out && exit.detail.empty()) exit.detail = "timeout";
+  read_progress(a, &exit);
+  if (a.timed_out && exit.detail.empty()) exit.detail = a.stalled ? "stalled" : "timeout";
   if (a.cancelled) {
     exit.detail = "cancelled";
     JR_TRY(store_.cancel_running(a.task, exit, now));
@@ -198,6 +212,8 @@ Status Engine::fill_slots(std::vector<Attempt*>* started) {
       auto attempt = store_.start_task(t.id, slot, now);
       if (!attempt) return attempt.error();
       *slot_it = true;
+      if (board_) board_->reset_slot(static_cast<std::uint32_t>(slot - 1), static_cast<std::uint64_t>(t.id),
+                                     static_cast<std::uint32_t>(*attempt));
       auto a = std::make_unique<Attempt>();
       a->task = t.id;
       a->job = job->row.id;
@@ -234,6 +250,7 @@ std::vector<std::string> Engine::environment(const Attempt& a) const {
   add("JR_RUN", store_.state_id() + "." + std::to_string(a.task) + "." + std::to_string(a.attempt));
   add("JR_CHECKPOINT_DIR", checkpoint_dir(a.task).string());
   if (!opt_.socket_path.empty()) add("JR_SOCKET", opt_.socket_path);
+  if (board_) add("JR_BOARD", opt_.board_path);
   for (auto& [k, v] : a.spec.env) env.push_back(k + "=" + v);
   return env;
 }
@@ -288,6 +305,7 @@ std::int64_t Engine::next_deadline() const {
     else consider(a->timeout_at);
   }
   if (!unrecorded_pids_.empty()) consider(flush_pids_at_);
+  if (!running_.empty() && opt_.sample_every.count() > 0) consider(next_sample_at_);
   // Backoff is kept in wall-clock time in the store; convert to the monotonic clock.
   if (backoff_until_) consider(monotonic_ms() + std::max<std::int64_t>(1, backoff_until_ - now_ms()));
   return next;
@@ -318,6 +336,7 @@ Status Engine::process() {
       running_.erase(it);
     }
     reaped_.clear();
+    if (opt_.sample_every.count() > 0 && monotonic_ms() >= next_sample_at_) JR_TRY(sample());
     JR_TRY(fill_slots(&started));
     JR_TRY(tx.commit());
   }

@@ -31,6 +31,9 @@
 #include "storage/store.h"
 
 namespace jr {
+namespace board {
+class Board;
+}
 
 struct EngineOptions {
   std::filesystem::path state_dir;  // absolute; holds logs/
@@ -38,6 +41,10 @@ struct EngineOptions {
   Millis grace{10'000};             // SIGTERM (or the signal received) to SIGKILL
   Millis retry_delay{100};          // first retry's backoff; doubles per failure, up to 30 s
   std::string socket_path;          // JR_SOCKET: where tasks reach this engine
+  std::string board_path;           // JR_BOARD: the progress board; empty: none
+  Millis sample_every{1000};        // CPU and memory of running tasks; 0: off
+  Millis stall_timeout{0};          // progress written, then none for this long: stalled; 0: off
+  bool stall_kill = false;          // kill a stalled task and retry it like a timeout
   int keep_checkpoints = 2;
   std::uint64_t max_checkpoint_bytes = 1ull << 30;
 };
@@ -58,6 +65,8 @@ struct TaskEnd {
 class Engine {
  public:
   Engine(Store& store, EventLoop& loop, EngineOptions options);
+  // Creates the progress board when options name one; Io error when it cannot.
+  Status open_board();
   ~Engine();
 
   // Kills what a dead engine left running and marks those tasks interrupted.
@@ -118,6 +127,8 @@ class Engine {
     std::int64_t kill_at = 0;     // monotonic; 0: not signalled yet
     bool timed_out = false;
     bool cancelled = false;
+    bool stalled = false;
+    int samples = 0;
   };
   struct Reaped {
     pid_t pid;
@@ -138,6 +149,8 @@ class Engine {
   Status prepare_checkpoint_dir(const Attempt& a);
   Status refresh_counts(JobRun& job);
   Status settle_dependencies();
+  Status sample();
+  void read_progress(const Attempt& a, Exit* exit) const;
 
   Store& store_;
   EventLoop& loop_;
@@ -153,6 +166,8 @@ class Engine {
   int shutdown_signal_ = 0;
   int shutdown_requests_ = 0;
   bool wake_now_ = false;
+  std::unique_ptr<board::Board> board_;
+  std::int64_t next_sample_at_ = 0;  // monotonic
 };
 
 }  // namespace jr

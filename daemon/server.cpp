@@ -10,6 +10,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <exception>
 #include <nlohmann/json.hpp>
 
 #include "protocol/frame.h"
@@ -21,6 +22,9 @@ namespace {
 using json = nlohmann::json;
 // A client that leaves this much of its replies unread is dropped rather than buffered for.
 constexpr std::size_t kMaxUnsentBytes = 64u << 20;
+
+// Deeper JSON than any request needs is refused: copying or printing it recurses once per level.
+constexpr int kMaxJsonDepth = 64;
 
 json error_reply(const json& id, ErrorCode code, const std::string& message) {
   return json{{"id", id}, {"error", {{"code", wire_code(code)}, {"message", message}}}};
@@ -182,18 +186,25 @@ void Server::on_readable(int fd) {
 }
 
 void Server::handle_frame(Connection& c, const std::string& body) {
-  json request = json::parse(body, nullptr, false);
-  if (request.is_discarded() || !request.is_object() || !request.contains("method") ||
+  bool too_deep = false;
+  json request = json::parse(body, [&too_deep](int depth, json::parse_event_t, json&) {
+    if (depth > kMaxJsonDepth) too_deep = true;
+    return !too_deep;
+  }, false);
+  if (too_deep || request.is_discarded() || !request.is_object() || !request.contains("method") ||
       !request["method"].is_string()) {
     c.closing = true;
-    send(c, error_reply(nullptr, ErrorCode::Usage, "not a request: expected a JSON object with a \"method\""));
+    send(c, error_reply(nullptr, ErrorCode::Usage,
+                        too_deep ? "not a request: JSON nested deeper than " + std::to_string(kMaxJsonDepth) + " levels"
+                                 : "not a request: expected a JSON object with a \"method\""));
     return;
   }
   json id = request.value("id", json());
   std::string method = request["method"];
   json params = request.value("params", json::object());
   if (method == "hello") {
-    int version = params.is_object() ? params.value("protocol", 0) : 0;
+    const json* protocol = params.is_object() && params.contains("protocol") ? &params["protocol"] : nullptr;
+    int version = protocol && protocol->is_number_integer() ? protocol->get<int>() : 0;
     if (version != kProtocolVersion) {
       c.closing = true;
       send(c, error_reply(id, ErrorCode::Unsupported,
@@ -220,6 +231,8 @@ void Server::handle_frame(Connection& c, const std::string& body) {
     result = handler->second(params, c.peer);
   } catch (const json::exception& e) {
     result = make_error(ErrorCode::Usage, std::string("bad parameters for ") + method + ": " + e.what());
+  } catch (const std::exception& e) {
+    result = make_error(ErrorCode::Internal, method + " failed: " + e.what());
   }
   if (result) {
     send(c, json{{"id", id}, {"result", std::move(*result)}});

@@ -97,6 +97,20 @@ const std::vector<const char*>& migrations() {
         slurm_job_id TEXT
       );
       )sql",
+      // 2: what the board and the sampler keep: last progress per attempt, usage over time.
+      R"sql(
+      ALTER TABLE attempts ADD COLUMN progress REAL;
+      ALTER TABLE attempts ADD COLUMN message TEXT;
+      ALTER TABLE attempts ADD COLUMN stalled INTEGER NOT NULL DEFAULT 0;
+      CREATE TABLE samples (
+        task_id INTEGER NOT NULL REFERENCES tasks(id),
+        attempt INTEGER NOT NULL,
+        ms INTEGER NOT NULL,
+        cpu_ms INTEGER NOT NULL,
+        rss_kb INTEGER NOT NULL
+      );
+      CREATE INDEX samples_task ON samples(task_id, attempt, ms);
+      )sql",
   };
   return list;
 }
@@ -145,6 +159,11 @@ Status check(sql::Db& db, const std::string& path, bool* empty) {
 }  // namespace
 
 int current_schema_version() { return static_cast<int>(migrations().size()); }
+
+Status check_openable(sql::Db& db, const std::string& path) {
+  bool empty = false;
+  return check(db, path, &empty);
+}
 
 Status check_schema(sql::Db& db, const std::string& path) {
   bool empty = false;

@@ -22,6 +22,9 @@ int current_schema_version();
 // migrations it lacks. Errors: Corrupt (not a jr database), Unsupported (a newer jr wrote it).
 Status migrate(sql::Db& db, const std::string& path_for_messages);
 
+// Checks that `db` is empty or a jr store this build can open, without changing it.
+Status check_openable(sql::Db& db, const std::string& path_for_messages);
+
 // Checks a store opened read-only without changing it.
 Status check_schema(sql::Db& db, const std::string& path_for_messages);
 

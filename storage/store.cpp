@@ -61,11 +61,13 @@ Status Store::init(bool read_only, SyncMode sync, const std::filesystem::path& p
   if (read_only) {
     JR_TRY(check_schema(*db_, path.string()));
   } else {
-    // migrate() first refuses a file that is not ours, before any pragma changes it.
-    JR_TRY(migrate(*db_, path.string()));
+    // Refuse a file that is not ours before any pragma changes it; then switch to WAL before
+    // migrating, so that a reader never finds a hot rollback journal it may not roll back.
+    JR_TRY(check_openable(*db_, path.string()));
     JR_TRY(db_->exec("PRAGMA journal_mode = WAL"));
     JR_TRY(db_->exec(sync == SyncMode::Full ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL"));
     JR_TRY(db_->exec("PRAGMA foreign_keys = ON"));
+    JR_TRY(migrate(*db_, path.string()));
     auto ins = db_->prepare("INSERT OR IGNORE INTO meta(key, value) VALUES ('state_id', ?1)");
     if (!ins) return ins.error();
     JR_TRY(ins->bind(1, random_id()).run());
@@ -246,12 +248,14 @@ Status Store::record_process(TaskId id, std::int64_t pgid, std::int64_t proc_sta
 Status Store::record_attempt(TaskId id, TaskState outcome, const Exit& exit, std::int64_t now) {
   auto ins = db_->prepare(
       "INSERT OR REPLACE INTO attempts(task_id, attempt, engine_run, slot, start_ms, end_ms, "
-      "outcome, exit_code, signal, utime_ms, stime_ms, maxrss_kb, detail) "
-      "SELECT id, attempts, ?2, slot, coalesce(start_ms, ?3), ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10 "
+      "outcome, exit_code, signal, utime_ms, stime_ms, maxrss_kb, detail, progress, message, stalled) "
+      "SELECT id, attempts, ?2, slot, coalesce(start_ms, ?3), ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13 "
       "FROM tasks WHERE id = ?1");
   if (!ins) return ins.error();
   ins->bind(1, id).bind(3, now).bind(4, st(outcome)).bind(7, exit.utime_ms)
-      .bind(8, exit.stime_ms).bind(9, exit.maxrss_kb).bind(10, exit.detail);
+      .bind(8, exit.stime_ms).bind(9, exit.maxrss_kb).bind(10, exit.detail).bind(12, exit.message)
+      .bind(13, exit.stalled ? 1 : 0);
+  if (exit.progress >= 0) ins->bind(11, exit.progress); else ins->bind_null(11);
   if (engine_run_) ins->bind(2, engine_run_); else ins->bind_null(2);
   if (exit.signal) ins->bind_null(5).bind(6, exit.signal);
   else if (exit.exit_code >= 0) ins->bind(5, exit.exit_code).bind_null(6);
@@ -331,6 +335,12 @@ Result<std::vector<RunningTask>> Store::running_tasks() {
     out.push_back({sel->i64(0), sel->i64(1), sel->i32(2), sel->i64(3), sel->i64(4)});
   }
   return out;
+}
+
+Status Store::add_sample(TaskId id, int attempt, std::int64_t ms, std::int64_t cpu_ms, std::int64_t rss_kb) {
+  auto ins = db_->prepare("INSERT INTO samples(task_id, attempt, ms, cpu_ms, rss_kb) VALUES (?1, ?2, ?3, ?4, ?5)");
+  if (!ins) return ins.error();
+  return ins->bind(1, id).bind(2, attempt).bind(3, ms).bind(4, cpu_ms).bind(5, rss_kb).run();
 }
 
 Result<std::int64_t> Store::begin_engine_run(std::int64_t pid, const std::string& host,

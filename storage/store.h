@@ -127,6 +127,9 @@ class Store {
   // Failed (and cancelled, unless failed_only) -> Pending, failures reset; returns how many.
   Result<std::int64_t> requeue(JobId job, bool failed_only);
 
+  // One reading of a running attempt's CPU time and memory (usage over time).
+  Status add_sample(TaskId id, int attempt, std::int64_t ms, std::int64_t cpu_ms, std::int64_t rss_kb);
+
   // ---- engine runs (epochs on a report's time axis)
   Result<std::int64_t> begin_engine_run(std::int64_t pid, const std::string& host,
                                         const std::string& slurm_job_id);

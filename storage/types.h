@@ -65,6 +65,9 @@ struct Exit {
   std::int64_t stime_ms = 0;
   std::int64_t maxrss_kb = 0;
   std::string detail;        // "timeout", "shutdown", ... for the event history
+  double progress = -1;      // the last fraction the task wrote on the board; < 0: none
+  std::string message;       // the last progress message it wrote
+  bool stalled = false;      // it stopped writing progress for longer than --stall-timeout
   bool succeeded() const { return signal == 0 && exit_code == 0; }
 };
 

@@ -14,7 +14,7 @@
 namespace jr::test {
 namespace {
 
-pid_t spawn(const std::vector<std::string>& args, const std::filesystem::path& cwd,
+pid_t spawn(const std::string& bin, const std::vector<std::string>& args, const std::filesystem::path& cwd,
             const std::string& out, const std::string& err) {
   pid_t pid = fork();
   if (pid == 0) {
@@ -29,8 +29,7 @@ pid_t spawn(const std::vector<std::string>& args, const std::filesystem::path& c
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, nullptr);
     std::vector<char*> argv;
-    static std::string bin = JR_BIN;
-    argv.push_back(bin.data());
+    argv.push_back(const_cast<char*>(bin.c_str()));
     for (auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
     argv.push_back(nullptr);
     execv(bin.c_str(), argv.data());
@@ -63,7 +62,7 @@ Output run_jr(const std::vector<std::string>& args, const std::filesystem::path&
   std::string out = (cwd / ".jr-test-out").string();
   std::string err = (cwd / ".jr-test-err").string();
   Output o;
-  o.exit_code = wait_exit(spawn(args, cwd, out, err));
+  o.exit_code = wait_exit(spawn(JR_BIN, args, cwd, out, err));
   o.out = read_file(out);
   o.err = read_file(err);
   std::filesystem::remove(out);
@@ -73,7 +72,15 @@ Output run_jr(const std::vector<std::string>& args, const std::filesystem::path&
 
 pid_t start_jr(const std::vector<std::string>& args, const std::filesystem::path& cwd,
                const std::string& log_name) {
-  return spawn(args, cwd, (cwd / (log_name + ".out")).string(), (cwd / (log_name + ".err")).string());
+  return spawn(JR_BIN, args, cwd, (cwd / (log_name + ".out")).string(), (cwd / (log_name + ".err")).string());
+}
+
+pid_t start_jrd(const std::filesystem::path& state, const std::filesystem::path& socket,
+                const std::vector<std::string>& args, const std::filesystem::path& cwd,
+                const std::string& log_name) {
+  std::vector<std::string> all = {"--state", state.string(), "--socket", socket.string()};
+  all.insert(all.end(), args.begin(), args.end());
+  return spawn(JRD_BIN, all, cwd, (cwd / (log_name + ".out")).string(), (cwd / (log_name + ".err")).string());
 }
 
 bool wait_for(const std::function<bool()>& condition, std::chrono::milliseconds limit) {

@@ -38,7 +38,12 @@ Output run_jr(const std::vector<std::string>& args, const std::filesystem::path&
 // Starts `jr ARGS…` in `cwd` in the background, stdout and stderr to files in cwd.
 pid_t start_jr(const std::vector<std::string>& args, const std::filesystem::path& cwd,
                const std::string& log_name = "jr-bg");
-// Waits for a child started by start_jr; returns its exit code (128 + signal if killed).
+// Starts `jrd --state STATE --socket SOCKET ARGS…` in the background, in `cwd`, its output to
+// files named `log_name`.out/.err there. Callers wait for it to answer (`jr ping`) themselves.
+pid_t start_jrd(const std::filesystem::path& state, const std::filesystem::path& socket,
+                const std::vector<std::string>& args, const std::filesystem::path& cwd,
+                const std::string& log_name = "jrd");
+// Waits for a child started by start_jr or start_jrd; returns its exit code (128 + signal if killed).
 int wait_exit(pid_t pid);
 
 // Polls `condition` until it holds or `limit` passes; returns whether it held.

@@ -91,7 +91,7 @@ TEST_F(SchemaTest, FreshFileGetsCurrentVersion) {
     ASSERT_TRUE(store.ok()) << store.error().message;
     state_id = (*store)->state_id();
   }
-  EXPECT_EQ(current_schema_version(), 1);
+  EXPECT_EQ(current_schema_version(), 2);
   EXPECT_EQ(raw(path_, "PRAGMA user_version"), std::to_string(current_schema_version()));
   EXPECT_EQ(raw(path_, "PRAGMA application_id"), std::to_string(kApplicationId));
   EXPECT_EQ(raw(path_, "PRAGMA journal_mode"), "wal");

@@ -1,0 +1,24 @@
+// `jr logs JOB[:INDEX] [-f] [--stderr]`: a task's captured output, read from its log file.
+//
+// jrd tells where the logs are (the "tasks" method); the client reads the files directly, as
+// the same user on the same node, so a large log never travels through the daemon. JOB alone
+// prints every task's log in index order, each after a "==> task JOB:INDEX (STATE) <==" line.
+// -f on one task prints what is there, then follows the file until the task has ended
+// (succeeded, failed or cancelled; a pending or retried task is waited for), surviving a
+// restart of jrd as jr wait does. Returns the process exit code.
+#pragma once
+
+#include <string>
+
+namespace jr {
+
+struct LogsOptions {
+  std::string socket;       // --socket; empty: $JR_DAEMON_SOCKET, else jrd's default
+  std::string target;       // JOB or JOB:INDEX
+  bool follow = false;      // -f
+  bool stderr_log = false;  // --stderr: the task's stderr instead of its stdout
+};
+
+int logs_command(const LogsOptions& options);
+
+}  // namespace jr

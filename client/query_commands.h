@@ -1,0 +1,29 @@
+// `jr status`, `jr list`, `jr tasks`, `jr events` and `jr ping`: questions to jrd.
+//
+// `jr status --state DIR` answers from a state directory's store, opened read-only, without a
+// daemon: it works for a `jr run` in progress or long gone, and for a stopped jrd's state.
+// With --json each prints the daemon's reply exactly (docs/cli.md documents the fields);
+// otherwise aligned columns. Lists that the daemon hands out a page at a time (tasks, events)
+// are fetched page by page, so the output is complete however large the job. Each returns the
+// process exit code (client/daemon_client.h).
+#pragma once
+
+#include <string>
+
+namespace jr {
+
+struct QueryOptions {
+  std::string socket;  // --socket; empty: $JR_DAEMON_SOCKET, else jrd's default
+  std::string job;     // JOB: an id or a name
+  std::string state;   // --state: a job state (list) or a task state (tasks)
+  std::string state_dir;  // status --state DIR: read this directory's store, no daemon
+  bool json = false;
+};
+
+int status_command(const QueryOptions& options);
+int list_command(const QueryOptions& options);
+int tasks_command(const QueryOptions& options);
+int events_command(const QueryOptions& options);
+int ping_command(const QueryOptions& options);
+
+}  // namespace jr

@@ -1,0 +1,91 @@
+#include "client/submit_command.h"
+
+#include <cstdio>
+#include <filesystem>
+
+#include "base/duration.h"
+#include "client/daemon_client.h"
+#include "client/job_input.h"
+#include "client/wait_command.h"
+#include "protocol/frame.h"
+#include "protocol/template.h"
+
+namespace jr {
+
+using json = nlohmann::json;
+
+namespace {
+
+Error usage(std::string message) { return make_error(ErrorCode::Usage, std::move(message)); }
+
+// The submit request's params, from the options alone (no daemon needed).
+Result<json> build_request(const SubmitOptions& o) {
+  if (o.jobs < 0) return usage("-j must be at least 1");
+  if (o.retries < 0) return usage("--retries must be 0 or more");
+  std::error_code ec;
+  auto cwd = std::filesystem::current_path(ec);
+  if (ec) return make_error(ErrorCode::Io, "cannot read the current directory: " + ec.message());
+  json p = {{"name", o.name},
+            {"shell", o.shell},
+            {"parallelism", o.jobs > 0 ? o.jobs : default_parallelism()},
+            {"retries", o.retries},
+            {"priority", o.priority},
+            {"cwd", cwd.string()},
+            // Tasks get jrd's environment, not this shell's: what a job sees does not depend
+            // on which terminal submitted it (docs/cli.md).
+            {"env", json::object()}};
+  if (!o.timeout.empty()) {
+    auto t = parse_duration(o.timeout);
+    if (!t) return usage(t.error().message);
+    p["timeout_ms"] = t->count();
+  }
+  if (!o.tasks_file.empty()) {
+    if (!o.words.empty()) return usage("give either --tasks FILE or a command, not both");
+    auto lines = read_task_lines(o.tasks_file);
+    if (!lines) return lines.error();
+    p["tasks"] = std::move(*lines);
+    return p;
+  }
+  if (o.words.empty()) return usage("no command given (jr submit [options] -- CMD ARGS… [::: INPUTS…])");
+  auto cl = parse_command_line(o.words);
+  if (!cl) return cl.error();
+  for (auto& source : cl->sources) {
+    if (source.empty()) return usage("no tasks: an input source is empty");
+  }
+  p["command"] = cl->command;
+  p["sources"] = cl->sources;
+  return p;
+}
+
+}  // namespace
+
+int submit_command(const SubmitOptions& o) {
+  auto request = build_request(o);
+  if (!request) return report("submit", request.error());
+  // Checked here so that a huge input list is one clear line, not a dropped connection.
+  std::size_t size = request->dump().size();
+  if (size + 4096 > kMaxFrameBytes) {
+    return report("submit", usage("the job's inputs take " + format_size(size) + ", more than one request carries (" +
+                                  format_size(kMaxFrameBytes) + "); split it into several jobs"));
+  }
+  std::string socket = daemon_socket_path(o.socket);
+  auto conn = connect_daemon(socket);
+  if (!conn) return report("submit", conn.error());
+  if (!o.after.empty()) {
+    auto after = job_params(o.after);
+    if (!after) return report("submit", after.error());
+    auto resolved = resolve_job([&](const std::string& m, const json& p) { return (*conn)->call(m, p); }, *after);
+    if (!resolved) return report("submit", resolved.error());
+    (*request)["after"] = (*resolved)["job"];
+  }
+  auto reply = (*conn)->call("submit", *request);
+  if (!reply) return report("submit", reply.error());
+  std::string id = std::to_string(reply->value("job", std::int64_t{0}));
+  std::printf("%s\n", id.c_str());
+  std::fflush(stdout);
+  if (!o.wait) return kExitOk;
+  conn->reset();
+  return wait_command(WaitOptions{socket, id, ""});
+}
+
+}  // namespace jr

@@ -1,0 +1,30 @@
+// `jr submit [options] -- CMD … ::: …` and `jr submit --tasks FILE|-`: hands a job to jrd.
+//
+// Everything a user can get wrong is checked here, before anything is sent: the template and
+// its sources (parse_command_line; `::::` files are read here, in the client's directory),
+// durations, counts. The job runs in the client's current directory. Prints the job id alone
+// on stdout, so that `id=$(jr submit …)` works; with --wait then waits like `jr wait`.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace jr {
+
+struct SubmitOptions {
+  std::string socket;              // --socket; empty: $JR_DAEMON_SOCKET, else jrd's default
+  int jobs = 0;                    // -j; 0: the CPUs this client may use, as jr run
+  std::string name;
+  int retries = 0;
+  std::string timeout;             // per task, as typed
+  int priority = 0;                // higher starts first
+  std::string after;               // a job (id or name) that must succeed first
+  bool shell = false;
+  bool wait = false;
+  std::string tasks_file;          // --tasks FILE ("-": stdin)
+  std::vector<std::string> words;  // CMD ARGS… ::: …
+};
+
+int submit_command(const SubmitOptions& options);
+
+}  // namespace jr

@@ -1,0 +1,101 @@
+// Chaos: kill -9 the engine at random moments, many times, while a few hundred tasks work in
+// steps and checkpoint after each one; then check that nothing was lost, nothing that
+// succeeded ran again, and each interruption cost at most the one step in flight.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/stat.h>
+
+#include <cstdlib>
+#include <map>
+#include <random>
+#include <set>
+
+#include "tests/integration/harness.h"
+
+namespace jr::test {
+namespace {
+
+const bool kPathSet = [] {
+  std::string path = std::filesystem::path(JR_BIN).parent_path().string() + ":" + std::getenv("PATH");
+  return setenv("PATH", path.c_str(), 1) == 0;
+}();
+
+constexpr int kTasks = 200;
+constexpr int kSteps = 4;
+constexpr int kRounds = 20;
+
+std::map<std::string, int> count_first_words(const std::filesystem::path& file) {
+  std::map<std::string, int> counts;
+  for (auto& line : read_lines(file)) ++counts[line.substr(0, line.find(' '))];
+  return counts;
+}
+
+TEST(ChaosTest, KillNineAtRandomMomentsLosesNothing) {
+  ASSERT_TRUE(kPathSet);
+  TempDir dir;
+  std::string steps = std::string(JR_SOURCE_DIR) + "/examples/shell/steps.sh";
+  write_file(dir / "task.sh", "#!/bin/sh\necho \"$1\" >> starts.log\nexec " + steps + " \"$1\" " + std::to_string(kSteps) + "\n");
+  chmod((dir / "task.sh").c_str(), 0755);
+  std::vector<std::string> args = {"run", "-j", "4", "--", "./task.sh", ":::"};
+  for (int i = 0; i < kTasks; ++i) args.push_back("t" + std::to_string(i));
+  auto db = dir / ".jr/jr.db";
+
+  std::mt19937 rng(std::random_device{}());
+  std::uint32_t seed = rng();
+  rng.seed(seed);
+  RecordProperty("seed", static_cast<int>(seed));
+  // name -> how many times it had started when it was first seen recorded as succeeded
+  std::map<std::string, int> starts_when_succeeded;
+  int kills = 0;
+  for (int round = 0; round < kRounds; ++round) {
+    pid_t pid = start_jr(args, dir.path());
+    auto saves = [&] { return query_int(db, "SELECT count(*) FROM checkpoints"); };
+    if (round % 7 == 0) {
+      // Early: while the job is being created or its first tasks start.
+      wait_for([&] { return std::filesystem::exists(db); }, std::chrono::seconds(10));
+    } else {
+      auto target = std::max<std::int64_t>(0, saves()) + std::uniform_int_distribution<int>(1, 40)(rng);
+      auto done = [&] { return query_int(db, "SELECT count(*) FROM tasks WHERE state = 2") == kTasks; };
+      ASSERT_TRUE(wait_for([&] { return saves() >= target || done(); }));
+    }
+    kill(pid, SIGKILL);
+    wait_exit(pid);
+    ++kills;
+    if (std::filesystem::exists(db)) {
+      ASSERT_EQ(query_text(db, "PRAGMA integrity_check"), "ok") << "round " << round;
+    }
+    auto starts = count_first_words(dir / "starts.log");
+    for (auto idx : query_ints(db, "SELECT idx FROM tasks WHERE state = 2")) {
+      auto name = "t" + std::to_string(idx);
+      starts_when_succeeded.emplace(name, starts[name]);
+    }
+  }
+
+  auto out = run_jr(args, dir.path());
+  ASSERT_EQ(out.exit_code, 0) << out.err;
+  EXPECT_EQ(query_text(db, "PRAGMA integrity_check"), "ok");
+  EXPECT_EQ(query_int(db, "SELECT count(*) FROM tasks WHERE state = 2"), kTasks);
+
+  auto starts = count_first_words(dir / "starts.log");
+  for (auto& [name, n] : starts_when_succeeded) EXPECT_EQ(starts[name], n) << name << " ran again after it succeeded";
+
+  auto work = count_first_words(dir / "work.log");
+  std::int64_t redone = 0;
+  int resumed_tasks = 0;
+  for (int i = 0; i < kTasks; ++i) {
+    auto name = "t" + std::to_string(i);
+    EXPECT_EQ(read_file(dir / ("out/" + name)), "30\n") << name;  // 1 + 4 + 9 + 16
+    auto attempts = query_int(db, "SELECT attempts FROM tasks WHERE idx = " + std::to_string(i));
+    int extra = work[name] - kSteps;
+    EXPECT_GE(extra, 0) << name;
+    // At most the one step in flight is redone per interruption.
+    EXPECT_LE(extra, attempts - 1) << name << " redid more than one step per interruption";
+    redone += extra;
+    resumed_tasks += attempts > 1;
+  }
+  std::printf("chaos: %d rounds, %d kills (seed %u), %d tasks resumed, %lld steps redone of %d\n", kRounds, kills,
+              seed, resumed_tasks, static_cast<long long>(redone), kTasks * kSteps);
+}
+
+}  // namespace
+}  // namespace jr::test
