@@ -8,6 +8,7 @@
 
 #include "client/checkpoint_command.h"
 #include "client/daemon_cli.h"
+#include "client/observe_cli.h"
 #include "client/run_command.h"
 
 namespace {
@@ -107,6 +108,11 @@ int main(int argc, char** argv) {
   jr::add_retry(app, exit_code);
   jr::add_events(app, exit_code);
   jr::add_ping(app, exit_code);
+  jr::add_progress(app, exit_code);
+  jr::add_stats(app, exit_code);
+  jr::add_trace(app, exit_code);
+  jr::add_report(app, exit_code);
+  jr::add_top(app, exit_code);
   std::reverse(args.begin(), args.end());
   try {
     app.parse(args);

@@ -57,7 +57,7 @@ void remove_state(const std::filesystem::path& dir) {
   std::error_code ec;
   for (const char* name : {"jr.db", "jr.db-wal", "jr.db-shm"}) std::filesystem::remove(dir / name, ec);
   std::filesystem::remove_all(dir / "logs", ec);
-  std::filesystem::remove_all(dir / "checkpoints", ec);
+  std::filesystem::remove_all(dir / "work", ec);
   std::filesystem::remove(dir / "board", ec);
 }
 

@@ -30,7 +30,7 @@ std::int64_t tv_ms(const timeval& tv) {
 }  // namespace
 
 Engine::Engine(Store& store, EventLoop& loop, EngineOptions options)
-    : store_(store), loop_(loop), opt_(std::move(options)) {
+    : store_(store), loop_(loop), opt_(std::move(options)), pool_(opt_.capacity, opt_.pin) {
   for (char** e = environ; e && *e; ++e) {
     if (std::strncmp(*e, "JR_", 3) != 0) base_env_.emplace_back(*e);
   }
@@ -160,10 +160,7 @@ Status Engine::finish(Attempt& a, Exit exit) {
     ++job->counts[static_cast<int>(to)];
   }
   slot_busy_[static_cast<std::size_t>(a.slot - 1)] = false;
-  if (to == TaskState::Succeeded) {
-    std::error_code ec;
-    std::filesystem::remove_all(checkpoint_dir(a.task), ec);
-  }
+  pool_.give_back(a.alloc);
   if (on_task_end) {
     on_task_end(TaskEnd{a.job, a.task, a.index, a.attempt, to, exit, a.start_ms, now, &a.spec.argv});
   }
@@ -205,6 +202,8 @@ Status Engine::fill_slots(std::vector<Attempt*>* started) {
         }
         for (auto& t : *batch) job->queue.push_back(std::move(t));
       }
+      // Head of line: a task waits for its cores, GPUs and memory; later ones wait behind it.
+      if (!pool_.can_start(job->queue.front().spec)) break;
       RunnableTask t = std::move(job->queue.front());
       job->queue.pop_front();
       auto slot_it = std::find(slot_busy_.begin(), slot_busy_.end(), false);
@@ -221,6 +220,7 @@ Status Engine::fill_slots(std::vector<Attempt*>* started) {
       a->attempt = *attempt;
       a->slot = slot;
       a->failures = t.failures;
+      a->alloc = pool_.take(t.spec);
       a->spec = std::move(t.spec);
       a->start_ms = now;
       ++job->running;
@@ -248,9 +248,23 @@ std::vector<std::string> Engine::environment(const Attempt& a) const {
   add("JR_SLOT", std::to_string(a.slot));
   add("JR_STATE_DIR", opt_.state_dir.string());
   add("JR_RUN", store_.state_id() + "." + std::to_string(a.task) + "." + std::to_string(a.attempt));
-  add("JR_CHECKPOINT_DIR", checkpoint_dir(a.task).string());
+  add("JR_CHECKPOINT_DIR", checkpoint_dir(a.slot).string());
   if (!opt_.socket_path.empty()) add("JR_SOCKET", opt_.socket_path);
   if (board_) add("JR_BOARD", opt_.board_path);
+  int cpus = std::max(1, a.alloc.cores);
+  add("JR_CPUS", std::to_string(cpus));
+  // Thread pools sized to the task's cores, not the node's: no oversubscription. A value the
+  // user set wins.
+  for (const char* var : {"OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"}) {
+    std::string prefix = std::string(var) + "=";
+    bool user_set = std::any_of(base_env_.begin(), base_env_.end(), [&](const std::string& e) { return e.rfind(prefix, 0) == 0; }) ||
+                    std::any_of(a.spec.env.begin(), a.spec.env.end(), [&](const auto& kv) { return kv.first == var; });
+    if (!user_set) add(var, std::to_string(cpus));
+  }
+  std::string gpus;
+  for (auto& g : a.alloc.gpu_ids) gpus += (gpus.empty() ? "" : ",") + g;
+  env.erase(std::remove_if(env.begin(), env.end(), [](const std::string& e) { return e.rfind("CUDA_VISIBLE_DEVICES=", 0) == 0; }), env.end());
+  add("CUDA_VISIBLE_DEVICES", gpus);
   for (auto& [k, v] : a.spec.env) env.push_back(k + "=" + v);
   return env;
 }
@@ -264,6 +278,7 @@ Status Engine::spawn(Attempt& a) {
   std::string base = (opt_.state_dir / "logs" / std::to_string(a.task)).string();
   req.stdout_path = base + ".out";
   req.stderr_path = base + ".err";
+  req.cpu_ids = a.alloc.cpu_ids;
   auto pid = spawn_task(req);
   if (pid) {
     a.pid = *pid;

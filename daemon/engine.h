@@ -27,6 +27,7 @@
 #include "base/duration.h"
 #include "base/result.h"
 #include "daemon/event_loop.h"
+#include "daemon/resources.h"
 #include "storage/checkpoints.h"
 #include "storage/store.h"
 
@@ -45,6 +46,8 @@ struct EngineOptions {
   Millis sample_every{1000};        // CPU and memory of running tasks; 0: off
   Millis stall_timeout{0};          // progress written, then none for this long: stalled; 0: off
   bool stall_kill = false;          // kill a stalled task and retry it like a timeout
+  NodeCapacity capacity = detect_capacity();
+  bool pin = false;                 // give each task CPUs no other running task has
   int keep_checkpoints = 2;
   std::uint64_t max_checkpoint_bytes = 1ull << 30;
 };
@@ -89,6 +92,8 @@ class Engine {
   bool idle() const;
 
   StateCounts counts(JobId job) const;
+  // Usage error when a task asks for more than this node has at all (so it could never start).
+  Status check_fits(const TaskSpec& spec) const { return pool_.check_fits(spec); }
   std::function<void(const TaskEnd&)> on_task_end;
 
   // ---- requests from running tasks (daemon/task_requests.cpp); `run_token` is the
@@ -104,7 +109,8 @@ class Engine {
   Result<std::int64_t> retry(JobId job, bool failed_only);
   const JobRow* job_row(JobId job) const;
   std::vector<JobId> job_ids() const;
-  std::filesystem::path checkpoint_dir(TaskId task) const;
+  // A worker slot's JR_CHECKPOINT_DIR, reused by the tasks that run in that slot.
+  std::filesystem::path checkpoint_dir(int slot) const;
 
  private:
   struct JobRun {
@@ -129,6 +135,7 @@ class Engine {
     bool cancelled = false;
     bool stalled = false;
     int samples = 0;
+    Allocation alloc;
   };
   struct Reaped {
     pid_t pid;
@@ -167,6 +174,7 @@ class Engine {
   int shutdown_requests_ = 0;
   bool wake_now_ = false;
   std::unique_ptr<board::Board> board_;
+  ResourcePool pool_;
   std::int64_t next_sample_at_ = 0;  // monotonic
 };
 

@@ -41,7 +41,8 @@ Result<std::int64_t> Engine::cancel(JobId id, std::optional<std::int64_t> index)
   }
   if (!index) {
     job->row.cancelled = true;
-    JR_TRY(store_.set_job_flags(id, job->row.paused, true, "cancelled by request"));
+    job->row.reason = "cancelled by request";
+    JR_TRY(store_.set_job_flags(id, job->row.paused, true, job->row.reason));
   }
   JR_TRY(refresh_counts(*job));
   wake_now_ = true;

@@ -64,6 +64,7 @@ int main(int argc, char** argv) {
   auto loop = jr::EventLoop::create({SIGCHLD, SIGINT, SIGTERM, SIGHUP});
   if (!loop) return fail(loop.error().message);
   int inherited = jr::socket_from_systemd();
+  jr::notify_socket();  // before any task starts: tasks must not inherit NOTIFY_SOCKET
   auto server = inherited >= 0 ? jr::Server::adopt(**loop, inherited)
                                : jr::Server::listen(**loop, socket_path.empty() ? jr::default_socket_path(dir)
                                                                                 : std::filesystem::absolute(socket_path, ec));

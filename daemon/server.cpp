@@ -39,6 +39,7 @@ struct Server::Connection {
   std::string out;
   bool greeted = false;
   bool closing = false;  // close once `out` is sent
+  bool eof = false;      // the client shut down its sending half: answer what it sent, then close
 };
 
 Server::Server(EventLoop& loop, int fd, std::filesystem::path path, bool unlink_on_exit)
@@ -153,16 +154,25 @@ void Server::close(int fd) {
 void Server::on_readable(int fd) {
   auto it = conns_.find(fd);
   if (it == conns_.end()) return;
+  if (it->second->eof) {
+    close(fd);  // woken by a hang-up or an error after its end of stream: the client is gone
+    return;
+  }
   char buf[65536];
   for (;;) {
     ssize_t n = ::recv(fd, buf, sizeof buf, 0);
     if (n > 0) {
-      it->second->decoder.append(buf, static_cast<std::size_t>(n));
+      // After an error that ends the connection, what else the client sends is dropped unread.
+      if (!it->second->closing) it->second->decoder.append(buf, static_cast<std::size_t>(n));
       continue;
     }
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
-    if (n < 0 && errno == EINTR) continue;
-    close(fd);  // end of stream, or an error: the client is gone
+    if (n == 0) {
+      it->second->eof = true;
+      break;
+    }
+    if (errno == EAGAIN || errno == EWOULDBLOCK) break;
+    if (errno == EINTR) continue;
+    close(fd);  // an error: the client is gone
     return;
   }
   // Look the connection up again after every reply: a failed send may have closed it.
@@ -170,18 +180,25 @@ void Server::on_readable(int fd) {
     auto again = conns_.find(fd);
     if (again == conns_.end()) return;
     Connection& conn = *again->second;
-    if (conn.closing) {
-      if (conn.out.empty()) close(fd);
-      return;
-    }
+    if (conn.closing) break;
     auto frame = conn.decoder.next();
     if (!frame) {
       conn.closing = true;
       send(conn, error_reply(nullptr, ErrorCode::Usage, frame.error().message));
       continue;
     }
-    if (!*frame) return;
+    if (!*frame) break;
     handle_frame(conn, **frame);
+  }
+  auto again = conns_.find(fd);
+  if (again == conns_.end()) return;
+  Connection& conn = *again->second;
+  // A client that has sent all it will still gets its replies, then the close.
+  if (conn.eof) conn.closing = true;
+  if (conn.closing && conn.out.empty()) {
+    close(fd);
+  } else if (conn.eof) {
+    (void)loop_.modify(fd, EPOLLOUT);  // its end of stream stays readable: stop waking for it
   }
 }
 
@@ -243,7 +260,15 @@ void Server::handle_frame(Connection& c, const std::string& body) {
 
 void Server::send(Connection& c, const json& reply) {
   bool was_empty = c.out.empty();
-  c.out += encode_frame(reply.dump(-1, ' ', false, json::error_handler_t::replace));
+  std::string body = reply.dump(-1, ' ', false, json::error_handler_t::replace);
+  if (body.size() > kMaxFrameBytes) {
+    // No client could read it (nor could the length say how long it is past 4 GiB).
+    body = error_reply(reply.value("id", json()), ErrorCode::Usage,
+                       "the reply of " + std::to_string(body.size()) + " bytes exceeds the frame limit of " +
+                           std::to_string(kMaxFrameBytes) + ": ask for less (tasks and events take a limit)")
+               .dump();
+  }
+  c.out += encode_frame(body);
   if (c.out.size() > kMaxUnsentBytes) {
     spdlog::warn("dropping client pid {}: {} bytes of replies unread", c.peer.pid, c.out.size());
     close(c.fd);
@@ -264,7 +289,7 @@ void Server::on_writable(int fd) {
     }
     if (n < 0 && errno == EINTR) continue;
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-      (void)loop_.modify(fd, EPOLLIN | EPOLLOUT);
+      (void)loop_.modify(fd, c.eof ? EPOLLOUT : EPOLLIN | EPOLLOUT);
       return;
     }
     close(fd);

@@ -10,9 +10,21 @@
 
 namespace jr {
 
+// Read once and removed from the environment, so that tasks do not inherit it: systemd
+// accepts notifications from jrd's main process only.
+const std::string& notify_socket() {
+  static const std::string path = [] {
+    const char* p = std::getenv("NOTIFY_SOCKET");
+    std::string v = p ? p : "";
+    ::unsetenv("NOTIFY_SOCKET");
+    return v;
+  }();
+  return path;
+}
+
 void notify_systemd(const std::string& state) {
-  const char* path = std::getenv("NOTIFY_SOCKET");
-  if (!path || !*path) return;
+  const char* path = notify_socket().c_str();
+  if (!*path) return;
   sockaddr_un addr{};
   addr.sun_family = AF_UNIX;
   std::size_t n = std::strlen(path);

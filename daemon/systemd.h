@@ -6,6 +6,8 @@
 
 namespace jr {
 
+// The value of $NOTIFY_SOCKET at the first call, which removes it from the environment.
+const std::string& notify_socket();
 // Sends `state` to $NOTIFY_SOCKET; does nothing when it is unset.
 void notify_systemd(const std::string& state);
 // The first socket systemd passed (fd 3) when LISTEN_PID is this process and LISTEN_FDS >= 1;

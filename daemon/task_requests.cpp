@@ -1,5 +1,8 @@
 // Engine: what running tasks ask of it through JR_SOCKET (checkpoint and result saves).
+#include <dirent.h>
 #include <sys/stat.h>
+
+#include <cstring>
 
 #include <cstdlib>
 
@@ -7,27 +10,41 @@
 
 namespace jr {
 
-std::filesystem::path Engine::checkpoint_dir(TaskId task) const {
-  return opt_.state_dir / "checkpoints" / std::to_string(task);
+std::filesystem::path Engine::checkpoint_dir(int slot) const {
+  return opt_.state_dir / "work" / std::to_string(slot);
 }
 
-// Before an attempt starts its directory is empty, or holds exactly the files of the task's
-// last saved checkpoint; nothing an earlier attempt left unsaved survives.
+namespace {
+
+bool is_empty_dir(const std::filesystem::path& dir) {
+  DIR* d = ::opendir(dir.c_str());
+  if (!d) return false;
+  bool empty = true;
+  while (auto* e = ::readdir(d)) {
+    if (std::strcmp(e->d_name, ".") != 0 && std::strcmp(e->d_name, "..") != 0) {
+      empty = false;
+      break;
+    }
+  }
+  ::closedir(d);
+  return empty;
+}
+
+}  // namespace
+
+// Before an attempt starts, its slot's directory is empty, or holds exactly the files of the
+// task's last saved checkpoint; nothing an earlier task or attempt left there survives. The
+// directory belongs to the worker slot, not the task, and is kept between tasks: most tasks
+// save nothing, and creating and deleting a directory per task is what a fast file system
+// is slowest at.
 Status Engine::prepare_checkpoint_dir(const Attempt& a) {
-  auto dir = checkpoint_dir(a.task);
+  auto dir = checkpoint_dir(a.slot);
   std::error_code ec;
-  if (a.attempt > 1) std::filesystem::remove_all(dir, ec);
-  if (::mkdir(dir.c_str(), 0700) != 0) {
-    if (errno == ENOENT) {
-      std::filesystem::create_directories(dir.parent_path(), ec);
-      ::chmod(dir.parent_path().c_str(), 0700);
-      if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) {
-        return make_error(ErrorCode::Io, "cannot create " + dir.string() + ": " + std::strerror(errno));
-      }
-    } else if (errno == EEXIST) {
-      std::filesystem::remove_all(dir, ec);
-      ::mkdir(dir.c_str(), 0700);
-    } else {
+  if (!is_empty_dir(dir)) {
+    std::filesystem::remove_all(dir, ec);
+    std::filesystem::create_directories(dir.parent_path(), ec);
+    ::chmod(dir.parent_path().c_str(), 0700);
+    if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) {
       return make_error(ErrorCode::Io, "cannot create " + dir.string() + ": " + std::strerror(errno));
     }
   }
@@ -55,7 +72,7 @@ Engine::Attempt* Engine::running_attempt(const std::string& token) {
 Result<CheckpointInfo> Engine::save_checkpoint(const std::string& token, const std::vector<std::string>& files) {
   Attempt* a = running_attempt(token);
   if (!a) return make_error(ErrorCode::NotFound, "no running task attempt " + token + " in this engine");
-  auto read = read_checkpoint_files(checkpoint_dir(a->task), files, opt_.max_checkpoint_bytes);
+  auto read = read_checkpoint_files(checkpoint_dir(a->slot), files, opt_.max_checkpoint_bytes);
   if (!read) return read.error();
   return jr::save_checkpoint(store_, a->task, encode_checkpoint(*read), opt_.keep_checkpoints);
 }

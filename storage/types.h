@@ -39,7 +39,7 @@ struct TaskSpec {
   std::string cwd;                                       // empty: the job's cwd
   std::int64_t timeout_ms = 0;                           // 0: none
   int retries = 0;
-  int cpus = 1;
+  int cpus = 0;                                          // 0: not declared (holds no cores)
   int gpus = 0;
   std::uint64_t mem_bytes = 0;                           // 0: not declared
 };

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 #include <regex>
 #include <set>
+#include <sstream>
 
 #include "tests/integration/harness.h"
 
@@ -31,6 +32,24 @@ std::map<std::string, int> count_lines(const std::filesystem::path& file) {
   std::map<std::string, int> counts;
   for (auto& line : read_lines(file)) ++counts[line];
   return counts;
+}
+
+// Whether a process holds a connected Unix socket: a `jr wait` that does has reached jrd.
+bool connected(pid_t pid) {
+  std::set<std::string> inodes;
+  std::error_code ec;
+  for (auto& fd : std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/fd", ec)) {
+    auto target = std::filesystem::read_symlink(fd.path(), ec).string();
+    if (!ec && target.rfind("socket:[", 0) == 0) inodes.insert(target.substr(8, target.size() - 9));
+  }
+  // /proc/net/unix: Num RefCount Protocol Flags Type St Inode Path; St 03 is connected.
+  for (auto& line : read_lines("/proc/net/unix")) {
+    std::istringstream fields(line);
+    std::string num, refs, protocol, flags, type, st, inode;
+    fields >> num >> refs >> protocol >> flags >> type >> st >> inode;
+    if (st == "03" && inodes.count(inode)) return true;
+  }
+  return false;
 }
 
 std::set<std::string> keys(const json& object) {
@@ -175,6 +194,7 @@ TEST_F(DaemonTest, EightClientsSubmitAThousandTasksEachAtOnce) {
 TEST_F(DaemonTest, KillNineDuringAJobThenRestartCompletesItWithoutRerunningSuccesses) {
   auto id = submit(cat({"-j", "4", "--", "sh", "-c", "echo $0 >> runs.txt; sleep 0.02", "{}", ":::"}, seq(1, 200)));
   pid_t waiter = start({"wait", id}, "wait");
+  ASSERT_TRUE(wait_for([&] { return connected(waiter); }));
   ASSERT_TRUE(wait_for([&] { return query_int(db(), "SELECT count(*) FROM tasks WHERE state = 2") >= 40; }));
   kill(jrd_, SIGKILL);
   ASSERT_EQ(wait_exit(jrd_), 128 + SIGKILL);

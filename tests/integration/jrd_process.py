@@ -53,15 +53,23 @@ class Jrd:
         self.state = os.path.join(self.dir, "state")
         self.socket = socket_path or os.path.join(self.dir, "run", "jrd.sock")
         self.log_path = os.path.join(self.dir, "jrd.log")
-        with open(self.log_path, "wb") as log:
-            self.proc = subprocess.Popen(
-                [jrd_bin(), "--state", self.state, "--socket", self.socket, "--log-level", "debug", *extra_args],
-                stdin=subprocess.DEVNULL, stdout=log, stderr=log, env=env)
-        if not wait:
-            return
-        wait_for(lambda: self.proc.poll() is not None or try_ping(self.socket), what=f"jrd to serve {self.socket}")
-        if self.proc.poll() is not None:
-            raise RuntimeError(f"jrd exited with {self.proc.returncode}: {self.log()}")
+        self.proc = None
+        try:
+            with open(self.log_path, "wb") as log:
+                self.proc = subprocess.Popen(
+                    [jrd_bin(), "--state", self.state, "--socket", self.socket, "--log-level", "debug", *extra_args],
+                    stdin=subprocess.DEVNULL, stdout=log, stderr=log, env=env)
+            if wait:
+                wait_for(lambda: self.proc.poll() is not None or try_ping(self.socket),
+                         what=f"jrd to serve {self.socket}")
+                if self.proc.poll() is not None:
+                    raise RuntimeError(f"jrd exited with {self.proc.returncode}: {self.log()}")
+        except BaseException:
+            if self.proc and self.proc.poll() is None:
+                self.proc.kill()
+                self.proc.wait()
+            shutil.rmtree(self.dir, ignore_errors=True)
+            raise
 
     def log(self):
         with open(self.log_path, errors="replace") as f:

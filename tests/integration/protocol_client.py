@@ -37,10 +37,14 @@ class Client:
         self.sock.settimeout(timeout)
         self.sock.connect(path)
         self.next_id = 1
-        self.buffer = b""
+        self.buffer = bytearray()
         self.server = None
         if hello:
-            self.server = self.call("hello", {"protocol": PROTOCOL_VERSION, "client": "protocol_client.py"})
+            try:
+                self.server = self.call("hello", {"protocol": PROTOCOL_VERSION, "client": "protocol_client.py"})
+            except BaseException:
+                self.sock.close()
+                raise
 
     def close(self):
         self.sock.close()
@@ -59,11 +63,15 @@ class Client:
 
     def _read_exactly(self, n):
         while len(self.buffer) < n:
-            chunk = self.sock.recv(65536)
+            try:
+                chunk = self.sock.recv(65536)
+            except ConnectionResetError:
+                chunk = b""  # jrd closed with our later bytes unread: the same end of stream
             if not chunk:
                 raise ConnectionClosed(f"connection closed with {len(self.buffer)} of {n} bytes read")
             self.buffer += chunk
-        out, self.buffer = self.buffer[:n], self.buffer[n:]
+        out = bytes(self.buffer[:n])
+        del self.buffer[:n]
         return out
 
     def recv_frame(self) -> bytes:

@@ -140,6 +140,22 @@ class ProtocolTest(unittest.TestCase):
             self.assertEqual(e.exception.code, "not_found")
             c.call("ping")
 
+    def test_reply_over_the_frame_limit_is_an_error(self):
+        with self.connect() as c:
+            blocker = c.call("submit", {"command": ["sleep", "600"]})["job"]
+            try:
+                # 20,000 tasks of ~1 KB argv each, held pending behind the blocker: ~25 MB of tasks.
+                long_words = [f"{i:04d}" + "x" * 1000 for i in range(200)]
+                job = c.call("submit", {"command": ["true", "{1}", "{2}"], "after": blocker,
+                                        "sources": [long_words, [str(i) for i in range(100)]]})["job"]
+                with self.assertRaises(ProtocolError) as e:
+                    c.call("tasks", {"job": job, "limit": 100000})
+                self.assertEqual(e.exception.code, "bad_request")
+                self.assertIn("exceeds the frame limit", e.exception.message)
+                self.assertEqual(len(c.call("tasks", {"job": job, "limit": 100})["tasks"]), 100)
+            finally:
+                c.call("cancel", {"job": blocker})
+
     def test_pipelined_requests_are_answered_in_order(self):
         with self.connect() as c:
             c.sock.sendall(b"".join(
@@ -150,6 +166,25 @@ class ProtocolTest(unittest.TestCase):
             self.assertIn("result", replies[0])
             self.assertEqual(replies[1]["error"]["code"], "bad_request")
             self.assertIn("jobs", replies[2]["result"])
+
+    def test_half_closed_client_gets_its_replies(self):
+        # Like `socat - UNIX-CONNECT:…` at the end of its input: requests, then shutdown(SHUT_WR).
+        with self.connect() as c:
+            for i in range(3):
+                c.send_message({"id": i, "method": "ping"})
+            c.sock.shutdown(socket.SHUT_WR)
+            self.assertEqual([c.recv_message()["id"] for _ in range(3)], [0, 1, 2])
+            with self.assertRaises(ConnectionClosed):
+                c.recv_frame()
+        self.assertServing()
+
+    def test_half_closed_client_that_never_reads(self):
+        with self.connect() as c:
+            ping = json.dumps({"id": 1, "method": "ping"}).encode()
+            c.sock.sendall((struct.pack(">I", len(ping)) + ping) * 50000)
+            c.sock.shutdown(socket.SHUT_WR)
+            self.assertServing()
+        self.assertServing()
 
     # The handshake.
 
@@ -275,7 +310,10 @@ except OSError:
     pass  # jrd may have closed already; its reply is still there to read
 data = b""
 while True:
-    chunk = s.recv(65536)
+    try:
+        chunk = s.recv(65536)
+    except ConnectionResetError:
+        break  # jrd closed with our hello unread; its reply came before
     if not chunk:
         break
     data += chunk
@@ -323,8 +361,9 @@ class PeerTest(unittest.TestCase):
             wait_for(lambda: f"refused a connection from uid {uid} " in jrd.log(), what="jrd to log the refusal")
             self.assertEqual(try_ping(jrd.socket), jrd.proc.pid)  # its own uid is still served
         finally:
-            self.assertEqual(jrd.stop(), 0)
+            code = jrd.stop()
             shutil.rmtree(open_dir, ignore_errors=True)
+            self.assertEqual(code, 0)
 
 
 if __name__ == "__main__":

@@ -155,6 +155,10 @@ class SocketActivationTest(unittest.TestCase):
         self.proc = subprocess.Popen(["systemd-socket-activate", "-l", self.sock, jrd_bin(), "--state", self.state],
                                      stdin=subprocess.DEVNULL, stdout=self.log, stderr=self.log)
 
+    def read_log(self):
+        with open(self.log.name, errors="replace") as f:
+            return f.read()
+
     def tearDown(self):
         if self.proc.poll() is None:
             self.proc.kill()
@@ -163,7 +167,8 @@ class SocketActivationTest(unittest.TestCase):
         shutil.rmtree(self.dir, ignore_errors=True)
 
     def test_first_connection_starts_jrd(self):
-        wait_for(lambda: os.path.exists(self.sock), what="systemd-socket-activate to listen")
+        # It logs this after listen(); the file alone exists from bind() on, and refuses until then.
+        wait_for(lambda: f"Listening on {self.sock}" in self.read_log(), what="systemd-socket-activate to listen")
         # Listening, but nothing has started jrd yet: it has not even created its state.
         self.assertFalse(os.path.exists(self.state))
         with open(f"/proc/{self.proc.pid}/comm") as f:

@@ -1,0 +1,80 @@
+#include "client/observe_cli.h"
+
+#include <CLI/CLI.hpp>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "client/progress_command.h"
+#include "client/report_command.h"
+#include "client/stats_command.h"
+#include "client/top_command.h"
+#include "client/trace_command.h"
+
+namespace jr {
+namespace {
+
+const char* const kJobHelp = "JOB: an id or a name (default: the latest job in DIR)";
+const char* const kStateHelp = "State directory: of a jr run, or jrd's (default ./.jr); read-only, works while it runs";
+
+// JOB and --state, shared by every command that reads a state directory.
+template <typename Options>
+std::shared_ptr<Options> observe_options(CLI::App* cmd) {
+  auto o = std::make_shared<Options>();
+  cmd->add_option("job", o->job, kJobHelp);
+  cmd->add_option("--state", o->state_dir, kStateHelp);
+  return o;
+}
+
+}  // namespace
+
+void add_progress(CLI::App& app, int& exit_code) {
+  auto* cmd = app.add_subcommand("progress", "Inside a task: show how far it has come (jr top, the store)");
+  struct Options {
+    std::string fraction;
+    std::vector<std::string> message;
+  };
+  auto o = std::make_shared<Options>();
+  cmd->add_option("fraction", o->fraction, "A number from 0 to 1, or N/M (e.g. 3/10)")->required();
+  cmd->add_option("message", o->message, "What it is doing now (words are joined by spaces)");
+  cmd->footer("Example: jr progress 4/10 \"epoch 4 of 10\"");
+  cmd->callback([o, &exit_code] {
+    std::string message;
+    for (auto& word : o->message) message += (message.empty() ? "" : " ") + word;
+    exit_code = progress_command(o->fraction, message);
+  });
+}
+
+void add_stats(CLI::App& app, int& exit_code) {
+  auto* cmd = app.add_subcommand("stats", "Where a job's time went: speedup, efficiency, memory, failures");
+  auto o = observe_options<ObserveOptions>(cmd);
+  cmd->add_flag("--json", o->json, "JSON output (fields in docs/cli.md)");
+  cmd->callback([o, &exit_code] { exit_code = stats_command(*o); });
+}
+
+void add_trace(CLI::App& app, int& exit_code) {
+  auto* cmd = app.add_subcommand("trace", "One row per attempt, as Nextflow's trace file");
+  auto o = observe_options<ObserveOptions>(cmd);
+  auto format = std::make_shared<std::string>("tsv");
+  cmd->add_option("--format", *format, "tsv (Nextflow's trace format, the default) or json");
+  cmd->callback([o, format, &exit_code] { exit_code = trace_command(*o, *format); });
+}
+
+void add_report(CLI::App& app, int& exit_code) {
+  auto* cmd = app.add_subcommand("report", "Write one self-contained HTML report of a job");
+  auto o = observe_options<ReportOptions>(cmd);
+  cmd->add_option("-o,--output", o->output, "The HTML file to write (default report.html)");
+  cmd->callback([o, &exit_code] { exit_code = report_command(*o); });
+}
+
+void add_top(CLI::App& app, int& exit_code) {
+  auto* cmd = app.add_subcommand("top", "A live view of a running job: its tasks, their progress and usage");
+  auto o = observe_options<TopOptions>(cmd);
+  cmd->add_flag("--once", o->once, "Print one frame and exit");
+  cmd->add_flag("--json", o->json, "With --once: the same facts as JSON (docs/cli.md)");
+  cmd->add_option("--interval", o->interval, "Time between frames (default 1s)");
+  cmd->callback([o, &exit_code] { exit_code = top_command(*o); });
+}
+
+}  // namespace jr

@@ -1,0 +1,94 @@
+#include "client/report_command.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <map>
+
+#include "base/duration.h"
+#include "client/report_html.h"
+#include "client/run_facts.h"
+
+namespace jr {
+namespace {
+
+constexpr int kExitError = 1;
+
+int fail(const Error& e) {
+  std::fprintf(stderr, "jr report: %s\n", e.message.c_str());
+  return kExitError;
+}
+
+// Every reading of the job's attempts, in attempt order (the order cpu_series walks them).
+Result<std::vector<CpuSample>> load_samples(const RunFacts& f) {
+  auto store = Store::open_read_only(f.state_dir / "jr.db");
+  if (!store) return store.error();
+  std::map<std::pair<TaskId, int>, std::size_t> pos;
+  for (std::size_t i = 0; i < f.attempts.size(); ++i) pos[{f.tasks[f.attempts[i].task_pos].id, f.attempts[i].attempt}] = i;
+  auto sel = (*store)->db().prepare(
+      "SELECT s.task_id, s.attempt, s.ms, s.cpu_ms FROM samples s JOIN tasks t ON t.id = s.task_id "
+      "WHERE t.job_id = ?1");
+  if (!sel) return sel.error();
+  sel->bind(1, f.job.id);
+  std::vector<CpuSample> out;
+  for (;;) {
+    auto row = sel->step();
+    if (!row) return row.error();
+    if (!*row) break;
+    auto it = pos.find({sel->i64(0), sel->i32(1)});
+    if (it != pos.end()) out.push_back({it->second, sel->i64(2), sel->i64(3)});
+  }
+  std::sort(out.begin(), out.end(), [](const CpuSample& a, const CpuSample& b) {
+    return a.attempt_pos != b.attempt_pos ? a.attempt_pos < b.attempt_pos : a.ms < b.ms;
+  });
+  return out;
+}
+
+// Written beside the target and renamed over it: a reader never sees half a report.
+Status write_file(const std::string& path, const std::string& text) {
+  std::string temp = path + ".tmp";
+  int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return make_error(ErrorCode::Io, "cannot write " + path + ": " + std::strerror(errno));
+  std::size_t done = 0;
+  while (done < text.size()) {
+    ssize_t n = ::write(fd, text.data() + done, text.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      std::string why = std::strerror(errno);
+      ::close(fd);
+      ::unlink(temp.c_str());
+      return make_error(ErrorCode::Io, "cannot write " + path + ": " + why);
+    }
+    done += static_cast<std::size_t>(n);
+  }
+  ::close(fd);
+  if (::rename(temp.c_str(), path.c_str()) != 0) {
+    std::string why = std::strerror(errno);
+    ::unlink(temp.c_str());
+    return make_error(ErrorCode::Io, "cannot write " + path + ": " + why);
+  }
+  return {};
+}
+
+}  // namespace
+
+int report_command(const ReportOptions& o) {
+  FactsOptions fo;
+  fo.failures = 50;
+  fo.tail_lines = 5;
+  auto facts = load_run_facts(o.state_dir, o.job, fo);
+  if (!facts) return fail(facts.error());
+  auto samples = load_samples(*facts);
+  if (!samples) return fail(samples.error());
+  std::string html = report_html(*facts, *samples);
+  if (auto st = write_file(o.output, html); !st) return fail(st.error());
+  std::fprintf(stderr, "jr report: wrote %s (%zu tasks, %s)\n", o.output.c_str(), facts->tasks.size(),
+               format_size(html.size()).c_str());
+  return 0;
+}
+
+}  // namespace jr

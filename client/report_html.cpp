@@ -1,0 +1,266 @@
+#include "client/report_html.h"
+
+#include <cctype>
+#include <cstdio>
+#include <nlohmann/json.hpp>
+#include <string_view>
+#include <unordered_map>
+
+#include "base/signals.h"
+#include "client/figure_format.h"
+
+namespace jr {
+namespace {
+
+using json = nlohmann::ordered_json;
+
+constexpr std::size_t kChartPoints = 400;
+
+// JSON made safe inside <script>: no "<" (so no "</script>"), and "http" spelled with an escape.
+std::string script_safe(const std::string& dumped) {
+  std::string out;
+  out.reserve(dumped.size());
+  auto lower = [&dumped](std::size_t k) {
+    return k < dumped.size() ? std::tolower(static_cast<unsigned char>(dumped[k])) : 0;
+  };
+  for (std::size_t i = 0; i < dumped.size(); ++i) {
+    char c = dumped[i];
+    if (c == '<') out += "\\u003c";
+    else if ((c == 't' || c == 'T') && i > 0 && lower(i - 1) == 'h' && lower(i + 1) == 't' && lower(i + 2) == 'p')
+      out += c == 't' ? "\\u0074" : "\\u0054";
+    else out += c;
+  }
+  return out;
+}
+
+// A command cut into tokens that each keep their trailing blanks: joined, they give it back.
+std::vector<std::string_view> tokens(const std::string& text) {
+  std::vector<std::string_view> out;
+  std::size_t i = 0;
+  while (i < text.size()) {
+    std::size_t j = i;
+    while (j < text.size() && !std::isspace(static_cast<unsigned char>(text[j]))) ++j;
+    while (j < text.size() && std::isspace(static_cast<unsigned char>(text[j]))) ++j;
+    out.push_back(std::string_view(text).substr(i, j - i));
+    i = j;
+  }
+  return out;
+}
+
+std::string how_it_ended(const std::optional<int>& exit_code, const std::optional<int>& signal) {
+  if (signal) return "signal " + signal_name(*signal);
+  if (exit_code) return "exit " + std::to_string(*exit_code);
+  return "-";
+}
+
+// One figure of the summary: a big value, a label and a line below it.
+struct Card {
+  std::string label, value, stat, stat_value, note;
+};
+
+std::string stat_attrs(const std::string& stat, const std::string& value) {
+  return " data-stat=\"" + stat + "\" data-value=\"" + html_escape(value) + "\"";
+}
+
+std::string summary(const RunFacts& f, const json& stats) {
+  auto dump = [&stats](const char* key) { return stats[key].dump(); };
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.2f×", f.speedup);
+  std::string speedup = buf;
+  // "13:41:22 → 13:41:32", with the dates when the span crosses midnight.
+  std::string from = local_timestamp(f.start_ms).substr(0, 19), to = local_timestamp(f.end_ms).substr(0, 19);
+  bool same_day = from.compare(0, 10, to, 0, 10) == 0;
+  std::string wall_note = (same_day ? from.substr(11) : from) + " → " +
+                          (f.running ? std::string("now (running)") : same_day ? to.substr(11) : to);
+  if (f.between_runs_ms >= 1000) wall_note += ", incl. " + nextflow_duration(f.between_runs_ms) + " with no engine running";
+  std::vector<Card> cards = {
+      {"wall time", nextflow_duration(f.wall_ms), "wall_ms", dump("wall_ms"), wall_note},
+      {"speedup", speedup, "speedup", dump("speedup"),
+       "task time " + nextflow_duration(f.task_time_ms) + " / wall " + nextflow_duration(f.wall_ms)},
+      {"parallel efficiency", percent(f.parallel_efficiency), "parallel_efficiency", dump("parallel_efficiency"),
+       "speedup / -j " + std::to_string(f.parallelism)},
+      {"CPU efficiency", percent(f.cpu_efficiency), "cpu_efficiency", dump("cpu_efficiency"),
+       "CPU time " + nextflow_duration(f.cpu_time_ms) + " / (" + std::to_string(f.parallelism) + " × wall)"},
+      {"attempts", std::to_string(f.attempts.size()), "attempts", dump("attempts"),
+       std::to_string(f.interruptions) + " interrupted"},
+      {"interruptions", std::to_string(f.interruptions), "interruptions", dump("interruptions"),
+       "attempts stopped by preemption or shutdown"},
+      {"resumes", std::to_string(f.resumes), "resumes", dump("resumes"),
+       std::to_string(f.epochs.size()) + " engine runs"},
+      {"checkpoints saved", std::to_string(f.checkpoints), "checkpoints", dump("checkpoints"), "over all attempts"},
+  };
+  std::string out = "<section class=\"cards\">";
+  // Tasks by final state: the first card, with one chip per state that has tasks.
+  out += "<div class=\"card wide\"><div class=\"label\">tasks</div><div class=\"value\"" +
+         stat_attrs("tasks.total", std::to_string(f.total)) + ">" + std::to_string(f.total) + "</div><div class=\"chips\">";
+  for (int s = 0; s < kTaskStateCount; ++s) {
+    std::int64_t n = f.counts[static_cast<std::size_t>(s)];
+    if (n == 0) continue;
+    std::string name(to_string(static_cast<TaskState>(s)));
+    out += "<span class=\"chip st-" + name + "\"><b" + stat_attrs("tasks." + name, std::to_string(n)) + ">" +
+           std::to_string(n) + "</b> " + name + "</span>";
+  }
+  out += "</div></div>";
+  for (auto& c : cards) {
+    out += "<div class=\"card\"><div class=\"label\">" + html_escape(c.label) + "</div><div class=\"value\"" +
+           stat_attrs(c.stat, c.stat_value) + ">" + html_escape(c.value) + "</div><div class=\"note\">" +
+           html_escape(c.note) + "</div></div>";
+  }
+  out += "<div class=\"card wide\"><div class=\"label\">peak memory (RSS) per task</div>";
+  if (f.rss_tasks == 0) {
+    out += "<div class=\"value\">not measured</div>";
+  } else {
+    auto& rss = stats["peak_rss_kb"];
+    out += "<div class=\"value small\">median <span" + stat_attrs("peak_rss_kb.median", rss["median"].dump()) + ">" +
+           kib(f.rss_median_kb) + "</span> · p95 <span" + stat_attrs("peak_rss_kb.p95", rss["p95"].dump()) + ">" +
+           kib(f.rss_p95_kb) + "</span> · max <span" + stat_attrs("peak_rss_kb.max", rss["max"].dump()) + ">" +
+           kib(f.rss_max_kb) + "</span></div><div class=\"note\">over " + std::to_string(f.rss_tasks) +
+           " tasks: request the p95 or the max from the scheduler</div>";
+  }
+  return out + "</div></section>";
+}
+
+std::string longest_table(const RunFacts& f) {
+  if (f.longest.empty()) return "<p class=\"empty\">No task has run yet.</p>";
+  std::string out = "<table class=\"list\"><thead><tr><th class=\"num\">index</th><th class=\"num\">time</th>"
+                    "<th class=\"num\">attempts</th><th class=\"state\">state</th><th class=\"num\">peak RSS</th>"
+                    "<th class=\"cmd\">command</th></tr></thead><tbody>";
+  for (auto i : f.longest) {
+    const TaskFact& t = f.tasks[i];
+    std::string state(to_string(t.state));
+    out += "<tr><td class=\"num\">" + std::to_string(t.index) + "</td><td class=\"num\">" + nextflow_duration(t.run_ms) +
+           "</td><td class=\"num\">" + std::to_string(t.attempts) + "</td><td><span class=\"chip st-" + state + "\">" +
+           state + "</span></td><td class=\"num\">" + kib(t.peak_rss_kb) + "</td><td class=\"cmd\" title=\"" +
+           html_escape(t.command) + "\">" + html_escape(t.command) + "</td></tr>";
+  }
+  return out + "</tbody></table>";
+}
+
+std::string failures_list(const RunFacts& f) {
+  if (f.failures_total == 0) return "<p class=\"empty\">No task failed.</p>";
+  std::string out;
+  if (static_cast<std::int64_t>(f.failures.size()) < f.failures_total) {
+    out += "<p>The first " + std::to_string(f.failures.size()) + " of " + std::to_string(f.failures_total) +
+           " failed tasks; <code>jr stats</code> and the task table below list them all.</p>";
+  }
+  for (auto& fail : f.failures) {
+    const TaskFact& t = f.tasks[fail.task_pos];
+    out += "<div class=\"failure\"><div class=\"head\"><span class=\"chip st-failed\">task " + std::to_string(t.index) +
+           "</span> <b>" + html_escape(how_it_ended(t.exit_code, t.signal)) + "</b> after " + std::to_string(t.attempts) +
+           (t.attempts == 1 ? " attempt" : " attempts") + " <code class=\"cmd\" title=\"" + html_escape(t.command) +
+           "\">" + html_escape(t.command) + "</code></div>";
+    if (fail.stderr_tail.empty()) {
+      out += "<div class=\"note\">stderr is empty</div>";
+    } else {
+      out += "<pre class=\"tail\">";
+      for (auto& line : fail.stderr_tail) out += html_escape(line) + "\n";
+      out += "</pre>";
+    }
+    out += "<div class=\"note\">" + html_escape(fail.stderr_path) + "</div></div>";
+  }
+  return out;
+}
+
+std::string legend() {
+  return "<div class=\"legend\"><span><i class=\"ok\"></i>succeeded</span><span><i class=\"fail\"></i>failed</span>"
+         "<span><i class=\"int\"></i>interrupted</span><span><i class=\"cancel\"></i>cancelled</span>"
+         "<span><i class=\"run\"></i>running</span><span><i class=\"gap\"></i>no engine running</span>"
+         "<span><i class=\"epoch\"></i>engine restart (resume)</span><span><i class=\"int-mark\"></i>interruption</span></div>";
+}
+
+}  // namespace
+
+std::string task_table_json(const RunFacts& f) {
+  std::unordered_map<std::string_view, std::int64_t> ids;
+  json words = json::array();
+  auto word = [&](std::string_view w) {
+    auto [it, added] = ids.emplace(w, static_cast<std::int64_t>(ids.size()));
+    if (added) words.push_back(std::string(w));
+    return it->second;
+  };
+  std::vector<std::vector<std::string_view>> toks;
+  toks.reserve(f.tasks.size());
+  for (auto& t : f.tasks) toks.push_back(tokens(t.command));
+  const std::vector<std::string_view> empty;
+  const auto& ref = toks.empty() ? empty : toks.front();
+  std::vector<bool> varies(ref.size(), false);
+  for (auto& tk : toks) {
+    if (tk.size() != ref.size()) continue;
+    for (std::size_t i = 0; i < tk.size(); ++i) varies[i] = varies[i] || tk[i] != ref[i];
+  }
+  json ref_ids = json::array(), slots = json::array();
+  for (std::size_t i = 0; i < ref.size(); ++i) {
+    ref_ids.push_back(word(ref[i]));
+    if (varies[i]) slots.push_back(i);
+  }
+  json index = json::array(), state = json::array(), attempts = json::array(), exit = json::array(),
+       run = json::array(), cpu = json::array(), rss = json::array(), ckpt = json::array(), cmd = json::array();
+  std::int64_t previous = 0;
+  for (std::size_t k = 0; k < f.tasks.size(); ++k) {
+    const TaskFact& t = f.tasks[k];
+    index.push_back(t.index - previous);  // deltas: mostly 1, two bytes a task
+    previous = t.index;
+    state.push_back(static_cast<int>(t.state));
+    attempts.push_back(t.attempts);
+    exit.push_back(t.signal ? json(-*t.signal) : t.exit_code ? json(*t.exit_code) : json());
+    run.push_back(t.run_ms);
+    cpu.push_back(t.cpu_ms);
+    rss.push_back(t.peak_rss_kb);
+    ckpt.push_back(t.checkpoints);
+    json c = json::array();
+    if (toks[k].size() == ref.size()) {
+      for (std::size_t i = 0; i < ref.size(); ++i) {
+        if (varies[i]) c.push_back(word(toks[k][i]));
+      }
+    } else {
+      c.push_back(-1);  // a command of another shape: all its tokens
+      for (auto w : toks[k]) c.push_back(word(w));
+    }
+    cmd.push_back(std::move(c));
+  }
+  json doc{{"index", index}, {"state", state}, {"attempts", attempts}, {"exit", exit}, {"run", run}, {"cpu", cpu},
+           {"rss", rss}, {"ckpt", ckpt}, {"words", words}, {"ref", ref_ids}, {"slots", slots}, {"cmd", cmd}};
+  return script_safe(doc.dump());
+}
+
+std::string report_html(const RunFacts& f, const std::vector<CpuSample>& samples) {
+  json stats = stats_json(f);
+  std::string title = "job " + std::to_string(f.job.id) + (f.job.name.empty() ? "" : " · " + f.job.name);
+  std::string command;
+  for (auto& w : f.job.spec.command) command += (command.empty() ? "" : " ") + w;
+  std::string out;
+  out.reserve(1 << 20);
+  out += "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+         "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>jr report: " +
+         html_escape(title) + "</title><style>" + kReportCss + "</style></head><body><main>";
+  out += "<header><h1>jr report <span class=\"sub\">" + html_escape(title) + "</span> <span class=\"chip st-" +
+         html_escape(f.job_state) + "\"" + stat_attrs("job.state", stats["job"]["state"].dump()) + ">" +
+         html_escape(f.job_state) + "</span></h1><div class=\"meta\"><div><b>command</b> <code>" +
+         html_escape(command.empty() ? "(one shell line per task, from --tasks)" : command) +
+         "</code></div><div><b>state</b> <code>" + html_escape(f.state_dir.string()) + "</code> · <b>-j</b> " +
+         std::to_string(f.parallelism) + " · <b>written</b> " + local_timestamp(f.now_ms).substr(0, 19) +
+         "</div></div></header>";
+  out += summary(f, stats);
+  out += "<section><h2>Task stream</h2><p class=\"hint\">One lane per worker slot, one bar per attempt; "
+         "hover a bar for its task.</p>" + legend() + task_stream_svg(f) + "</section>";
+  out += "<section class=\"pair\"><div><h2>Tasks running over time</h2>" +
+         series_svg(f, running_series(f, kChartPoints), "tasks running", f.parallelism, "-j " + std::to_string(f.parallelism)) +
+         "</div><div><h2>CPU use over time</h2>" +
+         series_svg(f, cpu_series(f, samples, kChartPoints), "cores busy", f.parallelism, std::to_string(f.parallelism) + " cores (-j)") +
+         "</div></section>";
+  out += "<section><h2>Longest tasks</h2>" + longest_table(f) + "</section>";
+  out += "<section><h2>Failures <span class=\"count\">" + std::to_string(f.failures_total) + "</span></h2>" +
+         failures_list(f) + "</section>";
+  out += "<section><h2>All tasks <span class=\"count\">" + std::to_string(f.tasks.size()) +
+         "</span></h2><div class=\"controls\"><input id=\"filter\" type=\"search\" placeholder=\"filter: text in the "
+         "command, or an index\" aria-label=\"filter\"><select id=\"state-filter\" aria-label=\"state\"><option "
+         "value=\"\">every state</option></select><span id=\"shown\"></span></div><table class=\"list\" id=\"tasks\">"
+         "<thead><tr></tr></thead><tbody></tbody></table><div class=\"pager\"><button id=\"prev\">‹ previous</button>"
+         "<span id=\"page\"></span><button id=\"next\">next ›</button></div></section>";
+  out += "<footer>written by jr " JR_VERSION " from " + html_escape(f.state_dir.string()) + "</footer></main>";
+  out += "<script type=\"application/json\" id=\"jr-tasks\">" + task_table_json(f) + "</script>";
+  out += "<script>" + std::string(kReportJs) + "</script></body></html>\n";
+  return out;
+}
+
+}  // namespace jr

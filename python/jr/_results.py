@@ -1,0 +1,127 @@
+"""Reading what tasks handed back (the `results` table of a jr store), and re-raising failures.
+
+The caller opens the store read-only (`file:...?mode=ro`): the engine is its only writer.
+"""
+
+import os
+import pickle
+import sqlite3
+
+from . import _format, errors
+
+SUCCEEDED, FAILED = 2, 3
+STATE_NAMES = ("pending", "running", "succeeded", "failed", "interrupted", "cancelled", "dropped")
+
+
+class TaskRow:
+    __slots__ = ("index", "task_id", "state", "exit_code", "signal", "blob", "wall_seconds")
+
+    def __init__(self, row):
+        self.index, self.task_id, self.state, self.exit_code, self.signal, self.blob, wall_ms = row
+        self.wall_seconds = None if wall_ms is None else wall_ms / 1000.0
+
+
+def open_store(path):
+    if not os.path.exists(path):
+        raise errors.NotFound(f"no jr store at {path}")
+    return sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=60.0)
+
+
+def latest_job(db):
+    row = db.execute("SELECT id FROM jobs ORDER BY id DESC LIMIT 1").fetchone()
+    return row[0] if row else None
+
+
+def task_rows(db, job_id, indexes=None, current_run=True):
+    """The job's tasks (of its latest run when current_run) with their results, by index.
+
+    Yields rows one at a time: results may be large, and are parsed and dropped one by one.
+    """
+    sql = ("SELECT t.idx, t.id, t.state, t.exit_code, t.signal, r.bytes, "
+           "(SELECT a.end_ms - a.start_ms FROM attempts a WHERE a.task_id = t.id ORDER BY a.attempt DESC LIMIT 1) "
+           "FROM tasks t LEFT JOIN results r ON r.task_id = t.id WHERE t.job_id = ?1")
+    if current_run:
+        sql += " AND t.run_gen = (SELECT run_gen FROM jobs WHERE id = ?1)"
+    sql += " ORDER BY t.idx"
+    for row in db.execute(sql, (job_id,)):
+        if indexes is None or row[0] in indexes:
+            yield TaskRow(row)
+
+
+class Handed:
+    """One task's result, parsed: meta, finished calls {position: memoryview}, error or None."""
+
+    def __init__(self, blob):
+        self.blob = blob
+        self.meta = {}
+        self.values = {}
+        self.error = None
+        split = _format.split_result(blob) if blob is not None else None
+        if split is None:
+            return
+        meta_view, offset = split
+        self.meta = pickle.loads(meta_view)
+        for call, kind, data, _ in _format.records(blob, offset):
+            if kind == _format.VALUE:
+                self.values[call] = data
+            else:
+                self.error = (call, data)
+
+    def result_bytes(self):
+        return sum(len(v) for v in self.values.values())
+
+
+def _with_context(exc, tb_text, log, note):
+    if hasattr(exc, "add_note"):
+        exc.add_note(note)
+    try:
+        exc.jr_traceback = tb_text
+        exc.jr_log = log
+    except AttributeError:
+        pass
+    exc.__cause__ = errors.RemoteTraceback(tb_text)
+    exc.__suppress_context__ = True
+    return exc
+
+
+def failure(error_bytes, position, function_name, task_id, log):
+    """The exception to raise in the caller for a call that raised in its task."""
+    info = pickle.loads(error_bytes)
+    note = f"jr: raised by call {position} to {function_name} in task {task_id}; its log: {log}"
+    exc = None
+    if info.get("exc") is not None:
+        try:
+            exc = pickle.loads(info["exc"])
+        except Exception:
+            exc = None
+    if not isinstance(exc, BaseException):
+        exc = errors.TaskError(f"{info.get('prefix') or ''} {info['type']}: {info['message']}".strip(),
+                               traceback=info["traceback"], log=log, call=position)
+    elif info.get("prefix"):
+        if hasattr(exc, "add_note"):
+            exc.add_note(info["prefix"])
+    return _with_context(exc, info["traceback"], log, note)
+
+
+def log_tail(path, limit=2000):
+    try:
+        with open(path, "rb") as f:
+            f.seek(0, os.SEEK_END)
+            size = f.tell()
+            f.seek(max(0, size - limit))
+            return f.read().decode(errors="replace")
+    except OSError:
+        return ""
+
+
+def no_result(row, positions, function_name, log):
+    """The error for a task that ended without handing back its calls' results."""
+    how = (f"signal {row.signal}" if row.signal is not None else
+           f"exit code {row.exit_code}" if row.exit_code is not None else STATE_NAMES[row.state])
+    first = positions[0] if positions else "?"
+    tail = log_tail(log).strip()
+    message = (f"jr: task {row.task_id}, running calls from {first} on ({len(positions)} calls) of {function_name}, "
+               f"ended ({how}) without handing back their results; its log: {log}")
+    if tail:
+        message += "\n--- end of its log ---\n" + tail
+    return errors.TaskError(message, traceback="", log=log, call=first)
