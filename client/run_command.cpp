@@ -7,12 +7,17 @@
 #include <memory>
 
 #include "base/duration.h"
+#include "base/deadline.h"
 #include "base/signals.h"
 #include "client/job_input.h"
 #include "client/joblog.h"
 #include "client/progress_line.h"
+#include "client/run_explain.h"
+#include "client/run_plan.h"
 #include "protocol/template.h"
 #include "daemon/engine.h"
+#include "daemon/on_finish.h"
+#include "daemon/resources.h"
 #include "daemon/server.h"
 #include "daemon/task_methods.h"
 #include "storage/codec.h"
@@ -28,17 +33,6 @@ int fail(const std::string& message) {
   std::fprintf(stderr, "jr run: %s\n", message.c_str());
   return kExitUsage;
 }
-
-// The tasks a run asks for: expanded from a template, or one shell line each from --tasks.
-struct TaskSource {
-  std::unique_ptr<TaskExpander> expander;
-  std::vector<std::string> lines;
-  std::uint64_t size() const { return expander ? expander->size() : lines.size(); }
-  std::vector<std::string> argv(std::uint64_t i) const {
-    if (expander) return expander->expand(i);
-    return {"/bin/sh", "-c", lines[i]};
-  }
-};
 
 std::string describe(const SyncSummary& s) {
   std::string out = std::to_string(s.total) + " tasks: ";
@@ -84,19 +78,13 @@ void report_failures(Store& store, JobId job, const std::filesystem::path& dir) 
 
 int run_command(const RunOptions& o) {
   // Everything the user can get wrong is checked before anything is written.
-  int jobs = o.jobs > 0 ? o.jobs : default_parallelism();
   if (o.jobs < 0) return fail("-j must be at least 1");
   if (o.retries < 0) return fail("--retries must be 0 or more");
-  JobSpec spec;
-  spec.parallelism = jobs;
-  spec.retries = o.retries;
-  spec.shell = o.shell;
-  spec.name = o.name;
-  if (!o.timeout.empty()) {
-    auto t = parse_duration(o.timeout);
-    if (!t) return fail(t.error().message);
-    spec.timeout_ms = t->count();
-  }
+  int jobs = o.jobs > 0 ? o.jobs : default_parallelism();
+  auto plan = make_run_plan(o, jobs);
+  if (!plan) return fail(plan.error().message);
+  JobSpec& spec = plan->spec;
+  if (o.explain) return explain_run(o, *plan);
   auto grace = parse_duration(o.grace);
   if (!grace) return fail(grace.error().message);
   auto preempt = parse_signal(o.preempt_signal);
@@ -109,20 +97,29 @@ int run_command(const RunOptions& o) {
   auto stall_timeout = parse_duration(o.stall_timeout);
   if (!stall_timeout) return fail(stall_timeout.error().message);
   if (o.stall_action != "report" && o.stall_action != "kill") return fail("--stall-action must be report or kill");
-
-  TaskSource source;
-  if (!o.tasks_file.empty()) {
-    if (!o.words.empty()) return fail("give either --tasks FILE or a command, not both");
-    auto lines = read_task_lines(o.tasks_file);
-    if (!lines) return fail(lines.error().message);
-    source.lines = std::move(*lines);
+  std::int64_t deadline = 0;
+  if (!o.deadline.empty()) {
+    auto d = parse_deadline(o.deadline, now_ms());
+    if (!d) return fail(d.error().message);
+    deadline = *d;
   } else {
-    auto cl = parse_command_line(o.words);
-    if (!cl) return fail(cl.error().message);
-    spec.command = cl->command;
-    source.expander = std::make_unique<TaskExpander>(cl->command, cl->sources, o.shell);
+    deadline = slurm_job_end_ms(now_ms());
   }
-  if (source.size() == 0) return fail("no tasks: an input source is empty");
+  std::int64_t expect = 0;
+  if (!o.expect.empty()) {
+    auto e = parse_duration(o.expect);
+    if (!e) return fail(e.error().message);
+    expect = e->count();
+  }
+  NodeCapacity capacity = detect_capacity();
+  if (o.cores < 0) return fail("--cores must be at least 1");
+  if (o.cores > 0) capacity.cores = o.cores;
+  if (!o.gpu_ids.empty()) {
+    auto ids = parse_id_list(o.gpu_ids);
+    if (!ids) return fail(ids.error().message);
+    capacity.gpu_ids = *ids;
+  }
+  if (auto st = ResourcePool(capacity, o.pin).check_fits(plan->task_at(0)); !st) return fail(st.error().message);
 
   std::error_code ec;
   auto dir = std::filesystem::absolute(o.state_dir, ec);
@@ -161,6 +158,10 @@ int run_command(const RunOptions& o) {
   eo.sample_every = *sample_every;
   eo.stall_timeout = *stall_timeout;
   eo.stall_kill = o.stall_action == "kill";
+  eo.deadline_ms = deadline;
+  eo.expect_ms = expect;
+  eo.capacity = capacity;
+  eo.pin = o.pin;
   Engine engine(**store, **loop, eo);
   if (auto st = engine.open_board(); !st) return fail(st.error().message);
   serve_task_methods(**server, engine);
@@ -172,16 +173,7 @@ int run_command(const RunOptions& o) {
     if (!created) return fail(created.error().message);
     job = *created;
   }
-  std::string cwd = spec.cwd;
-  auto task_at = [&](std::uint64_t i) {
-    TaskSpec t;
-    t.argv = source.argv(i);
-    t.cwd = cwd;
-    t.timeout_ms = spec.timeout_ms;
-    t.retries = spec.retries;
-    return t;
-  };
-  auto summary = (*store)->sync_tasks(job, source.size(), task_at, o.retry_failed);
+  auto summary = (*store)->sync_tasks(job, plan->count, plan->task_at, o.retry_failed);
   if (!summary) return fail(summary.error().message);
   if (resuming) std::fprintf(stderr, "jr run: resuming %s: %s\n", dir.c_str(), describe(*summary).c_str());
   if (auto st = engine.add_job(job); !st) return fail(st.error().message);
@@ -211,6 +203,14 @@ int run_command(const RunOptions& o) {
 
   auto c = engine.counts(job);
   auto n = [&c](TaskState s) { return c[static_cast<std::size_t>(s)]; };
+  if (engine.shutting_down() && engine.stopped_for_deadline()) {
+    std::fprintf(stderr, "jr run: stopped before the deadline: %lld succeeded, %lld interrupted, %lld pending; "
+                 "run the same command again (in a new allocation) to resume\n",
+                 static_cast<long long>(n(TaskState::Succeeded)),
+                 static_cast<long long>(n(TaskState::Interrupted)),
+                 static_cast<long long>(n(TaskState::Pending)));
+    return 143;
+  }
   if (engine.shutting_down()) {
     int sig = engine.shutdown_signal();
     std::fprintf(stderr, "jr run: interrupted by %s: %lld succeeded, %lld interrupted, %lld pending; "
@@ -219,6 +219,12 @@ int run_command(const RunOptions& o) {
                  static_cast<long long>(n(TaskState::Interrupted)),
                  static_cast<long long>(n(TaskState::Pending)));
     return sig == SIGINT ? 130 : 143;
+  }
+  if (!spec.on_finish.empty()) {
+    std::string state = n(TaskState::Failed) > 0 ? "failed" : "succeeded";
+    if (auto st = run_on_finish(spec.on_finish, job, state, c); !st) {
+      std::fprintf(stderr, "jr run: %s\n", st.error().message.c_str());
+    }
   }
   if (n(TaskState::Failed) > 0) {
     std::fprintf(stderr, "jr run: %lld of %lld tasks failed:\n", static_cast<long long>(n(TaskState::Failed)),

@@ -31,6 +31,19 @@ struct RunOptions {
   std::string sample_every = "1s";
   std::string stall_timeout = "0";
   std::string stall_action = "report";
+  int cpus = 0;                    // --cpus per task; 0: not declared (holds no cores)
+  int gpus = 0;
+  std::string mem;                 // --mem per task, e.g. 4G
+  int cores = 0;                   // --cores of the node; 0: detected
+  std::string gpu_ids;             // --gpu-ids; empty: CUDA_VISIBLE_DEVICES or SLURM_JOB_GPUS
+  bool pin = false;
+  std::string deadline;            // --deadline; empty: the Slurm job's end, if any
+  std::string expect;              // --expect: a task's expected run time
+  std::string output;              // --output TEMPLATE ({out} in the command)
+  std::string on_finish;
+  std::string shard;               // K/N
+  bool explain = false;
+  bool json = false;
   std::vector<std::string> words;  // CMD ARGS… ::: …
 };
 

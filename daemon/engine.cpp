@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "daemon/outputs.h"
 #include "daemon/proc.h"
 #include "jr/board.hpp"
 #include "daemon/spawn.h"
@@ -138,6 +139,10 @@ Status Engine::finish(Attempt& a, Exit exit) {
   std::int64_t now = now_ms();
   TaskState to;
   read_progress(a, &exit);
+  if (!a.spec.outputs.empty()) {
+    if (exit.succeeded() && !a.cancelled) commit_outputs(a.spec, &exit);
+    else discard_partial_outputs(a.spec);
+  }
   if (a.timed_out && exit.detail.empty()) exit.detail = a.stalled ? "stalled" : "timeout";
   if (a.cancelled) {
     exit.detail = "cancelled";
@@ -168,6 +173,8 @@ Status Engine::finish(Attempt& a, Exit exit) {
 }
 
 Status Engine::fill_slots(std::vector<Attempt*>* started) {
+  if (shutting_down()) return {};
+  check_deadline();
   if (shutting_down()) return {};
   std::int64_t now = now_ms();
   backoff_until_ = 0;
@@ -204,6 +211,7 @@ Status Engine::fill_slots(std::vector<Attempt*>* started) {
       }
       // Head of line: a task waits for its cores, GPUs and memory; later ones wait behind it.
       if (!pool_.can_start(job->queue.front().spec)) break;
+      if (opt_.deadline_ms && !ends_before_deadline(*job)) break;
       RunnableTask t = std::move(job->queue.front());
       job->queue.pop_front();
       auto slot_it = std::find(slot_busy_.begin(), slot_busy_.end(), false);
@@ -271,6 +279,7 @@ std::vector<std::string> Engine::environment(const Attempt& a) const {
 
 Status Engine::spawn(Attempt& a) {
   JR_TRY(prepare_checkpoint_dir(a));
+  discard_partial_outputs(a.spec);
   SpawnRequest req;
   req.argv = a.spec.argv;
   req.env = environment(a);
@@ -321,6 +330,9 @@ std::int64_t Engine::next_deadline() const {
   }
   if (!unrecorded_pids_.empty()) consider(flush_pids_at_);
   if (!running_.empty() && opt_.sample_every.count() > 0) consider(next_sample_at_);
+  if (opt_.deadline_ms && !shutting_down()) {
+    consider(monotonic_ms() + std::max<std::int64_t>(1, opt_.deadline_ms - opt_.grace.count() - now_ms()));
+  }
   // Backoff is kept in wall-clock time in the store; convert to the monotonic clock.
   if (backoff_until_) consider(monotonic_ms() + std::max<std::int64_t>(1, backoff_until_ - now_ms()));
   return next;
@@ -334,6 +346,7 @@ Status Engine::turn() {
 
 Status Engine::process() {
   check_timers();
+  check_deadline();
   std::vector<Attempt*> started;
   {
     auto tx = store_.transaction();
@@ -353,6 +366,11 @@ Status Engine::process() {
     reaped_.clear();
     if (opt_.sample_every.count() > 0 && monotonic_ms() >= next_sample_at_) JR_TRY(sample());
     JR_TRY(fill_slots(&started));
+    // Held back by the deadline with nothing left running: stop now, as at the deadline.
+    if (deadline_blocked_ && running_.empty() && !shutting_down()) {
+      stopped_for_deadline_ = true;
+      shutdown(SIGTERM);
+    }
     JR_TRY(tx.commit());
   }
   // The rows of `started` are committed as running: now, and only now, start them.

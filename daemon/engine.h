@@ -46,6 +46,8 @@ struct EngineOptions {
   Millis sample_every{1000};        // CPU and memory of running tasks; 0: off
   Millis stall_timeout{0};          // progress written, then none for this long: stalled; 0: off
   bool stall_kill = false;          // kill a stalled task and retry it like a timeout
+  std::int64_t deadline_ms = 0;     // wall clock; 0: none. Stop --grace before it (walltime)
+  std::int64_t expect_ms = 0;       // expected run time of a task; 0: the job's median so far
   NodeCapacity capacity = detect_capacity();
   bool pin = false;                 // give each task CPUs no other running task has
   int keep_checkpoints = 2;
@@ -87,6 +89,8 @@ class Engine {
   // remains after the grace period; a second call kills at once.
   void shutdown(int sig);
   bool shutting_down() const { return shutdown_signal_ != 0; }
+  // True when the run stopped because of --deadline (a shutdown with SIGTERM's exit code).
+  bool stopped_for_deadline() const { return stopped_for_deadline_; }
   int shutdown_signal() const { return shutdown_signal_; }
   // True when nothing runs and no added job has work left (or a shutdown has completed).
   bool idle() const;
@@ -118,6 +122,8 @@ class Engine {
     StateCounts counts{};
     std::deque<RunnableTask> queue;
     int running = 0;
+    std::int64_t median_ms = 0;       // of finished attempts, for the deadline
+    std::int64_t median_at = 0;       // monotonic time it was computed
   };
   struct Attempt {
     TaskId task = 0;
@@ -157,6 +163,11 @@ class Engine {
   Status refresh_counts(JobRun& job);
   Status settle_dependencies();
   Status sample();
+  // Deadline (daemon/deadline.cpp): whether a task of `job` started now would end in time,
+  // and the shutdown at the deadline minus the grace period.
+  bool ends_before_deadline(JobRun& job);
+  void check_deadline();
+  std::int64_t expected_run_ms(JobRun& job);
   void read_progress(const Attempt& a, Exit* exit) const;
 
   Store& store_;
@@ -176,6 +187,8 @@ class Engine {
   std::unique_ptr<board::Board> board_;
   ResourcePool pool_;
   std::int64_t next_sample_at_ = 0;  // monotonic
+  bool deadline_blocked_ = false;    // a task was held back because it would not finish
+  bool stopped_for_deadline_ = false;
 };
 
 }  // namespace jr

@@ -10,20 +10,23 @@
 namespace jr {
 
 template <class Archive>
-void serialize(Archive& ar, TaskSpec& s, std::uint32_t /*version*/) {
+void serialize(Archive& ar, TaskSpec& s, std::uint32_t version) {
   ar(s.argv, s.env, s.cwd, s.timeout_ms, s.retries, s.cpus, s.gpus, s.mem_bytes);
+  if (version >= 2) ar(s.outputs);
 }
 
 template <class Archive>
-void serialize(Archive& ar, JobSpec& s, std::uint32_t /*version*/) {
+void serialize(Archive& ar, JobSpec& s, std::uint32_t version) {
   ar(s.name, s.command, s.shell, s.parallelism, s.retries, s.timeout_ms, s.cwd, s.priority,
      s.after_job);
+  if (version >= 2) ar(s.on_finish);
 }
 
 }  // namespace jr
 
-CEREAL_CLASS_VERSION(jr::TaskSpec, 1);
-CEREAL_CLASS_VERSION(jr::JobSpec, 1);
+// Version 2 added TaskSpec::outputs and JobSpec::on_finish; version 1 blobs still load.
+CEREAL_CLASS_VERSION(jr::TaskSpec, 2);
+CEREAL_CLASS_VERSION(jr::JobSpec, 2);
 
 namespace jr {
 namespace {
@@ -94,6 +97,12 @@ std::string task_identity(const TaskSpec& spec) {
   for (auto& [k, v] : spec.env) {
     d.field(k);
     d.field(v);
+  }
+  // What a task writes is part of what it is; identities of tasks without outputs stay as
+  // they were before outputs existed.
+  if (!spec.outputs.empty()) {
+    d.field("outputs");
+    for (auto& o : spec.outputs) d.field(o);
   }
   return d.hex();
 }

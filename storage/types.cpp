@@ -13,6 +13,13 @@ std::string_view to_string(TaskState s) {
   return i < kNames.size() ? kNames[i] : "unknown";
 }
 
+std::string partial_path(const std::string& output) {
+  auto slash = output.rfind('/');
+  std::string dir = slash == std::string::npos ? "" : output.substr(0, slash + 1);
+  std::string name = slash == std::string::npos ? output : output.substr(slash + 1);
+  return dir + "." + name + ".jr-partial";
+}
+
 std::optional<TaskState> parse_task_state(std::string_view s) {
   for (std::size_t i = 0; i < kNames.size(); ++i) {
     if (kNames[i] == s) return static_cast<TaskState>(i);

@@ -42,7 +42,12 @@ struct TaskSpec {
   int cpus = 0;                                          // 0: not declared (holds no cores)
   int gpus = 0;
   std::uint64_t mem_bytes = 0;                           // 0: not declared
+  std::vector<std::string> outputs;  // declared output files, written as partial_path(f) first
 };
+
+// Where a task writes a declared output until jr commits it under its name: the same
+// directory (so the rename is atomic), a hidden name.
+std::string partial_path(const std::string& output);
 
 // What a job was created with. Stored as a cereal blob in jobs.spec.
 struct JobSpec {
@@ -55,6 +60,7 @@ struct JobSpec {
   std::string cwd;
   int priority = 0;
   std::int64_t after_job = 0;        // 0: none
+  std::string on_finish;             // run through /bin/sh once the job ends; empty: none
 };
 
 // How an attempt ended, as the engine saw it.
@@ -68,7 +74,8 @@ struct Exit {
   double progress = -1;      // the last fraction the task wrote on the board; < 0: none
   std::string message;       // the last progress message it wrote
   bool stalled = false;      // it stopped writing progress for longer than --stall-timeout
-  bool succeeded() const { return signal == 0 && exit_code == 0; }
+  bool output_missing = false;  // it exited 0 without writing a declared output
+  bool succeeded() const { return signal == 0 && exit_code == 0 && !output_missing; }
 };
 
 }  // namespace jr

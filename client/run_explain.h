@@ -1,0 +1,13 @@
+// `jr run --explain`: what running this command now would do, task by task and in a summary,
+// without running anything or changing the store (it is opened read-only, if it exists).
+#pragma once
+
+#include "client/run_command.h"
+#include "client/run_plan.h"
+
+namespace jr {
+
+// Returns the exit code: 0, or 2 when the state holds another job (the run would be refused).
+int explain_run(const RunOptions& options, const RunPlan& plan);
+
+}  // namespace jr

@@ -1,0 +1,118 @@
+#include "client/run_plan.h"
+
+#include <filesystem>
+
+#include "base/duration.h"
+#include "client/job_input.h"
+#include "protocol/template.h"
+
+namespace jr {
+namespace {
+
+struct Shard {
+  std::uint64_t k = 0;
+  std::uint64_t n = 1;
+};
+
+Result<Shard> parse_shard(const std::string& text) {
+  Shard s;
+  if (text.empty()) return s;
+  auto bad = make_error(ErrorCode::Usage, "invalid --shard '" + text + "' (expected K/N with 0 <= K < N)");
+  auto slash = text.find('/');
+  if (slash == std::string::npos || slash == 0 || slash + 1 == text.size()) return bad;
+  std::string k = text.substr(0, slash), n = text.substr(slash + 1);
+  if (k.find_first_not_of("0123456789") != std::string::npos || n.find_first_not_of("0123456789") != std::string::npos) return bad;
+  s.k = std::stoull(k);
+  s.n = std::stoull(n);
+  if (s.n == 0 || s.k >= s.n) return bad;
+  return s;
+}
+
+void replace_all(std::string& s, const std::string& from, const std::string& to) {
+  for (auto pos = s.find(from); pos != std::string::npos; pos = s.find(from, pos + to.size())) s.replace(pos, from.size(), to);
+}
+
+}  // namespace
+
+Result<RunPlan> make_run_plan(const RunOptions& o, int parallelism) {
+  RunPlan plan;
+  JobSpec& spec = plan.spec;
+  spec.parallelism = parallelism;
+  spec.retries = o.retries;
+  spec.shell = o.shell;
+  spec.name = o.name;
+  spec.on_finish = o.on_finish;
+  if (!o.timeout.empty()) {
+    auto t = parse_duration(o.timeout);
+    if (!t) return t.error();
+    spec.timeout_ms = t->count();
+  }
+  if (o.cpus < 0 || o.gpus < 0) return make_error(ErrorCode::Usage, "--cpus and --gpus must be 0 or more");
+  std::uint64_t mem = 0;
+  if (!o.mem.empty()) {
+    auto m = parse_size(o.mem);
+    if (!m) return m.error();
+    mem = *m;
+  }
+  auto shard = parse_shard(o.shard);
+  if (!shard) return shard.error();
+
+  std::shared_ptr<TaskExpander> expander;
+  std::shared_ptr<std::vector<std::string>> lines;
+  std::uint64_t all = 0;
+  if (!o.tasks_file.empty()) {
+    if (!o.words.empty()) return make_error(ErrorCode::Usage, "give either --tasks FILE or a command, not both");
+    auto read = read_task_lines(o.tasks_file);
+    if (!read) return read.error();
+    lines = std::make_shared<std::vector<std::string>>(std::move(*read));
+    all = lines->size();
+  } else {
+    auto cl = parse_command_line(o.words);
+    if (!cl) return cl.error();
+    spec.command = cl->command;
+    expander = std::make_shared<TaskExpander>(cl->command, cl->sources, o.shell);
+    all = expander->size();
+  }
+  if (all == 0) return make_error(ErrorCode::Usage, "no tasks: an input source is empty");
+  std::shared_ptr<TaskExpander> output;
+  if (!o.output.empty()) {
+    if (!expander) return make_error(ErrorCode::Usage, "--output needs a command template, not --tasks");
+    bool uses_out = false;
+    for (auto& w : spec.command) uses_out = uses_out || w.find("{out}") != std::string::npos;
+    if (!uses_out) return make_error(ErrorCode::Usage, "--output needs {out} in the command: where the task writes it");
+    auto cl = parse_command_line(o.words);
+    output = std::make_shared<TaskExpander>(std::vector<std::string>{o.output}, cl->sources, false);
+  }
+  plan.count = all / shard->n + (shard->k < all % shard->n ? 1 : 0);
+
+  std::error_code ec;
+  spec.cwd = std::filesystem::current_path(ec).string();
+  std::string cwd = spec.cwd;
+  std::int64_t timeout_ms = spec.timeout_ms;
+  int retries = spec.retries;
+  int cpus = o.cpus, gpus = o.gpus;
+  bool shell = o.shell;
+  Shard sh = *shard;
+  plan.task_at = [=](std::uint64_t j) {
+    std::uint64_t i = sh.k + j * sh.n;
+    TaskSpec t;
+    t.argv = expander ? expander->expand(i) : std::vector<std::string>{"/bin/sh", "-c", (*lines)[i]};
+    if (output) {
+      auto out = output->expand(i).front();
+      if (!out.empty() && out[0] != '/') out = cwd + "/" + out;
+      t.outputs.push_back(out);
+      std::string partial = shell ? shell_quote(partial_path(out)) : partial_path(out);
+      for (auto& w : t.argv) replace_all(w, "{out}", partial);
+    }
+    t.cwd = cwd;
+    t.timeout_ms = timeout_ms;
+    t.retries = retries;
+    t.cpus = cpus;
+    t.gpus = gpus;
+    t.mem_bytes = mem;
+    return t;
+  };
+  return plan;
+}
+
+}  // namespace jr

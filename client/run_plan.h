@@ -1,0 +1,29 @@
+// RunPlan: the job `jr run` (and `jr run --explain`) is asked for, built from its flags
+// before anything is written: the job's spec, how many tasks, and each task's spec.
+//
+// Tasks come from a template over input sources (expanded one at a time, never all in
+// memory) or from --tasks lines; --shard K/N keeps every N-th task from the K-th; --output
+// declares a file per task and puts its partial name where the command says {out};
+// --cpus/--gpus/--mem are what each task holds while it runs.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+
+#include "base/result.h"
+#include "client/run_command.h"
+#include "storage/types.h"
+
+namespace jr {
+
+struct RunPlan {
+  JobSpec spec;
+  std::uint64_t count = 0;
+  std::function<TaskSpec(std::uint64_t)> task_at;
+};
+
+// Usage errors as one line each.
+Result<RunPlan> make_run_plan(const RunOptions& options, int parallelism);
+
+}  // namespace jr

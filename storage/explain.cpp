@@ -1,0 +1,95 @@
+#include "storage/explain.h"
+
+#include <unordered_set>
+
+#include "storage/codec.h"
+
+namespace jr {
+
+Result<Explanation> explain_tasks(Store* store, JobId job, std::uint64_t count,
+                                  const std::function<TaskSpec(std::uint64_t)>& task_at, bool retry_failed) {
+  Explanation out;
+  std::unordered_set<std::string> asked;
+  std::optional<sql::Stmt> sel;
+  if (job) {
+    auto st = store->db().prepare(
+        "SELECT id, state, coalesce(end_ms, 0), coalesce((SELECT max(seq) FROM checkpoints c WHERE c.task_id = tasks.id), 0), "
+        "EXISTS(SELECT 1 FROM attempts a WHERE a.task_id = tasks.id AND a.outcome = 2) "
+        "FROM tasks WHERE job_id = ?1 AND identity = ?2");
+    if (!st) return st.error();
+    sel.emplace(std::move(*st));
+  }
+  auto& sum = out.summary;
+  for (std::uint64_t i = 0; i < count; ++i) {
+    std::string identity = task_identity(task_at(i));
+    TaskDecision d;
+    d.index = static_cast<std::int64_t>(i);
+    if (!asked.insert(identity).second) {
+      d.action = "duplicate";
+      ++sum.duplicates;
+      out.tasks.push_back(d);
+      continue;
+    }
+    ++sum.total;
+    bool found = false;
+    if (sel) {
+      sel->bind(1, job).bind(2, identity);
+      auto row = sel->step();
+      if (!row) return row.error();
+      if (*row) {
+        found = true;
+        d.task = sel->i64(0);
+        auto state = static_cast<TaskState>(sel->i32(1));
+        d.finished_ms = sel->i64(2);
+        d.checkpoint = sel->i64(3);
+        bool succeeded_before = sel->i32(4) != 0;
+        JR_TRY(sel->run());
+        switch (state) {
+          case TaskState::Succeeded: d.action = "skip"; ++sum.skipped; break;
+          case TaskState::Pending: d.action = "run"; ++sum.pending; break;
+          case TaskState::Running:
+          case TaskState::Interrupted: d.action = "resume"; ++sum.resumed; break;
+          case TaskState::Failed:
+          case TaskState::Cancelled:
+            if (retry_failed) {
+              d.action = "retry";
+              ++sum.retried;
+            } else {
+              d.action = "keep-failed";
+              ++sum.kept_failed;
+            }
+            break;
+          case TaskState::Dropped:
+            d.action = succeeded_before ? "skip" : "new";
+            ++(succeeded_before ? sum.skipped : sum.added);
+            break;
+        }
+      }
+    }
+    if (!found) {
+      d.action = "new";
+      ++sum.added;
+    }
+    out.tasks.push_back(d);
+  }
+  if (job) {
+    auto all = store->db().prepare("SELECT id, identity FROM tasks WHERE job_id = ?1 AND state != 6 ORDER BY idx");
+    if (!all) return all.error();
+    all->bind(1, job);
+    for (;;) {
+      auto row = all->step();
+      if (!row) return row.error();
+      if (!*row) break;
+      if (asked.count(all->text(1))) continue;
+      TaskDecision d;
+      d.index = -1;
+      d.action = "dropped";
+      d.task = all->i64(0);
+      ++sum.dropped;
+      out.tasks.push_back(d);
+    }
+  }
+  return out;
+}
+
+}  // namespace jr
