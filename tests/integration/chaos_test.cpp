@@ -56,7 +56,8 @@ TEST(ChaosTest, KillNineAtRandomMomentsLosesNothing) {
     } else {
       auto target = std::max<std::int64_t>(0, saves()) + std::uniform_int_distribution<int>(1, 40)(rng);
       auto done = [&] { return query_int(db, "SELECT count(*) FROM tasks WHERE state = 2") == kTasks; };
-      ASSERT_TRUE(wait_for([&] { return saves() >= target || done(); }));
+      ASSERT_TRUE(wait_for([&] { return saves() >= target || done() || !process_alive(pid); }));
+      ASSERT_TRUE(process_alive(pid) || done()) << "jr exited early: " << read_file(dir / "jr-bg.err");
     }
     kill(pid, SIGKILL);
     wait_exit(pid);

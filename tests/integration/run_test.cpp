@@ -50,7 +50,10 @@ TEST(RunTest, KillNineMidJobThenResumeRerunsNothingThatSucceeded) {
   auto args = cat({"run", "-j", "4", "--", "sh", "-c", "echo $1 >> runs.txt; sleep 0.02", "sh", "{}", ":::"}, seq(1, 300));
   auto db = dir / ".jr/jr.db";
   pid_t pid = start_jr(args, dir.path());
-  ASSERT_TRUE(wait_for([&] { return query_int(db, "SELECT count(*) FROM tasks WHERE state = 2") >= 40; }));
+  ASSERT_TRUE(wait_for([&] {
+    return query_int(db, "SELECT count(*) FROM tasks WHERE state = 2") >= 40 || !process_alive(pid);
+  }));
+  ASSERT_TRUE(process_alive(pid)) << "jr exited early: " << read_file(dir / "jr-bg.err");
   kill(pid, SIGKILL);
   ASSERT_EQ(wait_exit(pid), 128 + SIGKILL);
   auto succeeded_before = query_ints(db, "SELECT idx + 1 FROM tasks WHERE state = 2");
