@@ -40,7 +40,7 @@ int explain_run(const RunOptions& o, const RunPlan& plan) {
   auto db = dir / "jr.db";
   std::unique_ptr<Store> store;
   JobId job = 0;
-  if (std::filesystem::exists(db, ec)) {
+  if (!o.fresh && std::filesystem::exists(db, ec)) {
     auto opened = Store::open_read_only(db);
     if (!opened && opened.error().code != ErrorCode::NotFound) {
       std::fprintf(stderr, "jr run: %s\n", opened.error().message.c_str());

@@ -145,6 +145,9 @@ TaskExpander::TaskExpander(std::vector<std::string> command,
   assert(count.has_value());
   size_ = count.value_or(0);
   for (const std::string& word : command) {
+    // {out} (a declared output, substituted by jr run after expansion) counts as a
+    // replacement string: a command that writes {out} does not get its inputs appended.
+    has_replacement_ = has_replacement_ || word.find("{out}") != std::string::npos;
     words_.push_back(parse_word(word, sources_.size()));
     for (const Piece& piece : words_.back()) {
       has_replacement_ = has_replacement_ || piece.kind != Piece::Kind::Literal;

@@ -43,7 +43,7 @@ class TaskExpander {
   // inserted raw. Shell mode: {"/bin/sh", "-c", LINE}, LINE being the template words joined by
   // spaces, unquoted (so pipes work), with every substituted value shell_quote'd.
   // With no sources the command is returned as written. When the template holds no replacement
-  // string, the inputs are appended, one word per source. REQUIRES: i < size().
+  // string ({out} counts as one), the inputs are appended, one word per source. REQUIRES: i < size().
   std::vector<std::string> expand(std::uint64_t i) const;
 
  private:
