@@ -31,7 +31,9 @@ std::optional<Outcome> finished(const json& job) {
   std::string id = std::to_string(job.value("id", std::int64_t{0}));
   std::string total = std::to_string(job.value("total", std::int64_t{0}));
   auto c = counts_from_json(job);
-  if (state == "succeeded") return Outcome{kExitOk, "job " + id + " succeeded (" + total + " tasks)"};
+  if (state == "succeeded") {
+    return Outcome{kExitOk, "job " + id + " succeeded (" + total + (total == "1" ? " task)" : " tasks)")};
+  }
   if (state == "failed") {
     std::int64_t failed = count_of(c, TaskState::Failed);
     if (failed == 0) return Outcome{kExitError, "job " + id + " failed: " + job.value("reason", "")};

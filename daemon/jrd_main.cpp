@@ -85,7 +85,8 @@ int main(int argc, char** argv) {
     if (*resumed) spdlog::info("job {}: {} interrupted tasks will run again", job.id, *resumed);
     if (auto st = engine.add_job(job.id); !st) return fail(st.error().message);
   }
-  auto run_id = (*store)->begin_engine_run(getpid(), "", "");
+  const char* slurm_job = std::getenv("SLURM_JOB_ID");
+  auto run_id = (*store)->begin_engine_run(getpid(), "", slurm_job ? slurm_job : "");
   if (!run_id) return fail(run_id.error().message);
   jr::serve_task_methods(**server, engine);
   jr::serve_job_methods(**server, engine, **store, dir);

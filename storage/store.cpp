@@ -350,6 +350,13 @@ Result<std::int64_t> Store::begin_engine_run(std::int64_t pid, const std::string
   if (!ins) return ins.error();
   JR_TRY(ins->bind(1, pid).bind(2, now_ms()).bind(3, host).bind(4, slurm_job_id).run());
   engine_run_ = db_->last_insert_id();
+  // One event per job, so that `jr events` shows each engine start (and its Slurm job).
+  std::string detail = "engine " + std::to_string(engine_run_) + " started (pid " + std::to_string(pid) +
+                       (slurm_job_id.empty() ? "" : ", Slurm job " + slurm_job_id) + ")";
+  auto ev = db_->prepare(
+      "INSERT INTO events(ms, job_id, detail) SELECT ?1, id, ?2 FROM jobs WHERE finished_ms IS NULL");
+  if (!ev) return ev.error();
+  JR_TRY(ev->bind(1, now_ms()).bind(2, detail).run());
   return engine_run_;
 }
 
