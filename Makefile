@@ -13,6 +13,7 @@ all: build
 setup:
 	@scripts/setup
 	@scripts/setup optional || echo "make: optional tools could not be installed; the tests that need them will say they skip"
+	@scripts/setup slurm || echo "make: Slurm and munge could not be installed; the Slurm test will say it skips"
 
 build: setup
 	@cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_FLAGS) >/dev/null

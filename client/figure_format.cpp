@@ -65,6 +65,15 @@ std::string percent(double ratio) {
   return buf;
 }
 
+std::string grouped(std::int64_t n) {
+  std::string digits = std::to_string(n < 0 ? -n : n), out;
+  for (std::size_t i = 0; i < digits.size(); ++i) {
+    if (i > 0 && (digits.size() - i) % 3 == 0) out += ',';
+    out += digits[i];
+  }
+  return n < 0 ? "-" + out : out;
+}
+
 std::string kib(std::int64_t kb) {
   if (kb <= 0) return "-";
   return format_size(static_cast<std::uint64_t>(kb) * 1024);

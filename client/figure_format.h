@@ -16,6 +16,8 @@ std::string nextflow_memory(std::int64_t bytes);
 std::string local_timestamp(std::int64_t ms_since_epoch);
 // "12.5%", from a ratio (0.125).
 std::string percent(double ratio);
+// "100,000": a count a person reads at a glance.
+std::string grouped(std::int64_t n);
 // "1.5 GiB" from KiB, for human views; "-" for 0 (not measured).
 std::string kib(std::int64_t kb);
 

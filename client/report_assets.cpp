@@ -90,15 +90,19 @@ const char* const kReportJs = R"js(
   var index = new Array(n);
   for (var i = 0, at = 0; i < n; i++) { at += data.index[i]; index[i] = at; }
   var commands = new Array(n);
+  var refParts = data.ref.map(function (w) { return data.words[w]; });
   function command(i) {
     if (commands[i] !== undefined) return commands[i];
     var c = data.cmd[i], s = '';
     if (c.length && c[0] === -1) {
       for (var k = 1; k < c.length; k++) s += data.words[c[k]];
     } else {
-      var t = data.ref.slice();
-      for (var k2 = 0; k2 < c.length; k2++) t[data.slots[k2]] = c[k2];
-      for (var k3 = 0; k3 < t.length; k3++) s += data.words[t[k3]];
+      var parts = refParts.slice();
+      for (var k2 = 0; k2 < c.length; k2++) {
+        var v = c[k2];
+        parts[data.slots[k2]] = data.affix[k2][0] + (typeof v === 'string' ? v : data.words[v]) + data.affix[k2][1];
+      }
+      s = parts.join('');
     }
     return (commands[i] = s);
   }
@@ -122,6 +126,7 @@ const char* const kReportJs = R"js(
       return {'&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;'}[c];
     });
   }
+  function count(v) { return v.toLocaleString('en-US'); }
   function cpu(i) { return data.run[i] > 0 ? data.cpu[i] / data.run[i] * 100 : -1; }
   var columns = [
     {name: 'index', num: true, width: 80, key: function (i) { return index[i]; }, show: function (i) { return index[i]; }},
@@ -159,12 +164,12 @@ const char* const kReportJs = R"js(
     head.appendChild(th);
   });
   STATES.forEach(function (s, k) {
-    var count = 0;
-    for (var i = 0; i < n; i++) if (data.state[i] === k) count++;
-    if (!count) return;
+    var total = 0;
+    for (var i = 0; i < n; i++) if (data.state[i] === k) total++;
+    if (!total) return;
     var o = document.createElement('option');
     o.value = String(k);
-    o.textContent = s + ' (' + count + ')';
+    o.textContent = s + ' (' + total.toLocaleString('en-US') + ')';
     stateFilter.appendChild(o);
   });
   function update(keepPage) {
@@ -203,8 +208,9 @@ const char* const kReportJs = R"js(
       html += '</tr>';
     }
     body.innerHTML = html;
-    shown.textContent = rows.length === n ? n + ' tasks' : rows.length + ' of ' + n + ' tasks';
-    pageLabel.textContent = rows.length ? 'rows ' + (from + 1) + '–' + to + ' · page ' + (page + 1) + ' of ' + pages : 'no task matches';
+    shown.textContent = rows.length === n ? count(n) + ' tasks' : count(rows.length) + ' of ' + count(n) + ' tasks';
+    pageLabel.textContent = rows.length ? 'rows ' + count(from + 1) + '–' + count(to) + ' · page ' + count(page + 1) +
+                                          ' of ' + count(pages) : 'no task matches';
     prev.disabled = page === 0;
     next.disabled = page >= pages - 1;
   }

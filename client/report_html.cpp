@@ -1,6 +1,8 @@
 #include "client/report_html.h"
 
+#include <algorithm>
 #include <cctype>
+#include <cstdint>
 #include <cstdio>
 #include <nlohmann/json.hpp>
 #include <string_view>
@@ -31,6 +33,11 @@ std::string script_safe(const std::string& dumped) {
     else out += c;
   }
   return out;
+}
+
+// A JSON string; bytes that are not UTF-8 (a command may hold any) become U+FFFD.
+std::string quoted(std::string_view text) {
+  return json(std::string(text)).dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
 // A command cut into tokens that each keep their trailing blanks: joined, they give it back.
@@ -81,24 +88,24 @@ std::string summary(const RunFacts& f, const json& stats) {
        "speedup / -j " + std::to_string(f.parallelism)},
       {"CPU efficiency", percent(f.cpu_efficiency), "cpu_efficiency", dump("cpu_efficiency"),
        "CPU time " + nextflow_duration(f.cpu_time_ms) + " / (" + std::to_string(f.parallelism) + " × wall)"},
-      {"attempts", std::to_string(f.attempts.size()), "attempts", dump("attempts"),
-       std::to_string(f.interruptions) + " interrupted"},
-      {"interruptions", std::to_string(f.interruptions), "interruptions", dump("interruptions"),
+      {"attempts", grouped(static_cast<std::int64_t>(f.attempts.size())), "attempts", dump("attempts"),
+       "retries and resumes included"},
+      {"interruptions", grouped(f.interruptions), "interruptions", dump("interruptions"),
        "attempts stopped by preemption or shutdown"},
       {"resumes", std::to_string(f.resumes), "resumes", dump("resumes"),
-       std::to_string(f.epochs.size()) + " engine runs"},
-      {"checkpoints saved", std::to_string(f.checkpoints), "checkpoints", dump("checkpoints"), "over all attempts"},
+       std::to_string(f.epochs.size()) + (f.epochs.size() == 1 ? " engine run" : " engine runs")},
+      {"checkpoints saved", grouped(f.checkpoints), "checkpoints", dump("checkpoints"), "over all attempts"},
   };
   std::string out = "<section class=\"cards\">";
   // Tasks by final state: the first card, with one chip per state that has tasks.
   out += "<div class=\"card wide\"><div class=\"label\">tasks</div><div class=\"value\"" +
-         stat_attrs("tasks.total", std::to_string(f.total)) + ">" + std::to_string(f.total) + "</div><div class=\"chips\">";
+         stat_attrs("tasks.total", std::to_string(f.total)) + ">" + grouped(f.total) + "</div><div class=\"chips\">";
   for (int s = 0; s < kTaskStateCount; ++s) {
     std::int64_t n = f.counts[static_cast<std::size_t>(s)];
     if (n == 0) continue;
     std::string name(to_string(static_cast<TaskState>(s)));
     out += "<span class=\"chip st-" + name + "\"><b" + stat_attrs("tasks." + name, std::to_string(n)) + ">" +
-           std::to_string(n) + "</b> " + name + "</span>";
+           grouped(n) + "</b> " + name + "</span>";
   }
   out += "</div></div>";
   for (auto& c : cards) {
@@ -171,11 +178,13 @@ std::string legend() {
 }  // namespace
 
 std::string task_table_json(const RunFacts& f) {
+  // Written by hand rather than through json objects: at 100,000 tasks this is most of the
+  // report's time, and most values are plain integers.
   std::unordered_map<std::string_view, std::int64_t> ids;
-  json words = json::array();
+  std::string words = "[";
   auto word = [&](std::string_view w) {
     auto [it, added] = ids.emplace(w, static_cast<std::int64_t>(ids.size()));
-    if (added) words.push_back(std::string(w));
+    if (added) words += (it->second ? "," : "") + quoted(w);
     return it->second;
   };
   std::vector<std::vector<std::string_view>> toks;
@@ -183,44 +192,75 @@ std::string task_table_json(const RunFacts& f) {
   for (auto& t : f.tasks) toks.push_back(tokens(t.command));
   const std::vector<std::string_view> empty;
   const auto& ref = toks.empty() ? empty : toks.front();
+  // Where commands of the first one's shape differ, and what their values there share in front
+  // and behind (a directory, an extension), so that only the middles are stored.
   std::vector<bool> varies(ref.size(), false);
+  std::vector<std::string_view> front(ref), back(ref);
+  std::vector<std::size_t> shortest(ref.size(), SIZE_MAX);
   for (auto& tk : toks) {
     if (tk.size() != ref.size()) continue;
-    for (std::size_t i = 0; i < tk.size(); ++i) varies[i] = varies[i] || tk[i] != ref[i];
+    for (std::size_t i = 0; i < tk.size(); ++i) {
+      varies[i] = varies[i] || tk[i] != ref[i];
+      front[i] = front[i].substr(0, std::mismatch(front[i].begin(), front[i].end(), tk[i].begin(), tk[i].end()).first - front[i].begin());
+      auto r = std::mismatch(back[i].rbegin(), back[i].rend(), tk[i].rbegin(), tk[i].rend()).first - back[i].rbegin();
+      back[i] = back[i].substr(back[i].size() - static_cast<std::size_t>(r));
+      shortest[i] = std::min(shortest[i], tk[i].size());
+    }
   }
-  json ref_ids = json::array(), slots = json::array();
+  std::string ref_ids, slots, affix;
+  std::vector<std::size_t> varying;
   for (std::size_t i = 0; i < ref.size(); ++i) {
-    ref_ids.push_back(word(ref[i]));
-    if (varies[i]) slots.push_back(i);
+    ref_ids += (i ? "," : "") + std::to_string(word(ref[i]));
+    if (!varies[i]) continue;
+    // Cut only between ASCII bytes, so every stored piece stays valid UTF-8, and never let the
+    // two overlap in the shortest value.
+    while (!front[i].empty() && static_cast<unsigned char>(front[i].back()) >= 0x80) front[i].remove_suffix(1);
+    back[i] = back[i].substr(back[i].size() - std::min(back[i].size(), shortest[i] - front[i].size()));
+    while (!back[i].empty() && static_cast<unsigned char>(back[i].front()) >= 0x80) back[i].remove_prefix(1);
+    slots += (slots.empty() ? "" : ",") + std::to_string(i);
+    affix += std::string(affix.empty() ? "" : ",") + "[" + quoted(front[i]) + "," + quoted(back[i]) + "]";
+    varying.push_back(i);
   }
-  json index = json::array(), state = json::array(), attempts = json::array(), exit = json::array(),
-       run = json::array(), cpu = json::array(), rss = json::array(), ckpt = json::array(), cmd = json::array();
+  // A middle that occurs once is written in place; one that repeats, once in the word table.
+  auto middle = [&](std::size_t i, std::string_view v) { return v.substr(front[i].size(), v.size() - front[i].size() - back[i].size()); };
+  std::unordered_map<std::string_view, int> seen;
+  for (auto& tk : toks) {
+    if (tk.size() != ref.size()) continue;
+    for (auto i : varying) ++seen[middle(i, tk[i])];
+  }
+  std::string index, state, attempts, exit, run, cpu, rss, ckpt, cmd;
   std::int64_t previous = 0;
   for (std::size_t k = 0; k < f.tasks.size(); ++k) {
     const TaskFact& t = f.tasks[k];
-    index.push_back(t.index - previous);  // deltas: mostly 1, two bytes a task
+    const char* sep = k ? "," : "";
+    index += sep + std::to_string(t.index - previous);  // deltas: mostly 1, two bytes a task
     previous = t.index;
-    state.push_back(static_cast<int>(t.state));
-    attempts.push_back(t.attempts);
-    exit.push_back(t.signal ? json(-*t.signal) : t.exit_code ? json(*t.exit_code) : json());
-    run.push_back(t.run_ms);
-    cpu.push_back(t.cpu_ms);
-    rss.push_back(t.peak_rss_kb);
-    ckpt.push_back(t.checkpoints);
-    json c = json::array();
+    state += sep + std::to_string(static_cast<int>(t.state));
+    attempts += sep + std::to_string(t.attempts);
+    exit += sep + (t.signal ? std::to_string(-*t.signal) : t.exit_code ? std::to_string(*t.exit_code) : "null");
+    run += sep + std::to_string(t.run_ms);
+    cpu += sep + std::to_string(t.cpu_ms);
+    rss += sep + std::to_string(t.peak_rss_kb);
+    ckpt += sep + std::to_string(t.checkpoints);
+    cmd += sep;
+    cmd += '[';
     if (toks[k].size() == ref.size()) {
-      for (std::size_t i = 0; i < ref.size(); ++i) {
-        if (varies[i]) c.push_back(word(toks[k][i]));
+      for (std::size_t n = 0; n < varying.size(); ++n) {
+        auto m = middle(varying[n], toks[k][varying[n]]);
+        cmd += (n ? "," : "") + (seen[m] > 1 ? std::to_string(word(m)) : quoted(m));
       }
     } else {
-      c.push_back(-1);  // a command of another shape: all its tokens
-      for (auto w : toks[k]) c.push_back(word(w));
+      cmd += "-1";  // a command of another shape: all its tokens
+      for (auto w : toks[k]) cmd += "," + std::to_string(word(w));
     }
-    cmd.push_back(std::move(c));
+    cmd += ']';
   }
-  json doc{{"index", index}, {"state", state}, {"attempts", attempts}, {"exit", exit}, {"run", run}, {"cpu", cpu},
-           {"rss", rss}, {"ckpt", ckpt}, {"words", words}, {"ref", ref_ids}, {"slots", slots}, {"cmd", cmd}};
-  return script_safe(doc.dump());
+  words += "]";
+  std::string doc = "{\"index\":[" + index + "],\"state\":[" + state + "],\"attempts\":[" + attempts +
+                    "],\"exit\":[" + exit + "],\"run\":[" + run + "],\"cpu\":[" + cpu + "],\"rss\":[" + rss +
+                    "],\"ckpt\":[" + ckpt + "],\"words\":" + words + ",\"ref\":[" + ref_ids + "],\"slots\":[" +
+                    slots + "],\"affix\":[" + affix + "],\"cmd\":[" + cmd + "]}";
+  return script_safe(doc);
 }
 
 std::string report_html(const RunFacts& f, const std::vector<CpuSample>& samples) {
@@ -249,9 +289,9 @@ std::string report_html(const RunFacts& f, const std::vector<CpuSample>& samples
          series_svg(f, cpu_series(f, samples, kChartPoints), "cores busy", f.parallelism, std::to_string(f.parallelism) + " cores (-j)") +
          "</div></section>";
   out += "<section><h2>Longest tasks</h2>" + longest_table(f) + "</section>";
-  out += "<section><h2>Failures <span class=\"count\">" + std::to_string(f.failures_total) + "</span></h2>" +
+  out += "<section><h2>Failures <span class=\"count\">" + grouped(f.failures_total) + "</span></h2>" +
          failures_list(f) + "</section>";
-  out += "<section><h2>All tasks <span class=\"count\">" + std::to_string(f.tasks.size()) +
+  out += "<section><h2>All tasks <span class=\"count\">" + grouped(static_cast<std::int64_t>(f.tasks.size())) +
          "</span></h2><div class=\"controls\"><input id=\"filter\" type=\"search\" placeholder=\"filter: text in the "
          "command, or an index\" aria-label=\"filter\"><select id=\"state-filter\" aria-label=\"state\"><option "
          "value=\"\">every state</option></select><span id=\"shown\"></span></div><table class=\"list\" id=\"tasks\">"

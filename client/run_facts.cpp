@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <map>
+#include <unordered_map>
 #include <nlohmann/json.hpp>
 #include <utility>
 
@@ -19,6 +20,10 @@ namespace jr {
 namespace {
 
 using AttemptKey = std::pair<TaskId, int>;
+struct AttemptKeyHash {
+  std::size_t operator()(const AttemptKey& k) const { return std::hash<TaskId>()(k.first * 131 + k.second); }
+};
+using TaskPositions = std::unordered_map<TaskId, std::size_t>;
 
 std::optional<int> opt_int(const sql::Stmt& st, int col) {
   if (st.is_null(col)) return std::nullopt;
@@ -61,7 +66,7 @@ Status load_epochs(Store& store, std::vector<EpochFact>& out) {
 
 namespace {
 
-Status load_tasks(Store& store, RunFacts& f, std::map<TaskId, std::size_t>& pos) {
+Status load_tasks(Store& store, RunFacts& f, TaskPositions& pos) {
   auto sel = store.db().prepare(
       "SELECT id, idx, identity, state, attempts, exit_code, signal, submit_ms, spec FROM tasks "
       "WHERE job_id = ?1 ORDER BY idx, id");
@@ -90,7 +95,7 @@ Status load_tasks(Store& store, RunFacts& f, std::map<TaskId, std::size_t>& pos)
   return {};
 }
 
-Status load_attempts(Store& store, RunFacts& f, const std::map<TaskId, std::size_t>& pos) {
+Status load_attempts(Store& store, RunFacts& f, const TaskPositions& pos) {
   auto sel = store.db().prepare(
       "SELECT a.task_id, a.attempt, a.engine_run, a.slot, a.start_ms, a.end_ms, a.outcome, a.exit_code, "
       "a.signal, coalesce(a.utime_ms, 0) + coalesce(a.stime_ms, 0), coalesce(a.maxrss_kb, 0), "
@@ -151,7 +156,8 @@ Status load_attempts(Store& store, RunFacts& f, const std::map<TaskId, std::size
 // Per attempt: checkpoints saved (from the event history: the checkpoints table keeps only the
 // last few) and the largest sample of its process group; for a running one, its latest CPU time.
 Status load_attempt_extras(Store& store, RunFacts& f) {
-  std::map<AttemptKey, AttemptFact*> by_key;
+  std::unordered_map<AttemptKey, AttemptFact*, AttemptKeyHash> by_key;
+  by_key.reserve(f.attempts.size());
   for (auto& a : f.attempts) by_key[{f.tasks[a.task_pos].id, a.attempt}] = &a;
   auto cps = store.db().prepare(
       "SELECT e.task_id, e.attempt, count(*) FROM events e JOIN tasks t ON t.id = e.task_id "
@@ -339,7 +345,7 @@ Result<RunFacts> load_run_facts(const std::filesystem::path& state_dir, const st
   JR_TRY(load_epochs(**store, f.epochs));
   bool open = f.counts[static_cast<std::size_t>(TaskState::Running)] + f.counts[static_cast<std::size_t>(TaskState::Pending)] > 0;
   f.running = open && engine_running(f.epochs);
-  std::map<TaskId, std::size_t> pos;
+  TaskPositions pos;
   JR_TRY(load_tasks(**store, f, pos));
   JR_TRY(load_attempts(**store, f, pos));
   JR_TRY(load_attempt_extras(**store, f));

@@ -86,7 +86,7 @@ int stats_command(const ObserveOptions& o) {
     std::fprintf(stderr, "jr stats: %s\n", facts.error().message.c_str());
     return facts.error().code == ErrorCode::Usage ? kExitUsage : kExitError;
   }
-  if (o.json) std::printf("%s\n", stats_json(*facts).dump().c_str());
+  if (o.json) std::printf("%s\n", stats_json(*facts).dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace).c_str());
   else print_text(*facts);
   return 0;
 }

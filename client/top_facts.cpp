@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstring>
 #include <nlohmann/json.hpp>
 
 #include "base/duration.h"
@@ -117,9 +118,10 @@ double NodeCpu::sample() {
   int cpus = 0;
   bool ok = false;
   while (std::fgets(line, sizeof line, in)) {
-    if (std::sscanf(line, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5],
-                    &v[6], &v[7]) == 8) {
-      ok = true;
+    // "cpu  …" sums every CPU; "cpuN …" is one of them (sscanf's blank would match "cpu0" too).
+    if (std::strncmp(line, "cpu ", 4) == 0) {
+      ok = std::sscanf(line + 4, "%llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5],
+                       &v[6], &v[7]) == 8;
     } else if (line[0] == 'c' && line[1] == 'p' && line[2] == 'u' && line[3] >= '0' && line[3] <= '9') {
       ++cpus;
     }

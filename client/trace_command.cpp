@@ -97,7 +97,7 @@ void print_json(const RunFacts& f) {
                     {"signal", optional(a.signal)},
                     {"checkpoints", a.checkpoints}});
   }
-  std::printf("%s\n", rows.dump().c_str());
+  std::printf("%s\n", rows.dump(-1, ' ', false, json::error_handler_t::replace).c_str());
 }
 
 }  // namespace

@@ -69,7 +69,8 @@ def main():
     parser.add_argument("--out", help="write the results here as JSON")
     args = parser.parse_args()
 
-    grid = [(float(d), float(f)) for d in np.linspace(0.1, 1.0, args.points) for f in np.linspace(0.0, 2.0, args.points)]
+    grid = [(float(d), float(f)) for d in np.linspace(0.1, 1.0, args.points)
+            for f in np.linspace(0.0, 2.0, args.points)]
     results = jr.Parallel(n_jobs=args.jobs, state=args.state)(
         jr.delayed(simulate)(d, f, steps=args.steps, particles=args.particles, marker=args.marker) for d, f in grid)
     if args.out:

@@ -164,7 +164,8 @@ def normalize(item, position):
     if isinstance(item, tuple) and len(item) == 3 and callable(item[0]):
         function, args, kwargs = item
         return function, tuple(args), dict(kwargs or {})
-    raise TypeError(f"jr.Parallel takes delayed(f)(args...) items; item {position} is {type(item).__qualname__} {item!r:.80}")
+    raise TypeError(f"jr.Parallel takes delayed(f)(args...) items; item {position} is "
+                    f"{type(item).__qualname__} {item!r:.80}")
 
 
 def encode(function, args, kwargs, position):
@@ -180,7 +181,8 @@ def encode(function, args, kwargs, position):
 
 
 def _explain_unpicklable(function, args, kwargs, position, error):
-    named = [(f"argument {i + 1}", a) for i, a in enumerate(args)] + [(f"keyword argument {k}=", v) for k, v in kwargs.items()]
+    named = [(f"argument {i + 1}", a) for i, a in enumerate(args)]
+    named += [(f"keyword argument {k}=", v) for k, v in kwargs.items()]
     for label, value in named:
         try:
             _dumps(value)

@@ -21,7 +21,7 @@ import subprocess
 import sys
 import time
 
-from . import errors
+from . import _results, errors
 
 PR_SET_PDEATHSIG = 1
 POLL_SECONDS = 0.1
@@ -77,20 +77,42 @@ def wait_for_lock(state, deadline_seconds=LOCK_WAIT_SECONDS):
         os.close(fd)
 
 
+class _ExitWaiter:
+    """wait(timeout) -> whether proc has exited, waking as soon as it does (through a pidfd),
+    not at the next turn of a sleep loop as Popen.wait(timeout) does."""
+
+    def __init__(self, proc):
+        self.proc = proc
+        self.fd = None
+        try:
+            import select
+            self.fd = os.pidfd_open(proc.pid)
+            self.poller = select.poll()
+            self.poller.register(self.fd, select.POLLIN)
+        except (AttributeError, OSError):
+            self.fd = None
+
+    def wait(self, timeout):
+        if self.fd is None:
+            try:
+                self.proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                pass
+        else:
+            self.poller.poll(timeout * 1000)
+        return self.proc.poll() is not None
+
+    def close(self):
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
+
+
 class Outcome:
     def __init__(self, code, log_text, stopped_for_failure):
         self.code = code
         self.log_text = log_text
         self.stopped_for_failure = stopped_for_failure
-
-
-def open_store(state):
-    """A read-only connection to STATE/jr.db, or None if there is none yet."""
-    path = os.path.join(state, "jr.db")
-    if not os.path.exists(path):
-        return None
-    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30.0, check_same_thread=False)
-    return db
 
 
 def _failed_since(db, since_ms):
@@ -132,21 +154,20 @@ def run(state, lines, n_jobs, retries=0, timeout=None, name=None, env=None, verb
         except BrokenPipeError:
             pass
         db = None
-        while True:
-            try:
-                proc.wait(timeout=POLL_SECONDS)
-                break
-            except subprocess.TimeoutExpired:
-                pass
-            if fail_fast and not stopped_for_failure:
-                if db is None:
-                    db = open_store(state)
-                if db is not None and _failed_since(db, start_ms):
-                    stopped_for_failure = True
-                    signalled += 1
-                    proc.send_signal(signal.SIGTERM)
-        if db is not None:
-            db.close()
+        waiter = _ExitWaiter(proc)
+        try:
+            while not waiter.wait(POLL_SECONDS):
+                if fail_fast and not stopped_for_failure:
+                    if db is None:
+                        db = _results.open_store(os.path.join(state, "jr.db"), missing_ok=True)
+                    if db is not None and _failed_since(db, start_ms):
+                        stopped_for_failure = True
+                        signalled += 1
+                        proc.send_signal(signal.SIGTERM)
+        finally:
+            waiter.close()
+            if db is not None:
+                db.close()
     except BaseException:
         # KeyboardInterrupt, SIGTERM turned into an exception, ...: one signal to the engine so
         # that its tasks save their checkpoints, then wait for it.

@@ -1,7 +1,8 @@
 """Byte layouts shared by the caller and the task runner (imported by both: keep it light).
 
 A batch file (STATE/py/<batch id>.pkl), written by the caller, read by the runner, is one pickle:
-    {"v": 1, "batch": id, "main": {"name"|"path": ...} or None, "budget": seconds or None,
+    {"v": 1, "batch": id, "ids": [call identity, ...], "main": {"name"|"path": ...} or None,
+     "budget": seconds or None, "timeout": seconds or None,
      "calls": [bytes, ...]}        # each: pickle of (function, args, kwargs items)
 
 A record stream is what a task hands back, call by call:
@@ -11,6 +12,8 @@ A record stream is what a task hands back, call by call:
 It is the runner's checkpoint file (VALUE records only, appended as calls finish; a torn tail
 is ignored) and, behind a header, the task's result (`jr result save`):
     b"JRPY\\x01" | meta length: u64 | pickled meta dict | records
+The meta names the batch, its call identities ("ids") and the positions that have values
+("done"), so that a later plan can find stored calls by reading metas only.
 """
 
 import struct
@@ -42,6 +45,13 @@ def records(buf, offset=0):
 
 def result_header(meta_bytes):
     return MAGIC + _U64.pack(len(meta_bytes)) + meta_bytes
+
+
+def meta_end(head):
+    """How many leading bytes of a result hold its header and meta (head: at least 13 of them), or None."""
+    if len(head) < len(MAGIC) + _U64.size or bytes(head[:len(MAGIC)]) != MAGIC:
+        return None
+    return len(MAGIC) + _U64.size + _U64.unpack_from(head, len(MAGIC))[0]
 
 
 def split_result(buf):

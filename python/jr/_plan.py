@@ -3,19 +3,24 @@ million interpreters, and how the grouping stays the same across runs.
 
 batch_size=N: consecutive groups of N calls.
 
-batch_size="auto" (as joblib, but every task is a new interpreter, which costs s seconds,
-so a batch aims at max(1 s, 40 s) of work, keeping that cost near 2.5%):
+batch_size="auto" (as joblib, but every task starts a new interpreter, which costs `s` seconds,
+measured; so a batch aims at max(1, 40 * s) seconds of work, at most 30, keeping that cost near
+2.5%):
 1. calibration: n_jobs tasks, each given a slice of the calls and a time budget; each runs calls
    until the first that ends past the budget (at least one), and hands back what it finished,
    with the time each call took. These are real results, never recomputed.
 2. the rest (the slices' unfinished calls, then the calls after them) are cut in order into
    batches sized from the measured time per call: about the target while much work remains,
-   then smaller, down to max(0.2 s, 10 s) each, so that the workers finish together (guided
-   self-scheduling), and never fewer batches than workers. A batch's results are also kept under 256 MB (SQLite's limit for one
-   value is 1 GB).
-A plan is saved in STATE/py/plan-<key>.json, key = the call identities, so a rerun (after a
-kill, or with another n_jobs) cuts the same batches and jr matches them to their stored tasks.
+   then smaller, down to max(0.2, 10 * s) seconds each, so that the workers finish together
+   (guided self-scheduling), and never fewer batches than workers. A batch's results are also
+   kept under 256 MB (SQLite's limit for one value is 1 GB).
 With as few calls as workers, every call is its own task and there is no calibration.
+
+A plan is saved in STATE/py/plan-<key>.json, key = the call identities and batch_size, so a
+rerun (after a kill, or with another n_jobs) cuts the same batches and jr matches them to their
+stored tasks. A new plan (the input changed) first looks for calls whose results succeeded
+tasks of the state already hold: their tasks are listed again, as "reused", so jr keeps them
+succeeded, and only the other calls are cut into batches.
 """
 
 import hashlib
@@ -48,17 +53,18 @@ def plan_key(call_ids, batch_size):
     return h.hexdigest()[:40]
 
 
-def fixed(count, size):
-    return [Batch("batch", list(range(i, min(count, i + size)))) for i in range(0, count, size)]
+def fixed(todo, size):
+    """Consecutive groups of size calls of todo (positions in the unique call list)."""
+    return [Batch("batch", todo[i:i + size]) for i in range(0, len(todo), size)]
 
 
-def calibration(count, n_jobs):
-    """The calibration batches, or None when every call gets its own task right away."""
-    if count <= n_jobs:
+def calibration(todo, n_jobs):
+    """The calibration batches for todo, or None when every call gets its own task right away."""
+    if len(todo) <= n_jobs:
         return None
-    size = min(math.ceil(count / n_jobs), CALIBRATION_SLICE_MAX)
-    return [Batch("calibration", list(range(i * size, min(count, (i + 1) * size))), CALIBRATION_BUDGET)
-            for i in range(n_jobs) if i * size < count]
+    size = min(math.ceil(len(todo) / n_jobs), CALIBRATION_SLICE_MAX)
+    return [Batch("calibration", todo[i * size:(i + 1) * size], CALIBRATION_BUDGET)
+            for i in range(n_jobs) if i * size < len(todo)]
 
 
 class Measured:
@@ -79,13 +85,13 @@ class Measured:
             self.startups.append(max(0.0, wall_seconds - sum(durations.values())))
 
 
-def after_calibration(count, cal_batches, measured, n_jobs):
-    """The batches for every call the calibration tasks did not finish, in order."""
+def after_calibration(todo, cal_batches, measured, n_jobs):
+    """The batches for every call of todo the calibration tasks did not finish, in order."""
     in_cal = set()
     for b in cal_batches:
         in_cal.update(b.calls)
     remaining = [p for b in cal_batches for p in b.calls if p not in measured.done]
-    remaining += [p for p in range(count) if p not in in_cal]
+    remaining += [p for p in todo if p not in in_cal]
     if not remaining:
         return []
     per_call = max(measured.call_seconds / max(1, measured.calls), 1e-6)
@@ -115,21 +121,34 @@ def _from_json(items):
     return [Batch(x["kind"], x["calls"], x.get("budget")) for x in items]
 
 
+class Plan:
+    """reused: identities of earlier batches whose tasks hold some of these calls' results;
+    todo: the other calls; calibration: None, or its batches; batches: None until calibrated."""
+
+    def __init__(self, reused, todo, calibration, batches):
+        self.reused = reused
+        self.todo = todo
+        self.calibration = calibration
+        self.batches = batches
+
+
 def load(path):
-    """(calibration batches or None, later batches or None) from a saved plan, or None."""
     try:
         with open(path) as f:
             data = json.load(f)
     except (FileNotFoundError, ValueError):
         return None
+    if data.get("version") != 2:
+        return None
     cal = _from_json(data["calibration"]) if data.get("calibration") is not None else None
     rest = _from_json(data["batches"]) if data.get("batches") is not None else None
-    return cal, rest
+    return Plan(data["reused"], data["todo"], cal, rest)
 
 
-def save(path, cal, rest):
+def save(path, plan):
     tmp = f"{path}.{os.getpid()}.tmp"
     with open(tmp, "w") as f:
-        json.dump({"version": 1, "calibration": None if cal is None else _to_json(cal),
-                   "batches": None if rest is None else _to_json(rest)}, f)
+        json.dump({"version": 2, "reused": plan.reused, "todo": plan.todo,
+                   "calibration": None if plan.calibration is None else _to_json(plan.calibration),
+                   "batches": None if plan.batches is None else _to_json(plan.batches)}, f)
     os.replace(tmp, path)

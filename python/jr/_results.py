@@ -9,7 +9,7 @@ import sqlite3
 
 from . import _format, errors
 
-SUCCEEDED, FAILED = 2, 3
+SUCCEEDED, FAILED, CANCELLED = 2, 3, 5
 STATE_NAMES = ("pending", "running", "succeeded", "failed", "interrupted", "cancelled", "dropped")
 
 
@@ -21,8 +21,11 @@ class TaskRow:
         self.wall_seconds = None if wall_ms is None else wall_ms / 1000.0
 
 
-def open_store(path):
+def open_store(path, missing_ok=False):
+    """A read-only connection to a jr store; None (missing_ok) or NotFound when there is none yet."""
     if not os.path.exists(path):
+        if missing_ok:
+            return None
         raise errors.NotFound(f"no jr store at {path}")
     return sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=60.0)
 
@@ -46,6 +49,30 @@ def task_rows(db, job_id, indexes=None, current_run=True):
     for row in db.execute(sql, (job_id,)):
         if indexes is None or row[0] in indexes:
             yield TaskRow(row)
+
+
+def stored_calls(db):
+    """{call identity: batch identity} for every call whose value a succeeded task of the store
+    holds (dropped tasks that had succeeded count: listing them again makes them succeeded)."""
+    sql = ("SELECT r.task_id, substr(r.bytes, 1, 65536) FROM results r JOIN tasks t ON t.id = r.task_id "
+           "WHERE t.state = 2 OR (t.state = 6 AND EXISTS "
+           "(SELECT 1 FROM attempts a WHERE a.task_id = t.id AND a.outcome = 2))")
+    found = {}
+    for task_id, head in db.execute(sql).fetchall():
+        end = _format.meta_end(head)
+        if end is None:
+            continue
+        if end > len(head):
+            (head,) = db.execute("SELECT substr(bytes, 1, ?) FROM results WHERE task_id = ?", (end, task_id)).fetchone()
+        meta_view, _ = _format.split_result(head)
+        try:
+            meta = pickle.loads(meta_view)
+            ids = meta["ids"]
+            for p in meta["done"]:
+                found.setdefault(ids[p], meta["batch"])
+        except Exception:
+            continue  # not a result of this package's runner
+    return found
 
 
 class Handed:
@@ -94,7 +121,9 @@ def failure(error_bytes, position, function_name, task_id, log):
             exc = pickle.loads(info["exc"])
         except Exception:
             exc = None
-    if not isinstance(exc, BaseException):
+    # Only exceptions are raised as themselves: a SystemExit or KeyboardInterrupt of a task must
+    # not end the caller.
+    if not isinstance(exc, Exception):
         exc = errors.TaskError(f"{info.get('prefix') or ''} {info['type']}: {info['message']}".strip(),
                                traceback=info["traceback"], log=log, call=position)
     elif info.get("prefix"):

@@ -86,8 +86,10 @@ class Batch:
         elif not os.path.exists(path):
             open(path, "wb").close()
         files = [CHECKPOINT_FILE]
-        if self.current is not None and os.path.exists(os.path.join(self.checkpoint_dir, self.call_checkpoint_name(self.current))):
-            files.append(self.call_checkpoint_name(self.current))
+        if self.current is not None:
+            own = self.call_checkpoint_name(self.current)
+            if os.path.exists(os.path.join(self.checkpoint_dir, own)):
+                files.append(own)
         _task.engine_call("checkpoint.save", {"files": files})
         self.last_save = time.monotonic()
         self.save_cost = self.last_save - started
@@ -225,7 +227,8 @@ def run(batch_path):
         try:
             data = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
         except BaseException as e:
-            error = (position, error_record(e, f"jr: the result of the call (a {type(value).__qualname__}) cannot be pickled:"))
+            what = type(value).__qualname__
+            error = (position, error_record(e, f"jr: the result of the call (a {what}) cannot be pickled:"))
             break
         del value
         b.done[position] = data
@@ -250,7 +253,7 @@ def run(batch_path):
     if error is not None and b.unsaved:
         b.save_checkpoint()  # a retry of this batch resumes after the finished calls
 
-    meta = {"batch": spec["batch"], "count": len(calls), "durations": durations,
+    meta = {"batch": spec["batch"], "ids": spec["ids"], "done": sorted(b.done), "durations": durations,
             "budget_stopped": stopped_by_budget, "attempt": int(os.environ.get("JR_ATTEMPT", "0"))}
     path = os.path.join(checkpoint_dir, RESULT_FILE)
     with open(path, "wb") as f:

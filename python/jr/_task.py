@@ -7,6 +7,7 @@ Python script) they work per task; outside jr they do nothing.
 
 import os
 import subprocess
+import sys
 import time
 
 # Set by the runner while it imports the caller's main script: a Parallel() then is a script
@@ -65,4 +66,4 @@ def write_progress(fraction, message, force=False):
     if failed and not _progress_warned:
         # Progress is advisory: say once why it is not shown, and go on.
         _progress_warned = True
-        print(f"jr.progress: not shown: {why}", file=__import__("sys").stderr)
+        print(f"jr.progress: not shown: {why}", file=sys.stderr)

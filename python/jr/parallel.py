@@ -18,6 +18,11 @@ from . import _calls, _engine, _plan, _results, _task, errors
 SUCCEEDED = _results.SUCCEEDED
 
 
+def task_line(batch_identity):
+    """The shell line of a batch's task: the same batch is the same line, hence the same jr task."""
+    return f'exec "$JRPY_PYTHON" -m jr._runner py/{batch_identity}.pkl'
+
+
 def _n_jobs(n_jobs):
     if n_jobs is None:
         return 1
@@ -41,19 +46,91 @@ def _pythonpath():
     return os.pathsep.join(out)
 
 
-class _Work:
+class _Layout:
+    """Where each input's result comes from: input position -> unique call -> (batch, position)."""
+
+    def __init__(self, positions, first_position, unique_of, names):
+        self.positions = positions  # input position -> unique call index
+        self.first_position = first_position  # unique call index -> its first input position
+        self.unique_of = unique_of  # call identity -> unique call index
+        self._names = names  # unique call index -> the function's name, for messages
+
+    def name_of(self, u):
+        return self._names(u)
+
+    def collect(self, rows, batches, log_dir, values, measured=None):
+        """Reads rows (task index == batch index) into values {unique index: object}.
+
+        A task's result names its calls by identity, so a reused batch (whose calls this input
+        need not all have) is read the same way. Returns (failures, missing): failures are
+        (input position, exception) for calls that raised; missing are (row, batch, log) for
+        tasks that ended without handing back their results.
+        """
+        import pickle
+        failures, missing = [], []
+        for row in rows:
+            if row.index >= len(batches):
+                continue
+            b = batches[row.index]
+            h = _results.Handed(row.blob)
+            if h.meta.get("batch", b.identity) != b.identity:
+                raise errors.Corrupt(f"jr: task {row.task_id} handed back the results of batch {h.meta.get('batch')}, "
+                                     f"not of {b.identity}")
+            ids = h.meta.get("ids", [])
+            log = os.path.join(log_dir, f"{row.task_id}.err")
+            if measured is not None and b.kind != "reused":
+                measured.add_task(h.meta.get("durations", {}), row.wall_seconds, h.result_bytes())
+            for p, data in h.values.items():
+                u = self.unique_of.get(ids[p])
+                if u is None:
+                    continue
+                if measured is not None:
+                    measured.done.add(u)
+                    continue
+                try:
+                    values[u] = pickle.loads(data)
+                except Exception as e:
+                    failures.append((self.first_position[u], errors.TaskError(
+                        f"jr: the result of call {self.first_position[u]} to {self.name_of(u)} cannot be "
+                        f"unpickled here: {type(e).__name__}: {e}", log=log, call=self.first_position[u])))
+            if h.error is not None:
+                u = self.unique_of[ids[h.error[0]]]
+                position = self.first_position[u]
+                failures.append((position, _results.failure(h.error[1], position, self.name_of(u), row.task_id, log)))
+            elif row.state != SUCCEEDED:
+                missing.append((row, b, log))
+            del h
+        return failures, missing
+
+    def raise_problems(self, failures, missing, interrupted, state_label):
+        if failures:
+            failures.sort(key=lambda f: f[0])
+            raise failures[0][1]
+        finished = [m for m in missing if m[0].state in (_results.FAILED, _results.CANCELLED)]
+        if finished and not interrupted:
+            row, b, log = finished[0]
+            positions = sorted(self.first_position[u] for u in b.calls)
+            raise _results.no_result(row, positions, self.name_of(b.calls[0]), log)
+        if interrupted or missing:
+            raise errors.Interrupted(f"jr: the run on {state_label} was interrupted before every call finished; "
+                                     "run the same code again to resume where it stopped")
+
+    def assemble(self, values):
+        return [values[u] for u in self.positions]
+
+
+class _Work(_Layout):
     """One Parallel call: its calls checked and encoded, deduplicated, and where they go."""
 
     def __init__(self, parallel, iterable):
+        super().__init__([], [], {}, lambda u: _calls.describe(self.calls[u].function))
         self.p = parallel
         self.n_jobs = _n_jobs(parallel.n_jobs)
         self.state = os.path.abspath(parallel.state)
         self.py_dir = os.path.join(self.state, "py")
         checked = {}
-        self.positions = []  # input position -> unique call index
         self.calls = []  # unique calls
-        self.first_position = []  # unique call index -> first input position
-        by_identity = {}
+        by_identity = self.unique_of
         for position, item in enumerate(iterable):
             function, args, kwargs = _calls.normalize(item, position)
             if id(function) not in checked:
@@ -68,29 +145,34 @@ class _Work:
             self.positions.append(u)
         needs_main = any(b"__main__" in c.payload for c in self.calls)
         self.main = _calls.main_module_info() if needs_main else None
+        if self.main is not None:
+            # Tasks import the main script as __jr_main__: its classes come back under that name.
+            sys.modules.setdefault("__jr_main__", sys.modules["__main__"])
 
     # -- batches ---------------------------------------------------------------------------
 
-    def name_of(self, u):
-        return _calls.describe(self.calls[u].function)
+    def write(self, batches):
+        """Writes each batch's file (atomically) and returns the task lines, one per batch.
 
-    def write(self, batches, budget_timeout=None):
-        """Writes each batch's file (atomically) and returns the task lines, one per batch."""
+        A reused batch (kind "reused": an earlier task that succeeded) has no file: jr skips it."""
         import pickle
         os.makedirs(self.py_dir, mode=0o700, exist_ok=True)
         lines = []
         for b in batches:
+            if b.kind == "reused":
+                lines.append(task_line(b.identity))
+                continue
             ids = [self.calls[u].identity for u in b.calls]
             kind = "batch" if b.kind == "batch" else f"calibration {b.budget}"
             b.identity = _calls.batch_identity(kind, ids)
-            spec = {"v": 1, "batch": b.identity, "main": self.main, "budget": b.budget,
+            spec = {"v": 1, "batch": b.identity, "ids": ids, "main": self.main, "budget": b.budget,
                     "timeout": self.p.timeout, "calls": [self.calls[u].payload for u in b.calls]}
             path = os.path.join(self.py_dir, b.identity + ".pkl")
             tmp = f"{path}.{os.getpid()}.tmp"
             with open(tmp, "wb") as f:
                 pickle.dump(spec, f, protocol=pickle.HIGHEST_PROTOCOL)
             os.replace(tmp, path)
-            lines.append(f'exec "$JRPY_PYTHON" -m jr._runner py/{b.identity}.pkl')
+            lines.append(task_line(b.identity))
         return lines
 
     def remove_files(self, batches):
@@ -109,61 +191,24 @@ class _Work:
             return None
         return self.p.timeout * max(len(b.calls) for b in batches) + 60.0
 
-    # -- results ---------------------------------------------------------------------------
-
-    def collect(self, rows, batches, log_dir, values, measured=None):
-        """Reads rows (task index == batch index) into values {unique index: object}.
-
-        Returns (failures, missing): failures are (input position, exception) for calls that
-        raised; missing are (row, batch) for tasks that ended without handing back all results.
-        """
-        import pickle
-        failures, missing = [], []
-        for row in rows:
-            if row.index >= len(batches):
-                continue
-            b = batches[row.index]
-            h = _results.Handed(row.blob)
-            if h.meta.get("batch", b.identity) != b.identity:
-                raise errors.Corrupt(f"jr: task {row.task_id} handed back the results of batch {h.meta.get('batch')}, "
-                                     f"not of {b.identity}")
-            log = os.path.join(log_dir, f"{row.task_id}.err")
-            if measured is not None:
-                measured.add_task(h.meta.get("durations", {}), row.wall_seconds, h.result_bytes())
-                measured.done.update(b.calls[p] for p in h.values)
+    def stored(self):
+        """(identities of succeeded batches holding some of these calls' results, the calls
+        that still need running), from the state's store."""
+        db = _results.open_store(os.path.join(self.state, "jr.db"), missing_ok=True)
+        if db is None:
+            return [], list(range(len(self.calls)))
+        try:
+            found = _results.stored_calls(db)
+        finally:
+            db.close()
+        reused, todo = {}, []
+        for u, c in enumerate(self.calls):
+            batch = found.get(c.identity)
+            if batch is None:
+                todo.append(u)
             else:
-                for p, data in h.values.items():
-                    u = b.calls[p]
-                    try:
-                        values[u] = pickle.loads(data)
-                    except Exception as e:
-                        failures.append((self.first_position[u], errors.TaskError(
-                            f"jr: the result of call {self.first_position[u]} to {self.name_of(u)} cannot be "
-                            f"unpickled here: {type(e).__name__}: {e}", log=log, call=self.first_position[u])))
-            if h.error is not None:
-                u = b.calls[h.error[0]]
-                failures.append((self.first_position[u],
-                                 _results.failure(h.error[1], self.first_position[u], self.name_of(u), row.task_id, log)))
-            elif row.state != SUCCEEDED:
-                missing.append((row, b, log))
-            del h
-        return failures, missing
-
-    def raise_problems(self, failures, missing, interrupted, state_label):
-        if failures:
-            failures.sort(key=lambda f: f[0])
-            raise failures[0][1]
-        finished = [m for m in missing if m[0].state == _results.FAILED or m[0].state == 5]
-        if finished and not interrupted:
-            row, b, log = finished[0]
-            undone = [self.first_position[u] for u in b.calls]
-            raise _results.no_result(row, sorted(undone), self.name_of(b.calls[0]), log)
-        if interrupted or missing:
-            raise errors.Interrupted(f"jr: the run on {state_label} was interrupted before every call finished; "
-                                     "run the same code again to resume where it stopped")
-
-    def assemble(self, values):
-        return [values[u] for u in self.positions]
+                reused[batch] = True
+        return list(reused), todo
 
 
 class Parallel:
@@ -193,6 +238,12 @@ class Parallel:
         self.socket = socket
         self.verbose = verbose
 
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
     def __call__(self, iterable):
         if _task.loading_main:
             raise RuntimeError("jr.Parallel was called while a jr task imported the main script: the script runs "
@@ -210,24 +261,34 @@ class Parallel:
         return _run_embedded(work)
 
 
-def _batches(work, run_calibration):
-    """The batches of work; for "auto" the calibration runs first (through run_calibration)."""
-    count = len(work.calls)
-    if work.p.batch_size != "auto":
-        return _plan.fixed(count, work.p.batch_size)
+def _batches(work, run_calibration, reuse=True):
+    """The batches of work (_plan.py): reused ones first (when reuse), then new ones; with
+    batch_size="auto" and no saved plan, the calibration runs first, through
+    run_calibration(batches)."""
     os.makedirs(work.py_dir, mode=0o700, exist_ok=True)
-    path = os.path.join(work.py_dir, "plan-" + _plan.plan_key([c.identity for c in work.calls], "auto") + ".json")
-    loaded = _plan.load(path)
-    cal, rest = loaded if loaded else (_plan.calibration(count, work.n_jobs), None)
-    if cal is None and rest is None:
-        rest = _plan.fixed(count, 1)
-    if not loaded:
-        _plan.save(path, cal, rest)
-    if rest is None:
-        measured = run_calibration(cal)
-        rest = _plan.after_calibration(count, cal, measured, work.n_jobs)
-        _plan.save(path, cal, rest)
-    return (cal or []) + rest
+    # Plans for jrd are kept apart: their batches never reuse the embedded engine's tasks.
+    mode = work.p.batch_size if reuse else f"{work.p.batch_size} daemon"
+    key = _plan.plan_key([c.identity for c in work.calls], mode)
+    path = os.path.join(work.py_dir, f"plan-{key}.json")
+    plan = _plan.load(path)
+    if plan is None:
+        reused, todo = work.stored() if reuse else ([], list(range(len(work.calls))))
+        if work.p.batch_size != "auto":
+            plan = _plan.Plan(reused, todo, None, _plan.fixed(todo, work.p.batch_size))
+        else:
+            cal = _plan.calibration(todo, work.n_jobs)
+            plan = _plan.Plan(reused, todo, cal, None if cal else _plan.fixed(todo, 1))
+        _plan.save(path, plan)
+    reused = []
+    for identity in plan.reused:
+        b = _plan.Batch("reused", [])
+        b.identity = identity
+        reused.append(b)
+    if plan.batches is None:
+        measured = run_calibration(reused + plan.calibration)
+        plan.batches = _plan.after_calibration(plan.todo, plan.calibration, measured, work.n_jobs)
+        _plan.save(path, plan)
+    return reused + (plan.calibration or []) + plan.batches
 
 
 def _run_embedded(work):
@@ -238,11 +299,11 @@ def _run_embedded(work):
     def run(batches, measured=None):
         lines = work.write(batches)
         outcome = _engine.run(work.state, lines, work.n_jobs, retries=work.p.retries,
-                              timeout=work.engine_timeout(batches), env=dict(os.environ, **work.task_env()),
-                              verbose=work.p.verbose)
+                              timeout=work.engine_timeout(batches), name=work.p.name,
+                              env=dict(os.environ, **work.task_env()), verbose=work.p.verbose)
         if outcome.code not in (0, _engine.EXIT_FAILED, _engine.EXIT_SIGINT, _engine.EXIT_SIGTERM):
             raise _engine_error(outcome, work.state)
-        db = _engine.open_store(work.state)
+        db = _results.open_store(os.path.join(work.state, "jr.db"), missing_ok=True)
         if db is None:
             raise _engine_error(outcome, work.state)
         try:

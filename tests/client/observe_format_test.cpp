@@ -76,9 +76,13 @@ std::vector<std::string> decode_commands(const nlohmann::json& doc) {
     if (!c.empty() && c[0] == -1) {
       for (std::size_t k = 1; k < c.size(); ++k) s += doc["words"][c[k].get<std::size_t>()].get<std::string>();
     } else {
-      auto t = doc["ref"].get<std::vector<std::size_t>>();
-      for (std::size_t k = 0; k < c.size(); ++k) t[doc["slots"][k].get<std::size_t>()] = c[k].get<std::size_t>();
-      for (auto w : t) s += doc["words"][w].get<std::string>();
+      std::vector<std::string> parts;
+      for (auto& w : doc["ref"]) parts.push_back(doc["words"][w.get<std::size_t>()].get<std::string>());
+      for (std::size_t k = 0; k < c.size(); ++k) {
+        std::string middle = c[k].is_string() ? c[k].get<std::string>() : doc["words"][c[k].get<std::size_t>()].get<std::string>();
+        parts[doc["slots"][k].get<std::size_t>()] = doc["affix"][k][0].get<std::string>() + middle + doc["affix"][k][1].get<std::string>();
+      }
+      for (auto& p : parts) s += p;
     }
     out.push_back(s);
   }
@@ -87,8 +91,9 @@ std::vector<std::string> decode_commands(const nlohmann::json& doc) {
 
 TEST(ReportHtml, TaskTableStoresOnlyWhatDiffersBetweenCommands) {
   RunFacts f;
-  std::vector<std::string> commands = {"sh -c 'work 1  && echo 1' sh", "sh -c 'work 2  && echo 2' sh",
-                                       "other  command", "sh -c 'work </script> && echo 4' sh"};
+  std::vector<std::string> commands = {"sh  -c 'work in/a1.txt && echo 1' sh", "sh  -c 'work in/a2.txt && echo 2' sh",
+                                       "other  command", "sh  -c 'work in/a</script>.txt && echo 2' sh",
+                                       "sh  -c 'work in/é.txt && echo 5' sh", "sh  -c 'work in/a1.txt && echo \xff' sh"};
   for (std::size_t i = 0; i < commands.size(); ++i) {
     TaskFact t;
     t.index = static_cast<std::int64_t>(i);
@@ -98,9 +103,12 @@ TEST(ReportHtml, TaskTableStoresOnlyWhatDiffersBetweenCommands) {
   std::string text = task_table_json(f);
   EXPECT_EQ(text.find("</script>"), std::string::npos);
   auto doc = nlohmann::json::parse(text);
-  EXPECT_EQ(decode_commands(doc), commands);
-  EXPECT_EQ(doc["slots"].size(), 2u);  // "1 " and "1'" vary; the rest is shared
-  EXPECT_EQ(doc["index"], nlohmann::json::array({0, 1, 1, 1}));
+  auto decoded = decode_commands(doc);
+  commands.back() = "sh  -c 'work in/a1.txt && echo \xef\xbf\xbd' sh";  // not UTF-8: U+FFFD in its place
+  EXPECT_EQ(decoded, commands);
+  EXPECT_EQ(doc["slots"].size(), 2u);  // the file and the echoed word vary; the rest is shared
+  EXPECT_EQ(doc["affix"][0], nlohmann::json::array({"in/", ".txt "}));  // the shared directory and extension
+  EXPECT_EQ(doc["index"], nlohmann::json::array({0, 1, 1, 1, 1, 1}));
 }
 
 }  // namespace

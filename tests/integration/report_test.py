@@ -132,7 +132,7 @@ class ReportTest(unittest.TestCase):
             self.assertIn(field, page.stats, f"the page shows no {field}")
             self.assertEqual(page.stats[field]["value"], value, field)
         # What a person reads, not only the attributes.
-        self.assertEqual(page.stats["tasks.total"]["text"].strip(), str(self.stats["tasks"]["total"]))
+        self.assertEqual(page.stats["tasks.total"]["text"].strip(), f"{self.stats['tasks']['total']:,}")
         self.assertEqual(page.stats["tasks.failed"]["text"].strip(), "1")
         self.assertEqual(page.stats["speedup"]["text"].strip(), f"{self.stats['speedup']:.2f}×")
         self.assertEqual(page.stats["parallel_efficiency"]["text"].strip(),
