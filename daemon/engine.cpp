@@ -139,6 +139,12 @@ Status Engine::finish(Attempt& a, Exit exit) {
   std::int64_t now = now_ms();
   TaskState to;
   read_progress(a, &exit);
+  // posix_spawn's child starts as a vfork of the engine, and the kernel carries the engine's
+  // peak RSS into the child's at exec: a figure no larger than the engine's own says nothing
+  // about the task. The engine's peak only grows, so compare with it now; below it, use what
+  // the sampler saw instead (0 for a task shorter than a sample).
+  rusage self{};
+  if (getrusage(RUSAGE_SELF, &self) == 0 && exit.maxrss_kb <= self.ru_maxrss) exit.maxrss_kb = a.peak_sampled_kb;
   if (!a.spec.outputs.empty()) {
     if (exit.succeeded() && !a.cancelled) commit_outputs(a.spec, &exit);
     else discard_partial_outputs(a.spec);

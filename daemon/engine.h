@@ -141,6 +141,7 @@ class Engine {
     bool cancelled = false;
     bool stalled = false;
     int samples = 0;
+    std::int64_t peak_sampled_kb = 0;  // the largest RSS the sampler saw
     Allocation alloc;
   };
   struct Reaped {

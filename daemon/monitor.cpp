@@ -1,6 +1,8 @@
 // Engine: watching running tasks: CPU and memory samples, and progress from the board.
 #include <signal.h>
 
+#include <algorithm>
+
 #include "daemon/engine.h"
 #include "daemon/sampler.h"
 #include "jr/board.hpp"
@@ -34,6 +36,7 @@ Status Engine::sample() {
   std::int64_t now = now_ms();
   for (auto& [pid, a] : running_) {
     auto it = usage.find(pid);
+    if (it != usage.end()) a->peak_sampled_kb = std::max(a->peak_sampled_kb, it->second.rss_kb);
     if (it != usage.end() && keep_sample(a->samples++)) {
       JR_TRY(store_.add_sample(a->task, a->attempt, now, it->second.cpu_ms, it->second.rss_kb));
     }

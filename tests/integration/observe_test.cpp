@@ -84,7 +84,7 @@ class ObservedJob : public ::testing::Test {
   static void SetUpTestSuite() {
     dir_ = new TempDir;
     write_task_script(*dir_);
-    args_ = concat({"run", "-j", "3", "--", "./task.sh", "{}", "3", "0.1", ":::"}, inputs(1, 12));
+    args_ = concat({"run", "-j", "3", "--sample-every", "50ms", "--", "./task.sh", "{}", "3", "0.1", ":::"}, inputs(1, 12));
     auto db = *dir_ / ".jr/jr.db";
     pid_t pid = start_jr(args_, dir_->path());
     ASSERT_TRUE(wait_for([&] {
