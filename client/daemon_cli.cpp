@@ -46,6 +46,9 @@ void add_submit(CLI::App& app, const DashWords& dash, int& exit_code) {
   cmd->add_option("--timeout", o->timeout, "Kill a task that runs longer (e.g. 30s, 5m, 2h)");
   cmd->add_option("--priority", o->priority, "Jobs of higher priority start their tasks first (default 0)");
   cmd->add_option("--after", o->after, "Start only once this job has succeeded; fail if it does not");
+  cmd->add_option("--cpus", o->cpus, "Cores each task holds while it runs (default: not counted)");
+  cmd->add_option("--gpus", o->gpus, "GPUs each task gets (CUDA_VISIBLE_DEVICES)");
+  cmd->add_option("--mem", o->mem, "Memory each task needs (e.g. 4G)");
   cmd->add_flag("--shell", o->shell, "Run each task through /bin/sh -c (values are quoted)");
   cmd->add_flag("--wait", o->wait, "Then wait for the job like jr wait (same exit codes)");
   cmd->add_option("--tasks", o->tasks_file, "Read one shell command per line from FILE (- for stdin)");

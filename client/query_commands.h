@@ -2,6 +2,8 @@
 //
 // `jr status --state DIR` answers from a state directory's store, opened read-only, without a
 // daemon: it works for a `jr run` in progress or long gone, and for a stopped jrd's state.
+// With several directories (`--state DIR DIR…`, the shards of a Slurm job array, say) it merges
+// them: one row per job of each directory, then a total.
 // With --json each prints the daemon's reply exactly (docs/cli.md documents the fields);
 // otherwise aligned columns. Lists that the daemon hands out a page at a time (tasks, events)
 // are fetched page by page, so the output is complete however large the job. Each returns the
@@ -9,6 +11,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 namespace jr {
 
@@ -16,7 +19,7 @@ struct QueryOptions {
   std::string socket;  // --socket; empty: $JR_DAEMON_SOCKET, else jrd's default
   std::string job;     // JOB: an id or a name
   std::string state;   // --state: a job state (list) or a task state (tasks)
-  std::string state_dir;  // status --state DIR: read this directory's store, no daemon
+  std::vector<std::string> state_dirs;  // status --state DIR…: read these stores, no daemon
   bool json = false;
 };
 

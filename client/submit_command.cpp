@@ -39,6 +39,14 @@ Result<json> build_request(const SubmitOptions& o) {
     if (!t) return usage(t.error().message);
     p["timeout_ms"] = t->count();
   }
+  if (o.cpus < 0 || o.gpus < 0) return usage("--cpus and --gpus must be 0 or more");
+  p["cpus"] = o.cpus;
+  p["gpus"] = o.gpus;
+  if (!o.mem.empty()) {
+    auto m = parse_size(o.mem);
+    if (!m) return usage(m.error().message);
+    p["mem"] = *m;
+  }
   if (!o.tasks_file.empty()) {
     if (!o.words.empty()) return usage("give either --tasks FILE or a command, not both");
     auto lines = read_task_lines(o.tasks_file);

@@ -22,6 +22,9 @@ struct SubmitOptions {
   bool shell = false;
   bool wait = false;
   std::string tasks_file;          // --tasks FILE ("-": stdin)
+  int cpus = 0;                    // per task, as jr run
+  int gpus = 0;
+  std::string mem;
   std::vector<std::string> words;  // CMD ARGS… ::: …
 };
 

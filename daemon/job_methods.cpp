@@ -56,6 +56,14 @@ Result<json> submit(Engine& engine, Store& store, const json& p) {
     auto sources = p.value("sources", std::vector<std::vector<std::string>>());
     expander = std::make_unique<TaskExpander>(spec.command, sources, spec.shell);
   }
+  int cpus = p.value("cpus", 0), gpus = p.value("gpus", 0);
+  std::uint64_t mem = p.value("mem", std::uint64_t{0});
+  if (cpus < 0 || gpus < 0) return make_error(ErrorCode::Usage, "cpus and gpus must be 0 or more");
+  TaskSpec needs;
+  needs.cpus = cpus;
+  needs.gpus = gpus;
+  needs.mem_bytes = mem;
+  JR_TRY(engine.check_fits(needs));
   std::uint64_t count = expander ? expander->size() : lines.size();
   if (count == 0) return make_error(ErrorCode::Usage, "no tasks: an input source is empty");
   auto tx = store.transaction();
@@ -69,6 +77,9 @@ Result<json> submit(Engine& engine, Store& store, const json& p) {
     t.env = env;
     t.timeout_ms = spec.timeout_ms;
     t.retries = spec.retries;
+    t.cpus = cpus;
+    t.gpus = gpus;
+    t.mem_bytes = mem;
     return t;
   }, false);
   if (!summary) return summary.error();

@@ -35,11 +35,19 @@ int main(int argc, char** argv) {
   int workers = default_workers();
   std::string grace = "10s";
   std::string log_level = "info";
+  int cores = 0;
+  std::string gpu_ids;
+  bool pin = false;
+  std::string sample_every = "1s";
   CLI::App app{"jrd: the jr daemon; jr submit, status, wait, logs … talk to it"};
   app.add_option("--state", state_dir, "State directory (default $XDG_STATE_HOME/jr, else ~/.local/state/jr)");
   app.add_option("--socket", socket_path, "Socket (default $XDG_RUNTIME_DIR/jr/jrd.sock, else STATE/jrd.sock)");
   app.add_option("--workers", workers, "Tasks at once over all jobs (default: the number of CPUs)");
   app.add_option("--grace", grace, "On shutdown, time between SIGTERM and SIGKILL of tasks (default 10s)");
+  app.add_option("--cores", cores, "Cores of this node (default: Slurm's, else the affinity mask and cgroup)");
+  app.add_option("--gpu-ids", gpu_ids, "GPU ids to hand out (default CUDA_VISIBLE_DEVICES or SLURM_JOB_GPUS)");
+  app.add_flag("--pin", pin, "Pin each task to CPUs no other running task has");
+  app.add_option("--sample-every", sample_every, "Sample running tasks' CPU and memory this often (default 1s; 0: off)");
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}));
   CLI11_PARSE(app, argc, argv);
@@ -53,6 +61,16 @@ int main(int argc, char** argv) {
   if (workers < 1) return fail("--workers must be at least 1");
   auto grace_ms = jr::parse_duration(grace);
   if (!grace_ms) return fail(grace_ms.error().message);
+  auto sample_ms = jr::parse_duration(sample_every);
+  if (!sample_ms) return fail(sample_ms.error().message);
+  jr::NodeCapacity capacity = jr::detect_capacity();
+  if (cores < 0) return fail("--cores must be at least 1");
+  if (cores > 0) capacity.cores = cores;
+  if (!gpu_ids.empty()) {
+    auto ids = jr::parse_id_list(gpu_ids);
+    if (!ids) return fail(ids.error().message);
+    capacity.gpu_ids = *ids;
+  }
   std::error_code ec;
   auto dir = std::filesystem::absolute(state_dir.empty() ? jr::default_state_dir() : std::filesystem::path(state_dir), ec);
   if (auto st = jr::prepare_state_dir(dir); !st) return fail(st.error().message);
@@ -75,7 +93,12 @@ int main(int argc, char** argv) {
   eo.workers = workers;
   eo.grace = *grace_ms;
   eo.socket_path = (*server)->path().string();
+  eo.board_path = (dir / "board").string();
+  eo.sample_every = *sample_ms;
+  eo.capacity = capacity;
+  eo.pin = pin;
   jr::Engine engine(**store, **loop, eo);
+  if (auto st = engine.open_board(); !st) return fail(st.error().message);
   if (auto st = engine.recover(); !st) return fail(st.error().message);
   auto jobs = (*store)->jobs();
   if (!jobs) return fail(jobs.error().message);
