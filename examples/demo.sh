@@ -18,12 +18,13 @@ status=0
 wait $pid || status=$?
 echo "   first run exited $status (143: interrupted, resume me)"
 
+echo "== what running it again would do (jr run --explain: nothing runs)"
+"$jr" run --explain -j 4 --shell -- 'sleep 0.1; echo $(( {} * {} )) > out-{}.txt' ::: $(seq 1 40) | tail -n 1
+
 echo "== the same command again resumes: finished tasks are skipped"
 "$jr" run -j 4 --shell -- 'sleep 0.1; echo $(( {} * {} )) > out-{}.txt' ::: $(seq 1 40)
 echo "   exit $?"
 
 echo "== the result: sum of squares 1..40 = $(cat out-*.txt | paste -sd+ | bc 2>/dev/null || awk '{s+=$1} END {print s}' out-*.txt)"
-echo "== what the store recorded (sqlite3 .jr/jr.db):"
-sqlite3 -column -header .jr/jr.db \
-  "SELECT CASE state WHEN 2 THEN 'succeeded' ELSE state END AS state, count(*) AS tasks,
-          sum(attempts) AS attempts FROM tasks GROUP BY state"
+echo "== what jr recorded (jr stats):"
+"$jr" stats | head -n 8
