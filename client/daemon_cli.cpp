@@ -69,7 +69,9 @@ void add_status(CLI::App& app, int& exit_code) {
   auto* cmd = app.add_subcommand("status", "One job's state and counts, or every job's, one line each");
   auto o = options_for(cmd, &QueryOptions::socket);
   cmd->add_option("job", o->job, "JOB (an id or a name); none: every job");
-  cmd->add_option("--state", o->state_dir, "Read this state directory (of jr run or a stopped jrd), no daemon");
+  cmd->add_option("--state", o->state_dirs,
+                  "Read this state directory (of jr run or a stopped jrd), no daemon; several (DIR DIR…) are "
+                  "merged into one summary with a total. JOB goes before --state");
   cmd->add_flag("--json", o->json, "JSON output (docs/cli.md)");
   cmd->callback([o, &exit_code] { exit_code = status_command(*o); });
 }

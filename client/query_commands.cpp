@@ -1,5 +1,6 @@
 #include "client/query_commands.h"
 
+#include <algorithm>
 #include <array>
 #include <cstdio>
 #include <filesystem>
@@ -22,9 +23,9 @@ DaemonCall caller(Connection& conn) {
   return [&conn](const std::string& method, const json& params) { return conn.call(method, params); };
 }
 
-// `jr status [JOB] --state DIR`: the same JSON as jrd's, from the store. One job as an object,
-// all of them as {"jobs": [...]}.
-Result<json> status_from_dir(const std::string& dir, const std::string& ref) {
+// The jobs of one state directory as jrd's job objects, in id order; with `ref`, only the job
+// it names (for a name, the latest job of that name), and an error when there is none.
+Result<json> jobs_in_dir(const std::string& dir, const std::string& ref) {
   auto store = Store::open_read_only(std::filesystem::path(dir) / "jr.db");
   if (!store) return store.error();
   auto jobs = (*store)->jobs();
@@ -37,9 +38,102 @@ Result<json> status_from_dir(const std::string& dir, const std::string& ref) {
     if (!counts) return counts.error();
     all.push_back(job_json(job, *counts));
   }
-  if (ref.empty()) return json{{"jobs", all}};
+  if (ref.empty()) return all;
   if (all.empty()) return make_error(ErrorCode::NotFound, "no job " + ref + " in " + dir);
-  return all.back();  // for a name, the latest job of that name
+  return json::array({all.back()});
+}
+
+// `jr status [JOB] --state DIR`: the same JSON as jrd's, from the store. One job as an object,
+// all of them as {"jobs": [...]}.
+Result<json> status_from_dir(const std::string& dir, const std::string& ref) {
+  auto jobs = jobs_in_dir(dir, ref);
+  if (!jobs) return jobs.error();
+  if (ref.empty()) return json{{"jobs", *jobs}};
+  return jobs->front();
+}
+
+// Several jobs seen as one: running while any runs (or some have started and others wait),
+// else paused or pending if any is; once all have ended, failed if any failed, else cancelled
+// if any was, else succeeded.
+std::string merged_state(const std::vector<std::string>& states) {
+  auto any = [&](const char* s) { return std::find(states.begin(), states.end(), s) != states.end(); };
+  if (states.empty()) return "pending";
+  if (any("running")) return "running";
+  if (any("paused")) return "paused";
+  if (any("pending")) return std::all_of(states.begin(), states.end(), [](auto& s) { return s == "pending"; })
+                                 ? "pending" : "running";
+  if (any("failed")) return "failed";
+  if (any("cancelled")) return "cancelled";
+  return "succeeded";
+}
+
+// `jr status [JOB] --state DIR DIR…`: each directory's jobs, then their sum:
+// {"states": [{"state_dir", "jobs": [...]}, ...], "total": {"jobs", "state", "total", "counts"}}.
+// A directory named twice (say, by two spellings of its path) is read once.
+Result<json> status_from_dirs(const std::vector<std::string>& dirs, const std::string& ref) {
+  json states = json::array();
+  StateCounts sum{};
+  std::int64_t total = 0;
+  std::vector<std::string> job_states;
+  std::vector<std::filesystem::path> seen;
+  for (auto& dir : dirs) {
+    std::error_code ec;
+    auto path = std::filesystem::weakly_canonical(std::filesystem::absolute(dir, ec), ec);
+    if (std::find(seen.begin(), seen.end(), path) != seen.end()) continue;
+    seen.push_back(path);
+    auto jobs = jobs_in_dir(dir, ref);
+    if (!jobs) return jobs.error();
+    for (auto& job : *jobs) {
+      auto c = counts_from_json(job);
+      for (std::size_t i = 0; i < sum.size(); ++i) sum[i] += c[i];
+      total += job.value("total", std::int64_t{0});
+      job_states.push_back(job.value("state", ""));
+    }
+    states.push_back(json{{"state_dir", path.string()}, {"jobs", *jobs}});
+  }
+  json counts = json::object();
+  for (int s = 0; s < kTaskStateCount; ++s) {
+    counts[std::string(to_string(static_cast<TaskState>(s)))] = sum[static_cast<std::size_t>(s)];
+  }
+  json sums = {{"jobs", static_cast<std::int64_t>(job_states.size())},
+               {"state", merged_state(job_states)},
+               {"total", total},
+               {"counts", counts}};
+  return json{{"states", states}, {"total", sums}};
+}
+
+// One row per job of each directory, then the total.
+void print_merged(const json& merged, const std::vector<std::string>& dirs) {
+  Table table({{"STATE DIR"}, {"JOB", true}, {"STATE"}, {"DONE/TOTAL", true}, {"FAILED", true}, {"RUNNING", true},
+               {"INTERRUPTED", true}, {"PENDING", true}});
+  auto add = [&table](const std::string& where, const std::string& job, const std::string& state, const json& counts_of,
+                      std::int64_t total) {
+    auto c = counts_from_json(counts_of);
+    std::int64_t done = count_of(c, TaskState::Succeeded) + count_of(c, TaskState::Failed) +
+                        count_of(c, TaskState::Cancelled);
+    table.add({where, job, state, std::to_string(done) + "/" + std::to_string(total),
+               std::to_string(count_of(c, TaskState::Failed)), std::to_string(count_of(c, TaskState::Running)),
+               std::to_string(count_of(c, TaskState::Interrupted)), std::to_string(count_of(c, TaskState::Pending))});
+  };
+  // Directories as the user wrote them (shorter than the absolute paths in the JSON), but
+  // only when none was dropped as a duplicate.
+  bool as_given = merged["states"].size() == dirs.size();
+  std::size_t i = 0;
+  for (auto& st : merged["states"]) {
+    std::string where = as_given ? dirs[i] : st.value("state_dir", "");
+    ++i;
+    if (st["jobs"].empty()) add(where, "-", "empty", json::object(), 0);
+    for (auto& job : st["jobs"]) {
+      std::string name = job.value("name", "");
+      add(where, name.empty() ? std::to_string(job.value("id", 0)) : name, job.value("state", "?"), job,
+          job.value("total", std::int64_t{0}));
+    }
+  }
+  auto& t = merged["total"];
+  std::int64_t jobs = t.value("jobs", std::int64_t{0});
+  add("total (" + std::to_string(jobs) + (jobs == 1 ? " job)" : " jobs)"), "-", t.value("state", "?"), t,
+      t.value("total", std::int64_t{0}));
+  table.print(stdout);
 }
 
 int list_jobs(const QueryOptions& o, const char* cmd) {
@@ -65,8 +159,15 @@ int list_jobs(const QueryOptions& o, const char* cmd) {
 int list_command(const QueryOptions& o) { return list_jobs(o, "list"); }
 
 int status_command(const QueryOptions& o) {
-  if (!o.state_dir.empty()) {
-    auto reply = status_from_dir(o.state_dir, o.job);
+  if (o.state_dirs.size() > 1) {
+    auto merged = status_from_dirs(o.state_dirs, o.job);
+    if (!merged) return report("status", merged.error());
+    if (o.json) print_json(*merged);
+    else print_merged(*merged, o.state_dirs);
+    return kExitOk;
+  }
+  if (!o.state_dirs.empty()) {
+    auto reply = status_from_dir(o.state_dirs.front(), o.job);
     if (!reply) return report("status", reply.error());
     if (o.json) print_json(*reply);
     else if (o.job.empty()) print_jobs((*reply)["jobs"], false);
