@@ -23,6 +23,9 @@ constexpr int kQueueBatch = 256;
 // A spawned task's pid is committed with the next turn's transitions, or after this long
 // when nothing else happens; until then, recovery finds the task by its JR_RUN token.
 constexpr std::int64_t kPidFlushDelayMs = 20;
+// How long a task's death by SIGTERM, SIGINT or SIGKILL that jr did not send waits for jr's own
+// shutdown signal before it counts as a failure.
+constexpr std::int64_t kHoldKilledExitMs = 500;
 
 std::int64_t tv_ms(const timeval& tv) {
   return static_cast<std::int64_t>(tv.tv_sec) * 1000 + tv.tv_usec / 1000;
@@ -133,6 +136,13 @@ void Engine::reap() {
     r.exit.maxrss_kb = ru.ru_maxrss;
     reaped_.push_back(std::move(r));
   }
+}
+
+bool Engine::killed_from_outside(const Attempt& a, const Exit& exit) const {
+  if (a.timed_out || a.cancelled || a.kill_at != 0) return false;
+  auto killing = [](int sig) { return sig == SIGTERM || sig == SIGINT || sig == SIGKILL || sig == SIGHUP; };
+  // A shell that runs the task reports its child's death as 128 + signal.
+  return killing(exit.signal) || (exit.signal == 0 && exit.exit_code > 128 && killing(exit.exit_code - 128));
 }
 
 Status Engine::finish(Attempt& a, Exit exit) {
@@ -335,6 +345,7 @@ std::int64_t Engine::next_deadline() const {
     else consider(a->timeout_at);
   }
   if (!unrecorded_pids_.empty()) consider(flush_pids_at_);
+  for (auto& r : held_) consider(r.held_until);
   if (!running_.empty() && opt_.sample_every.count() > 0) consider(next_sample_at_);
   if (opt_.deadline_ms && !shutting_down()) {
     consider(monotonic_ms() + std::max<std::int64_t>(1, opt_.deadline_ms - opt_.grace.count() - now_ms()));
@@ -363,9 +374,23 @@ Status Engine::process() {
       if (!st && st.error().code != ErrorCode::Illegal) return st;
     }
     unrecorded_pids_.clear();
+    std::int64_t mono = monotonic_ms();
+    for (auto it = held_.begin(); it != held_.end();) {
+      if (shutting_down() || mono >= it->held_until) {
+        reaped_.push_back(*it);
+        it = held_.erase(it);
+      } else {
+        ++it;
+      }
+    }
     for (auto& r : reaped_) {
       auto it = running_.find(r.pid);
       if (it == running_.end()) continue;
+      if (r.held_until == 0 && !shutting_down() && killed_from_outside(*it->second, r.exit)) {
+        r.held_until = mono + kHoldKilledExitMs;
+        held_.push_back(r);
+        continue;
+      }
       JR_TRY(finish(*it->second, r.exit));
       running_.erase(it);
     }

@@ -147,10 +147,13 @@ class Engine {
   struct Reaped {
     pid_t pid;
     Exit exit;
+    std::int64_t held_until = 0;  // monotonic; see hold_kill_like_exits()
   };
 
   void on_signal(const signalfd_siginfo& info);
   void reap();
+  // Whether an exit looks like the task was killed by a signal it was not sent by us.
+  bool killed_from_outside(const Attempt& a, const Exit& exit) const;
   Status process();
   Status finish(Attempt& a, Exit exit);
   Status fill_slots(std::vector<Attempt*>* started);
@@ -179,6 +182,10 @@ class Engine {
   std::unordered_map<pid_t, std::unique_ptr<Attempt>> running_;
   std::vector<bool> slot_busy_;
   std::vector<Reaped> reaped_;
+  // Exits held back briefly: when a whole allocation is signalled (Slurm's requeue sends TERM
+  // to every process of the job, in no fixed order), a task may die before the engine gets
+  // its own signal; that task was interrupted, not failed.
+  std::vector<Reaped> held_;
   std::vector<std::pair<TaskId, pid_t>> unrecorded_pids_;
   std::int64_t flush_pids_at_ = 0;
   std::int64_t backoff_until_ = 0;  // wall clock; 0: no task waits for a retry
