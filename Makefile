@@ -30,12 +30,12 @@ test-plain: build
 	@cd build && ctest --output-on-failure -j $(JOBS)
 
 test-asan: build-asan
-	@cd build-asan && ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure -j $(JOBS)
+	@cd build-asan && ASAN_OPTIONS=detect_leaks=1 JR_TEST_QUICK=1 ctest --output-on-failure -j $(JOBS)
 
 test: test-plain test-asan
 
 bench: build
-	@bench/run build
+	@rc=0; bench/run build || rc=1; echo; /usr/bin/python3 bench/python_bench.py build || rc=1; exit $$rc
 
 # Binaries to PREFIX/bin, units to PREFIX/lib/systemd/{user,system}, man pages to PREFIX/share/man,
 # all below DESTDIR when it is set (cmake --install reads it from the environment).
