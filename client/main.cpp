@@ -10,6 +10,7 @@
 #include "client/daemon_cli.h"
 #include "client/observe_cli.h"
 #include "client/run_command.h"
+#include "client/scaling_cli.h"
 
 namespace {
 
@@ -126,6 +127,7 @@ int main(int argc, char** argv) {
   jr::add_trace(app, exit_code);
   jr::add_report(app, exit_code);
   jr::add_top(app, exit_code);
+  jr::add_scaling(app, dash, exit_code);
   std::reverse(args.begin(), args.end());
   try {
     app.parse(args);
