@@ -39,6 +39,14 @@ Engine::Engine(Store& store, EventLoop& loop, EngineOptions options)
     if (std::strncmp(*e, "JR_", 3) != 0) base_env_.emplace_back(*e);
   }
   slot_busy_.assign(static_cast<std::size_t>(std::max(1, opt_.workers)), false);
+  // Tasks find the jr that runs them (jr progress, jr checkpoint save) without relying on PATH:
+  // this binary when it is jr, else the jr beside it (jrd).
+  std::error_code ec;
+  auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
+  if (!ec) {
+    auto jr = self.filename() == "jr" ? self : self.parent_path() / "jr";
+    if (std::filesystem::exists(jr, ec)) jr_bin_ = jr.string();
+  }
   loop_.on_signal([this](const signalfd_siginfo& info) { on_signal(info); });
 }
 
@@ -99,15 +107,19 @@ void Engine::on_signal(const signalfd_siginfo& info) {
 }
 
 void Engine::shutdown(int sig) {
-  ++shutdown_requests_;
+  // A second Ctrl-C means "now": kill at once. Any other repeat is the same request again
+  // (Slurm signals every process of a step, and a caller that dies of the signal may pass it
+  // on): the tasks keep their grace period to save a checkpoint.
+  bool now = shutdown_signal_ == SIGINT && sig == SIGINT;
+  if (shutdown_signal_ != 0 && !now) return;
   if (shutdown_signal_ == 0) shutdown_signal_ = sig;
-  std::int64_t now = monotonic_ms();
+  std::int64_t deadline = monotonic_ms() + opt_.grace.count();
   for (auto& [pid, a] : running_) {
-    if (shutdown_requests_ == 1) {
-      ::kill(-pid, sig);
-      a->kill_at = now + opt_.grace.count();
-    } else {
+    if (now) {
       ::kill(-pid, SIGKILL);
+    } else {
+      ::kill(-pid, sig);
+      a->kill_at = deadline;
     }
   }
   wake_now_ = true;
@@ -271,6 +283,7 @@ std::vector<std::string> Engine::environment(const Attempt& a) const {
   add("JR_ATTEMPT", std::to_string(a.attempt));
   add("JR_SLOT", std::to_string(a.slot));
   add("JR_STATE_DIR", opt_.state_dir.string());
+  if (!jr_bin_.empty()) add("JR_BIN", jr_bin_);
   add("JR_RUN", store_.state_id() + "." + std::to_string(a.task) + "." + std::to_string(a.attempt));
   add("JR_CHECKPOINT_DIR", checkpoint_dir(a.slot).string());
   if (!opt_.socket_path.empty()) add("JR_SOCKET", opt_.socket_path);

@@ -86,7 +86,7 @@ class Engine {
   Status turn();
 
   // Stops starting tasks, sends `sig` to every running task's process group, SIGKILLs what
-  // remains after the grace period; a second call kills at once.
+  // remains after the grace period; a second SIGINT kills at once, other repeats change nothing.
   void shutdown(int sig);
   bool shutting_down() const { return shutdown_signal_ != 0; }
   // True when the run stopped because of --deadline (a shutdown with SIGTERM's exit code).
@@ -115,6 +115,7 @@ class Engine {
   std::vector<JobId> job_ids() const;
   // A worker slot's JR_CHECKPOINT_DIR, reused by the tasks that run in that slot.
   std::filesystem::path checkpoint_dir(int slot) const;
+  const std::filesystem::path& state_dir() const { return opt_.state_dir; }
 
  private:
   struct JobRun {
@@ -190,7 +191,7 @@ class Engine {
   std::int64_t flush_pids_at_ = 0;
   std::int64_t backoff_until_ = 0;  // wall clock; 0: no task waits for a retry
   int shutdown_signal_ = 0;
-  int shutdown_requests_ = 0;
+  std::string jr_bin_;  // JR_BIN for tasks
   bool wake_now_ = false;
   std::unique_ptr<board::Board> board_;
   ResourcePool pool_;

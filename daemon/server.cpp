@@ -218,7 +218,8 @@ void Server::handle_frame(Connection& c, const std::string& body) {
   }
   json id = request.value("id", json());
   std::string method = request["method"];
-  json params = request.value("params", json::object());
+  static const json kNoParams = json::object();
+  const json& params = request.contains("params") ? request["params"] : kNoParams;
   if (method == "hello") {
     const json* protocol = params.is_object() && params.contains("protocol") ? &params["protocol"] : nullptr;
     int version = protocol && protocol->is_number_integer() ? protocol->get<int>() : 0;

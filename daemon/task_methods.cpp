@@ -21,7 +21,9 @@ void serve_task_methods(Server& server, Engine& engine) {
     if (!st) return st.error();
     return json::object();
   });
-  server.on("ping", [](const json&, const Peer&) -> Result<json> { return json{{"pid", ::getpid()}}; });
+  server.on("ping", [&engine](const json&, const Peer&) -> Result<json> {
+    return json{{"pid", ::getpid()}, {"state_dir", engine.state_dir().string()}};
+  });
 }
 
 std::filesystem::path engine_socket_path(const std::filesystem::path& dir, const std::string& state_id) {

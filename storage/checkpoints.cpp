@@ -145,21 +145,27 @@ Result<CheckpointInfo> save_checkpoint(Store& store, TaskId task, const std::str
   auto& db = store.db();
   auto tx = store.transaction();
   JR_TRY(tx.begin_status());
-  auto ins = db.prepare(
-      "INSERT INTO checkpoints(task_id, seq, created_ms, size, bytes, attempt) "
-      "SELECT ?1, coalesce((SELECT max(seq) FROM checkpoints WHERE task_id = ?1), 0) + 1, ?2, ?3, ?4, "
-      "attempts FROM tasks WHERE id = ?1 RETURNING seq, attempt");
-  if (!ins) return ins.error();
+  // The next sequence number is read first: an INSERT that selects from its own table makes
+  // SQLite stage the row (a 100 MB blob) in a temporary table before writing it.
+  auto next = db.prepare(
+      "SELECT coalesce((SELECT max(seq) FROM checkpoints WHERE task_id = ?1), 0) + 1, attempts "
+      "FROM tasks WHERE id = ?1");
+  if (!next) return next.error();
+  next->bind(1, task);
+  auto found = next->step();
+  if (!found) return found.error();
+  if (!*found) return make_error(ErrorCode::NotFound, "no task " + std::to_string(task));
   CheckpointInfo info;
+  info.seq = next->i64(0);
+  info.attempt = next->i32(1);
+  JR_TRY(next->run());
   info.created_ms = now_ms();
   info.size = static_cast<std::int64_t>(archive.size());
-  ins->bind(1, task).bind(2, info.created_ms).bind(3, info.size).bind_blob(4, archive);
-  auto row = ins->step();
-  if (!row) return row.error();
-  if (!*row) return make_error(ErrorCode::NotFound, "no task " + std::to_string(task));
-  info.seq = ins->i64(0);
-  info.attempt = ins->i32(1);
-  JR_TRY(ins->run());
+  auto ins = db.prepare(
+      "INSERT INTO checkpoints(task_id, seq, created_ms, size, bytes, attempt) VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
+  if (!ins) return ins.error();
+  JR_TRY(ins->bind(1, task).bind(2, info.seq).bind(3, info.created_ms).bind(4, info.size)
+             .bind_blob_static(5, archive).bind(6, info.attempt).run());
   auto prune = db.prepare("DELETE FROM checkpoints WHERE task_id = ?1 AND seq <= ?2");
   if (!prune) return prune.error();
   JR_TRY(prune->bind(1, task).bind(2, info.seq - std::max(1, keep)).run());

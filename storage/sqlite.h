@@ -45,6 +45,11 @@ class Stmt {
     sqlite3_bind_blob64(stmt_, i, v.data(), v.size(), SQLITE_TRANSIENT);
     return *this;
   }
+  // Binds without copying: `v` must outlive the statement's next step (large checkpoints).
+  Stmt& bind_blob_static(int i, std::string_view v) {
+    sqlite3_bind_blob64(stmt_, i, v.data(), v.size(), SQLITE_STATIC);
+    return *this;
+  }
   Stmt& bind_null(int i) { sqlite3_bind_null(stmt_, i); return *this; }
 
   // Steps once: true when a row is available, false when done (the statement is then reset

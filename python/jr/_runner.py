@@ -9,8 +9,12 @@ The caller (jr.Parallel) writes the batch file and runs one jr task per batch. T
 - at the end hands every result back with `result.save` (the engine stores it in SQLite) and
   exits 0; a call that raises ends the batch: its exception and traceback are handed back with
   the finished calls' results, and the task exits 1;
-- a signal (SIGTERM from the engine's shutdown, a timeout or a cancel; SIGINT, ...) interrupts the
-  running call, saves the checkpoint and exits 128 + the signal without a result.
+- a signal (SIGTERM from the engine's shutdown, a timeout or a cancel; SIGINT, ...) stops the
+  batch: the finished calls are saved at once (from the signal handler); the running call stops
+  at its next jr.checkpoint.save(), right after that save, or, if it saves none, is interrupted
+  STOP_GRACE seconds later unless it has returned by then; then the runner exits 128 + the
+  signal without a result. A call is never interrupted between two of its own checkpoints
+  otherwise: whatever it did after its last save (appending to a file, say) it would do again.
 A calibration batch has a time budget: it stops after the first call that ends past it, and
 hands back what it finished (the caller plans the rest from those timings).
 
@@ -28,11 +32,8 @@ from . import _format, _task
 CHECKPOINT_FILE = "jrpy-done"
 RESULT_FILE = "jrpy-result"
 MIN_SAVE_INTERVAL = 1.0
+STOP_GRACE = 2.0  # seconds a running call that saves no checkpoint gets to return after a stop signal
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGUSR1, signal.SIGUSR2, signal.SIGXCPU)
-
-
-class _Interrupted(BaseException):
-    """Raised inside a running call when a stop signal arrives; never escapes the runner."""
 
 
 class Batch:
@@ -47,6 +48,7 @@ class Batch:
         self.last_save = time.monotonic()
         self.save_cost = 0.0
         self.in_call = False
+        self.saving = False
         self.stop_signal = 0
 
     @property
@@ -77,22 +79,33 @@ class Batch:
         """Appends the finished calls to the checkpoint file and has the engine store it with the
         running call's own checkpoint file, if any."""
         started = time.monotonic()
-        path = os.path.join(self.checkpoint_dir, CHECKPOINT_FILE)
-        if self.unsaved:
-            with open(path, "ab") as f:
-                for rec in self.unsaved:
-                    f.write(rec)
-            self.unsaved = []
-        elif not os.path.exists(path):
-            open(path, "wb").close()
-        files = [CHECKPOINT_FILE]
-        if self.current is not None:
-            own = self.call_checkpoint_name(self.current)
-            if os.path.exists(os.path.join(self.checkpoint_dir, own)):
-                files.append(own)
-        _task.engine_call("checkpoint.save", {"files": files})
+        self.saving = True
+        try:
+            path = os.path.join(self.checkpoint_dir, CHECKPOINT_FILE)
+            if self.unsaved:
+                with open(path, "ab") as f:
+                    for rec in self.unsaved:
+                        f.write(rec)
+                self.unsaved = []
+            elif not os.path.exists(path):
+                open(path, "wb").close()
+            files = [CHECKPOINT_FILE]
+            if self.current is not None:
+                own = self.call_checkpoint_name(self.current)
+                if os.path.exists(os.path.join(self.checkpoint_dir, own)):
+                    files.append(own)
+            _task.engine_call("checkpoint.save", {"files": files})
+        finally:
+            self.saving = False
         self.last_save = time.monotonic()
         self.save_cost = self.last_save - started
+
+    def after_call_checkpoint(self):
+        """jr.checkpoint.save() calls this once the call's checkpoint is stored: the place where a
+        stopping batch interrupts its running call."""
+        if self.stop_signal and self.in_call:
+            self.in_call = False
+            raise _task.Interrupted()
 
     def save_due(self):
         return time.monotonic() - self.last_save >= max(MIN_SAVE_INTERVAL, 20 * self.save_cost)
@@ -169,20 +182,29 @@ def run(batch_path):
     b.restore()
 
     def on_stop(signum, frame):
+        first = not b.stop_signal
         b.stop_signal = signum
-        if b.in_call:
-            b.in_call = False
-            raise _Interrupted()
+        if first and b.in_call:
+            # The running call may outlive the engine's grace period: save what is finished now.
+            # (Not while a save is under way: it ends, then the stop is seen.)
+            if b.unsaved and not b.saving:
+                try:
+                    b.save_checkpoint()
+                except Exception:
+                    pass  # the engine is gone: nothing can be saved, by anyone
+            signal.setitimer(signal.ITIMER_REAL, STOP_GRACE)
 
     def on_alarm(signum, frame):
-        if b.in_call:
-            b.in_call = False
-            raise TimeoutError(f"the call ran longer than its timeout of {timeout:g} s")
+        if not b.in_call:
+            return
+        b.in_call = False
+        if b.stop_signal:
+            raise _task.Interrupted()
+        raise TimeoutError(f"the call ran longer than its timeout of {timeout:g} s")
 
     for s in STOP_SIGNALS:
         signal.signal(s, on_stop)
-    if timeout:
-        signal.signal(signal.SIGALRM, on_alarm)
+    signal.signal(signal.SIGALRM, on_alarm)
 
     error = None
     durations = {}
@@ -210,16 +232,18 @@ def run(batch_path):
             func, args, kwargs = pickle.loads(payload)
             t0 = time.perf_counter()
             b.in_call = True
+            if b.stop_signal:  # it came after the check above: do not start the call
+                b.in_call = False
+                break
             if timeout:
                 signal.setitimer(signal.ITIMER_REAL, timeout)
             try:
                 value = func(*args, **dict(kwargs))
             finally:
                 b.in_call = False
-                if timeout:
-                    signal.setitimer(signal.ITIMER_REAL, 0)
+                signal.setitimer(signal.ITIMER_REAL, 0)
             durations[position] = time.perf_counter() - t0
-        except _Interrupted:
+        except _task.Interrupted:
             break
         except BaseException as e:
             error = (position, error_record(e))

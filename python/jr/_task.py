@@ -14,9 +14,15 @@ import time
 # that runs its work at import, which must be guarded by `if __name__ == "__main__":`.
 loading_main = False
 
-# The runner's state while a batch runs (an object with .checkpoint_dir, .current, .count,
-# .done_count, .save_checkpoint(extra_files)); None otherwise.
+# The runner's state while a batch runs (_runner.Batch: .checkpoint_dir, .current, .count,
+# .done_count, .call_checkpoint_name(), .save_checkpoint(), .after_call_checkpoint()); None
+# otherwise.
 batch = None
+
+
+class Interrupted(BaseException):
+    """Raised inside a running call to stop it when its batch is stopping; never leaves the runner."""
+
 
 _client = None
 _progress_at = 0.0

@@ -11,7 +11,8 @@ so the same function also runs under joblib or a plain loop.
 
 A save is durable when it returns: the engine has committed it (docs/protocol.md,
 checkpoint.save). It costs one round trip and a commit, so save every few seconds of work,
-not in a tight loop.
+not in a tight loop. When the task is being stopped (preemption, Ctrl-C, a failure elsewhere),
+save() is where a call is interrupted, right after its state is stored.
 """
 
 import os
@@ -41,6 +42,7 @@ def save(obj):
     os.replace(tmp, path)
     if _task.batch is not None:
         _task.batch.save_checkpoint()
+        _task.batch.after_call_checkpoint()
     else:
         _task.engine_call("checkpoint.save", {"files": []})
     return True

@@ -102,18 +102,21 @@ class _Layout:
             del h
         return failures, missing
 
-    def raise_problems(self, failures, missing, interrupted, state_label):
+    def raise_problems(self, failures, missing, interrupted, state_label, detail=""):
+        """Raises what went wrong: the first call (in input order) that raised; else a task that
+        failed without a result (it crashed, was killed, timed out); else an interruption."""
         if failures:
             failures.sort(key=lambda f: f[0])
             raise failures[0][1]
         finished = [m for m in missing if m[0].state in (_results.FAILED, _results.CANCELLED)]
-        if finished and not interrupted:
+        if finished:
             row, b, log = finished[0]
             positions = sorted(self.first_position[u] for u in b.calls)
             raise _results.no_result(row, positions, self.name_of(b.calls[0]), log)
         if interrupted or missing:
             raise errors.Interrupted(f"jr: the run on {state_label} was interrupted before every call finished; "
-                                     "run the same code again to resume where it stopped")
+                                     "run the same code again to resume where it stopped" +
+                                     (f"\n{detail}" if detail else ""))
 
     def assemble(self, values):
         return [values[u] for u in self.positions]
@@ -179,7 +182,7 @@ class _Work(_Layout):
         for b in batches:
             try:
                 os.unlink(os.path.join(self.py_dir, b.identity + ".pkl"))
-            except (FileNotFoundError, TypeError):
+            except FileNotFoundError:
                 pass
 
     def task_env(self):
@@ -314,7 +317,7 @@ def _run_embedded(work):
         if outcome.code == _engine.EXIT_FAILED and not failures and not missing:
             raise _engine_error(outcome, work.state)
         work.raise_problems(failures, missing, outcome.code in (_engine.EXIT_SIGINT, _engine.EXIT_SIGTERM),
-                            work.state)
+                            work.state, outcome.log_text.strip())
         return measured
 
     batches = _batches(work, lambda cal: run(cal, _plan.Measured()))
@@ -333,11 +336,7 @@ def _engine_error(outcome, state):
     return cls(f"jr run on {state} failed (exit {outcome.code}): {text}")
 
 
-def delayed(function):
-    return _calls.delayed(function)
-
-
-delayed.__doc__ = _calls.delayed.__doc__
+delayed = _calls.delayed
 
 
 def map(function, iterable, **parallel_args):

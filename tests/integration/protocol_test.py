@@ -77,7 +77,7 @@ class ProtocolTest(unittest.TestCase):
         with self.connect() as c:
             self.assertEqual(c.server["protocol"], 1)
             self.assertTrue(c.server["server"].startswith("jr "), c.server)
-            self.assertEqual(c.call("ping"), {"pid": self.jrd.proc.pid})
+            self.assertEqual(c.call("ping"), {"pid": self.jrd.proc.pid, "state_dir": self.jrd.state})
 
     def test_submit_status_tasks_events(self):
         with self.connect() as c:
@@ -234,7 +234,8 @@ class ProtocolTest(unittest.TestCase):
             body = head + b"x" * (MAX_FRAME_BYTES - len(head) - len(tail)) + tail
             self.assertEqual(len(body), MAX_FRAME_BYTES)
             c.send_frame(body)
-            self.assertEqual(c.recv_message(), {"id": 9, "result": {"pid": self.jrd.proc.pid}})
+            self.assertEqual(c.recv_message(),
+                             {"id": 9, "result": {"pid": self.jrd.proc.pid, "state_dir": self.jrd.state}})
 
     def test_frame_cut_short_then_client_vanishes(self):
         body = json.dumps({"id": 1, "method": "hello", "params": {"protocol": 1}}).encode()
