@@ -95,7 +95,7 @@ void add_checkpoint(CLI::App& app, CheckpointOptions& o) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"jr: run many tasks in parallel, resume them after any interruption"};
+  CLI::App app{"jr: run many tasks in parallel, resume them after any interruption", "jr"};
   app.require_subcommand(1);
   // CLI11 does not hand over what follows `--` to a prefix-command subcommand: split there.
   jr::DashWords dash;
