@@ -1,5 +1,7 @@
 #include "client/report_command.h"
 
+#include "base/atomic_file.h"
+
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -48,32 +50,6 @@ Result<std::vector<CpuSample>> load_samples(const RunFacts& f) {
   return out;
 }
 
-// Written beside the target and renamed over it: a reader never sees half a report.
-Status write_file(const std::string& path, const std::string& text) {
-  std::string temp = path + ".tmp";
-  int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) return make_error(ErrorCode::Io, "cannot write " + path + ": " + std::strerror(errno));
-  std::size_t done = 0;
-  while (done < text.size()) {
-    ssize_t n = ::write(fd, text.data() + done, text.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      std::string why = std::strerror(errno);
-      ::close(fd);
-      ::unlink(temp.c_str());
-      return make_error(ErrorCode::Io, "cannot write " + path + ": " + why);
-    }
-    done += static_cast<std::size_t>(n);
-  }
-  ::close(fd);
-  if (::rename(temp.c_str(), path.c_str()) != 0) {
-    std::string why = std::strerror(errno);
-    ::unlink(temp.c_str());
-    return make_error(ErrorCode::Io, "cannot write " + path + ": " + why);
-  }
-  return {};
-}
-
 }  // namespace
 
 int report_command(const ReportOptions& o) {
@@ -85,7 +61,7 @@ int report_command(const ReportOptions& o) {
   auto samples = load_samples(*facts);
   if (!samples) return fail(samples.error());
   std::string html = report_html(*facts, *samples);
-  if (auto st = write_file(o.output, html); !st) return fail(st.error());
+  if (auto st = write_file_atomically(o.output, html); !st) return fail(st.error());
   std::fprintf(stderr, "jr report: wrote %s (%zu tasks, %s)\n", o.output.c_str(), facts->tasks.size(),
                format_size(html.size()).c_str());
   return 0;

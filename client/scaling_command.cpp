@@ -1,5 +1,7 @@
 #include "client/scaling_command.h"
 
+#include "base/atomic_file.h"
+
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/prctl.h>
@@ -86,31 +88,6 @@ class Scratch {
   explicit Scratch(fs::path p) : path_(std::move(p)) {}
   fs::path path_;
 };
-
-Status write_file(const std::string& path, const std::string& text) {
-  std::string temp = path + ".tmp";
-  int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) return make_error(ErrorCode::Io, "cannot write " + path + ": " + std::strerror(errno));
-  std::size_t done = 0;
-  while (done < text.size()) {
-    ssize_t n = ::write(fd, text.data() + done, text.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      std::string why = std::strerror(errno);
-      ::close(fd);
-      ::unlink(temp.c_str());
-      return make_error(ErrorCode::Io, "cannot write " + path + ": " + why);
-    }
-    done += static_cast<std::size_t>(n);
-  }
-  ::close(fd);
-  if (::rename(temp.c_str(), path.c_str()) != 0) {
-    std::string why = std::strerror(errno);
-    ::unlink(temp.c_str());
-    return make_error(ErrorCode::Io, "cannot write " + path + ": " + why);
-  }
-  return {};
-}
 
 // Whether `path` can be written, checked before an hour of benchmarking rather than after it.
 Status check_writable(const std::string& path) {
@@ -356,7 +333,7 @@ int scaling_command(const ScalingOptions& o) {
     }
     auto scratch = Scratch::create();
     if (!scratch) return fail(scratch.error().message, kExitFailed);
-    if (auto st = write_file((scratch->path() / "tasks").string(), tasks_text); !st) {
+    if (auto st = write_file_atomically((scratch->path() / "tasks").string(), tasks_text); !st) {
       return fail(st.error().message, kExitFailed);
     }
     auto run = run_level(exe, scratch->path(), jobs, o, old_mask);
@@ -399,7 +376,7 @@ int scaling_command(const ScalingOptions& o) {
   result.fit = fit_amdahl(result.levels);
   result.knee = find_knee(result.levels);
   result.written_ms = now_ms();
-  if (auto st = write_file(o.output, scaling_html(result)); !st) return fail(st.error().message, kExitFailed);
+  if (auto st = write_file_atomically(o.output, scaling_html(result)); !st) return fail(st.error().message, kExitFailed);
   if (o.json) {
     std::printf("%s\n", result_json(result, o.output).dump(2, ' ', false, json::error_handler_t::replace).c_str());
   } else {
