@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "client/daemon_client.h"
+#include "client/log_file.h"
 
 namespace jr {
 
@@ -19,7 +20,8 @@ namespace {
 constexpr int kFollowPollMs = 100;
 
 // An open log file and how much of it has been printed. The file may not exist yet (the task
-// has not started): then nothing is printed and the next call tries again.
+// has not started): then nothing is printed and the next call tries again. It may lose its
+// name (the task ended having written nothing; client/log_file.h): then it is done.
 class LogReader {
  public:
   explicit LogReader(std::string path) : path_(std::move(path)) {}
@@ -39,12 +41,14 @@ class LogReader {
       }
     }
     char buf[65536];
-    for (;;) {
+    while (!unnamed_) {
       ssize_t n = ::read(fd_, buf, sizeof buf);
       if (n < 0 && errno == EINTR) continue;
       if (n < 0) return make_error(ErrorCode::Io, "cannot read " + path_ + ": " + std::strerror(errno));
       if (n == 0) break;
-      std::fwrite(buf, 1, static_cast<std::size_t>(n), stdout);
+      // Checked after the read: what was read is another task's once the name is gone.
+      unnamed_ = !still_named(fd_, path_);
+      if (!unnamed_) std::fwrite(buf, 1, static_cast<std::size_t>(n), stdout);
     }
     std::fflush(stdout);
     return {};
@@ -53,6 +57,7 @@ class LogReader {
  private:
   std::string path_;
   int fd_ = -1;
+  bool unnamed_ = false;
 };
 
 bool ended(const std::string& state) {

@@ -71,8 +71,11 @@ std::string stat_attrs(const std::string& stat, const std::string& value) {
 
 std::string summary(const RunFacts& f, const json& stats) {
   auto dump = [&stats](const char* key) { return stats[key].dump(); };
+  // Ratios are shown from the figures `jr stats --json` gives (rounded), never from the raw
+  // ones: 2.83498 and its rounding 2.835 print differently to two places.
+  auto ratio = [&stats](const char* key) { return stats[key].get<double>(); };
   char buf[64];
-  std::snprintf(buf, sizeof buf, "%.2f×", f.speedup);
+  std::snprintf(buf, sizeof buf, "%.2f×", ratio("speedup"));
   std::string speedup = buf;
   // "13:41:22 → 13:41:32", with the dates when the span crosses midnight.
   std::string from = local_timestamp(f.start_ms).substr(0, 19), to = local_timestamp(f.end_ms).substr(0, 19);
@@ -84,9 +87,9 @@ std::string summary(const RunFacts& f, const json& stats) {
       {"wall time", nextflow_duration(f.wall_ms), "wall_ms", dump("wall_ms"), wall_note},
       {"speedup", speedup, "speedup", dump("speedup"),
        "task time " + nextflow_duration(f.task_time_ms) + " / wall " + nextflow_duration(f.wall_ms)},
-      {"parallel efficiency", percent(f.parallel_efficiency), "parallel_efficiency", dump("parallel_efficiency"),
+      {"parallel efficiency", percent(ratio("parallel_efficiency")), "parallel_efficiency", dump("parallel_efficiency"),
        "speedup / -j " + std::to_string(f.parallelism)},
-      {"CPU efficiency", percent(f.cpu_efficiency), "cpu_efficiency", dump("cpu_efficiency"),
+      {"CPU efficiency", percent(ratio("cpu_efficiency")), "cpu_efficiency", dump("cpu_efficiency"),
        "CPU time " + nextflow_duration(f.cpu_time_ms) + " / (" + std::to_string(f.parallelism) + " × wall)"},
       {"attempts", grouped(static_cast<std::int64_t>(f.attempts.size())), "attempts", dump("attempts"),
        "retries and resumes included"},

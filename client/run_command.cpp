@@ -69,8 +69,12 @@ void report_failures(Store& store, JobId job, const std::filesystem::path& dir) 
       break;
     }
     std::string how = sel->is_null(3) ? "exit " + std::to_string(sel->i64(2)) : "signal " + std::to_string(sel->i64(3));
-    std::fprintf(stderr, "  task %lld failed (%s): %s/logs/%lld.err\n", static_cast<long long>(sel->i64(1)),
-                 how.c_str(), dir.c_str(), static_cast<long long>(sel->i64(0)));
+    // A task that wrote nothing to stderr has no log file (daemon/task_logs.h).
+    auto log = dir / "logs" / (std::to_string(sel->i64(0)) + ".err");
+    std::error_code ec;
+    std::string where = std::filesystem::exists(log, ec) ? log.string() : "nothing on stderr";
+    std::fprintf(stderr, "  task %lld failed (%s): %s\n", static_cast<long long>(sel->i64(1)), how.c_str(),
+                 where.c_str());
   }
 }
 

@@ -12,6 +12,7 @@
 #include <utility>
 
 #include "base/duration.h"
+#include "client/log_file.h"
 #include "daemon/queries.h"
 #include "protocol/template.h"
 #include "storage/codec.h"
@@ -294,6 +295,7 @@ std::vector<std::string> tail_lines(const std::filesystem::path& file, std::size
   off_t from = size > kMax ? size - kMax : 0;
   std::string text(static_cast<std::size_t>(size - from), '\0');
   ssize_t n = size > 0 ? ::pread(fd, text.data(), text.size(), from) : 0;
+  if (!still_named(fd, file)) n = 0;  // the task ended having written nothing; the file is another's
   ::close(fd);
   text.resize(n > 0 ? static_cast<std::size_t>(n) : 0);
   while (!text.empty() && text.back() == '\n') text.pop_back();

@@ -34,7 +34,11 @@ std::int64_t tv_ms(const timeval& tv) {
 }  // namespace
 
 Engine::Engine(Store& store, EventLoop& loop, EngineOptions options)
-    : store_(store), loop_(loop), opt_(std::move(options)), pool_(opt_.capacity, opt_.pin) {
+    : store_(store),
+      loop_(loop),
+      opt_(std::move(options)),
+      pool_(opt_.capacity, opt_.pin),
+      logs_(opt_.state_dir / "logs", std::max(1, opt_.workers)) {
   for (char** e = environ; e && *e; ++e) {
     if (std::strncmp(*e, "JR_", 3) != 0) base_env_.emplace_back(*e);
   }
@@ -161,7 +165,7 @@ Status Engine::finish(Attempt& a, Exit exit) {
   std::int64_t now = now_ms();
   TaskState to;
   read_progress(a, &exit);
-  // posix_spawn's child starts as a vfork of the engine, and the kernel carries the engine's
+  // The child starts as a vfork of the engine, and the kernel carries the engine's
   // peak RSS into the child's at exec: a figure no larger than the engine's own says nothing
   // about the task. The engine's peak only grows, so compare with it now; below it, use what
   // the sampler saw instead (0 for a task shorter than a sample).
@@ -192,6 +196,7 @@ Status Engine::finish(Attempt& a, Exit exit) {
     --job->counts[static_cast<int>(TaskState::Running)];
     ++job->counts[static_cast<int>(to)];
   }
+  logs_.release(a.slot, a.task);
   slot_busy_[static_cast<std::size_t>(a.slot - 1)] = false;
   pool_.give_back(a.alloc);
   if (on_task_end) {
@@ -313,13 +318,16 @@ Status Engine::spawn(Attempt& a) {
   req.argv = a.spec.argv;
   req.env = environment(a);
   req.cwd = a.spec.cwd;
-  std::string base = (opt_.state_dir / "logs" / std::to_string(a.task)).string();
-  req.stdout_path = base + ".out";
-  req.stderr_path = base + ".err";
+  logs_.prepare(a.slot, a.task);
+  req.stdout_path = logs_.stdout_path(a.task).string();
+  req.stderr_path = logs_.stderr_path(a.task).string();
   req.cpu_ids = a.alloc.cpu_ids;
+  std::int64_t before = boot_ticks_now();
   auto pid = spawn_task(req);
+  std::int64_t after = boot_ticks_now();
   if (pid) {
     a.pid = *pid;
+    a.proc_start = before == after ? before : 0;
     if (a.spec.timeout_ms > 0) a.timeout_at = monotonic_ms() + a.spec.timeout_ms;
     return {};
   }
@@ -381,8 +389,11 @@ Status Engine::process() {
   {
     auto tx = store_.transaction();
     JR_TRY(tx.begin_status());
-    for (auto& [task, pid] : unrecorded_pids_) {
-      auto st = store_.record_process(task, pid, process_start_time(pid));
+    for (auto& p : unrecorded_pids_) {
+      // A task already reaped has no process left to find, and its pid may be another's by now.
+      auto is_pid = [pid = p.pid](const Reaped& r) { return r.pid == pid; };
+      if (std::any_of(reaped_.begin(), reaped_.end(), is_pid) || std::any_of(held_.begin(), held_.end(), is_pid)) continue;
+      auto st = store_.record_process(p.task, p.pid, p.start ? p.start : process_start_time(p.pid));
       // A task that already finished within this turn has no process to record.
       if (!st && st.error().code != ErrorCode::Illegal) return st;
     }
@@ -430,7 +441,7 @@ Status Engine::process() {
   for (auto& [unused, a] : placed) {
     auto st = spawn(*a);
     if (st) {
-      unrecorded_pids_.emplace_back(a->task, a->pid);
+      unrecorded_pids_.push_back({a->task, a->pid, a->proc_start});
       pid_t pid = a->pid;
       running_.emplace(pid, std::move(a));
       continue;

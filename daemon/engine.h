@@ -28,6 +28,7 @@
 #include "base/result.h"
 #include "daemon/event_loop.h"
 #include "daemon/resources.h"
+#include "daemon/task_logs.h"
 #include "storage/checkpoints.h"
 #include "storage/store.h"
 
@@ -133,6 +134,7 @@ class Engine {
     int attempt = 0;
     int slot = 0;
     pid_t pid = 0;
+    std::int64_t proc_start = 0;  // known start time (process_start_time's unit); 0: unknown
     int failures = 0;
     TaskSpec spec;
     std::int64_t start_ms = 0;
@@ -187,7 +189,12 @@ class Engine {
   // to every process of the job, in no fixed order), a task may die before the engine gets
   // its own signal; that task was interrupted, not failed.
   std::vector<Reaped> held_;
-  std::vector<std::pair<TaskId, pid_t>> unrecorded_pids_;
+  struct UnrecordedPid {
+    TaskId task;
+    pid_t pid;
+    std::int64_t start;  // the process's start time; 0: read it from /proc
+  };
+  std::vector<UnrecordedPid> unrecorded_pids_;
   std::int64_t flush_pids_at_ = 0;
   std::int64_t backoff_until_ = 0;  // wall clock; 0: no task waits for a retry
   int shutdown_signal_ = 0;
@@ -195,6 +202,7 @@ class Engine {
   bool wake_now_ = false;
   std::unique_ptr<board::Board> board_;
   ResourcePool pool_;
+  TaskLogs logs_;
   std::int64_t next_sample_at_ = 0;  // monotonic
   bool deadline_blocked_ = false;    // a task was held back because it would not finish
   bool stopped_for_deadline_ = false;

@@ -73,6 +73,17 @@ std::int64_t process_start_time(pid_t pid) {
   return std::strtoll(f[19].c_str(), nullptr, 10);
 }
 
+std::int64_t boot_ticks_now() {
+  static const std::int64_t ticks_per_s = [] {
+    long t = sysconf(_SC_CLK_TCK);
+    return t > 0 ? t : 100;
+  }();
+  timespec ts{};
+  clock_gettime(CLOCK_BOOTTIME, &ts);
+  // As the kernel's nsec_to_clock_t: whole ticks, rounded down.
+  return static_cast<std::int64_t>(ts.tv_sec) * ticks_per_s + ts.tv_nsec / (1'000'000'000 / ticks_per_s);
+}
+
 std::vector<pid_t> processes_with_env_prefix(const std::string& prefix) {
   std::vector<pid_t> out;
   pid_t self = getpid();

@@ -17,6 +17,10 @@ namespace jr {
 
 // The start time of `pid` in clock ticks since boot (/proc/PID/stat field 22); 0 if gone.
 std::int64_t process_start_time(pid_t pid);
+// Now, in the unit and clock of process_start_time (CLOCK_BOOTTIME in clock ticks). A child
+// forked between two calls that return the same value has exactly that start time, which
+// spares the engine reading /proc for every task it starts.
+std::int64_t boot_ticks_now();
 
 // Pids of live (non-zombie) processes whose environment holds a variable starting with
 // `prefix` (for example "JR_RUN=3fa9c1."). Processes we may not read are skipped.

@@ -3,29 +3,112 @@
 #include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
-#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
+#include <cstdlib>
 #include <cstring>
 
 namespace jr {
 namespace {
 
-// The engine blocks the signals it handles (they reach it through signalfd) and installs no
-// handler, so the only dispositions a child must have reset are those set to ignore: SIGPIPE,
-// and whatever jr itself inherited ignored (a shell's `jr … &` ignores SIGINT). Found once,
-// rather than resetting all 64 in every child at a system call each.
-const sigset_t& ignored_signals() {
-  static const sigset_t set = [] {
-    sigset_t s;
-    sigemptyset(&s);
+// The signals whose disposition a child must set back to default: those the process ignores
+// (SIGPIPE, and whatever jr itself inherited ignored: a shell's `jr … &` ignores SIGINT) or
+// handles. The engine blocks the signals it handles (they reach it through signalfd), so the
+// list is short. Found once, rather than asked of the kernel in every child.
+struct NonDefaultSignals {
+  int count = 0;
+  int signals[NSIG];
+};
+
+const NonDefaultSignals& non_default_signals() {
+  static const NonDefaultSignals set = [] {
+    NonDefaultSignals s;
     for (int sig = 1; sig < NSIG; ++sig) {
       struct sigaction sa {};
-      if (sigaction(sig, nullptr, &sa) == 0 && sa.sa_handler == SIG_IGN) sigaddset(&s, sig);
+      if (sig == SIGKILL || sig == SIGSTOP || sigaction(sig, nullptr, &sa) != 0) continue;
+      if (sig == SIGPIPE || sa.sa_handler != SIG_DFL) s.signals[s.count++] = sig;
     }
-    sigaddset(&s, SIGPIPE);
     return s;
   }();
   return set;
+}
+
+// Where execvp would look for `name`, in order.
+std::vector<std::string> exec_candidates(const std::string& name) {
+  if (name.find('/') != std::string::npos) return {name};
+  const char* path = std::getenv("PATH");
+  std::string dirs = path ? path : "/usr/local/bin:/usr/bin:/bin";
+  std::vector<std::string> out;
+  std::size_t i = 0;
+  for (;;) {
+    auto j = dirs.find(':', i);
+    std::string dir = dirs.substr(i, j == std::string::npos ? std::string::npos : j - i);
+    out.push_back((dir.empty() ? "." : dir) + "/" + name);
+    if (j == std::string::npos) break;
+    i = j + 1;
+  }
+  return out;
+}
+
+// What went wrong in the child before it could exec, written into the engine's memory (shared
+// until exec) just before the child exits.
+struct ChildFailure {
+  enum Stage { kNone, kOpen, kChdir, kExec };
+  Stage stage = kNone;
+  int error = 0;
+};
+
+// Puts `path` opened with `flags` on descriptor `target`; false with errno set on failure.
+bool open_as(int target, const char* path, int flags) {
+  int fd = ::open(path, flags, 0600);
+  if (fd < 0) return false;
+  if (fd == target) return true;
+  bool ok = ::dup2(fd, target) == target;
+  ::close(fd);
+  return ok;
+}
+
+[[noreturn]] void child_fails(volatile ChildFailure* failure, ChildFailure::Stage stage) {
+  failure->error = errno;
+  failure->stage = stage;
+  _exit(127);
+}
+
+// The child, between vfork and exec: system calls only, no allocation, no library state.
+[[noreturn]] void exec_child(const SpawnRequest& req, char* const* argv, char* const* envp,
+                             const std::vector<std::string>& candidates, volatile ChildFailure* failure) {
+  auto fail = [failure](ChildFailure::Stage stage) { child_fails(failure, stage); };
+  ::setpgid(0, 0);
+  struct sigaction dfl {};
+  dfl.sa_handler = SIG_DFL;
+  const auto& reset = non_default_signals();
+  for (int i = 0; i < reset.count; ++i) ::sigaction(reset.signals[i], &dfl, nullptr);
+  if (!open_as(0, "/dev/null", O_RDONLY)) fail(ChildFailure::kOpen);
+  if (!open_as(1, req.stdout_path.c_str(), O_WRONLY | O_CREAT | O_APPEND)) fail(ChildFailure::kOpen);
+  if (!open_as(2, req.stderr_path.c_str(), O_WRONLY | O_CREAT | O_APPEND)) fail(ChildFailure::kOpen);
+  if (!req.cwd.empty() && ::chdir(req.cwd.c_str()) != 0) fail(ChildFailure::kChdir);
+  sigset_t empty;
+  sigemptyset(&empty);
+  ::sigprocmask(SIG_SETMASK, &empty, nullptr);
+  // As execvp: a later directory's "not found" does not hide an earlier one's "not allowed".
+  int error = ENOENT;
+  for (auto& c : candidates) {
+    ::execve(c.c_str(), argv, envp);
+    if (errno != ENOENT && errno != ENOTDIR) error = errno;
+    if (errno != ENOENT && errno != ENOTDIR && errno != EACCES) break;
+  }
+  errno = error;
+  child_fails(failure, ChildFailure::kExec);
+}
+
+// Apart from spawn_task so that none of its locals lives across the vfork.
+__attribute__((noinline)) pid_t vfork_child(const SpawnRequest& req, char* const* argv, char* const* envp,
+                                            const std::vector<std::string>& candidates,
+                                            volatile ChildFailure* failure) {
+  pid_t pid = vfork();
+  if (pid == 0) exec_child(req, argv, envp, candidates, failure);
+  return pid;
 }
 
 }  // namespace
@@ -40,46 +123,39 @@ Result<pid_t> spawn_task(const SpawnRequest& req) {
   envp.reserve(req.env.size() + 1);
   for (auto& e : req.env) envp.push_back(const_cast<char*>(e.c_str()));
   envp.push_back(nullptr);
+  auto candidates = exec_candidates(req.argv[0]);
+  non_default_signals();  // computed here, never in the child
 
-  posix_spawnattr_t attr;
-  posix_spawn_file_actions_t actions;
-  posix_spawnattr_init(&attr);
-  posix_spawn_file_actions_init(&actions);
-
-  sigset_t empty;
-  sigemptyset(&empty);
-  posix_spawnattr_setsigmask(&attr, &empty);
-  posix_spawnattr_setsigdefault(&attr, &ignored_signals());
-  posix_spawnattr_setpgroup(&attr, 0);
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
-                                      POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_USEVFORK);
-
-  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_addopen(&actions, 1, req.stdout_path.c_str(),
-                                   O_WRONLY | O_CREAT | O_APPEND, 0600);
-  posix_spawn_file_actions_addopen(&actions, 2, req.stderr_path.c_str(),
-                                   O_WRONLY | O_CREAT | O_APPEND, 0600);
-  if (!req.cwd.empty()) posix_spawn_file_actions_addchdir_np(&actions, req.cwd.c_str());
-
-  cpu_set_t saved;
+  cpu_set_t saved_cpus;
   bool pinned = false;
-  if (!req.cpu_ids.empty() && sched_getaffinity(0, sizeof saved, &saved) == 0) {
+  if (!req.cpu_ids.empty() && sched_getaffinity(0, sizeof saved_cpus, &saved_cpus) == 0) {
     cpu_set_t want;
     CPU_ZERO(&want);
     for (int c : req.cpu_ids) CPU_SET(c, &want);
     pinned = sched_setaffinity(0, sizeof want, &want) == 0;
   }
-  pid_t pid = 0;
-  int rc = posix_spawnp(&pid, argv[0], &actions, &attr, argv.data(), envp.data());
-  if (pinned) sched_setaffinity(0, sizeof saved, &saved);
-  posix_spawn_file_actions_destroy(&actions);
-  posix_spawnattr_destroy(&attr);
-  if (rc != 0) {
-    std::string what = "cannot run " + req.argv[0];
-    if (!req.cwd.empty() && rc == ENOENT) what += " (in " + req.cwd + ")";
-    return make_error(ErrorCode::Io, what + ": " + std::strerror(rc));
+  // No signal handler may run in the child, which shares our memory: block everything until
+  // the child has set its dispositions back to default.
+  sigset_t all, saved_mask;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &saved_mask);
+  volatile ChildFailure failure;
+  pid_t pid = vfork_child(req, argv.data(), envp.data(), candidates, &failure);
+  int vfork_error = errno;
+  pthread_sigmask(SIG_SETMASK, &saved_mask, nullptr);
+  if (pinned) sched_setaffinity(0, sizeof saved_cpus, &saved_cpus);
+
+  std::string what = "cannot run " + req.argv[0];
+  if (pid < 0) return make_error(ErrorCode::Io, what + ": " + std::strerror(vfork_error));
+  if (failure.stage == ChildFailure::kNone) return pid;
+  ::waitpid(pid, nullptr, 0);
+  int error = failure.error;
+  switch (failure.stage) {
+    case ChildFailure::kOpen: what += ": cannot open its log or /dev/null"; break;
+    case ChildFailure::kChdir: what += ": cannot enter " + req.cwd; break;
+    default: break;
   }
-  return pid;
+  return make_error(ErrorCode::Io, what + ": " + std::strerror(error));
 }
 
 }  // namespace jr

@@ -114,7 +114,7 @@ def _with_context(exc, tb_text, log, note):
 def failure(error_bytes, position, function_name, task_id, log):
     """The exception to raise in the caller for a call that raised in its task."""
     info = pickle.loads(error_bytes)
-    note = f"jr: raised by call {position} to {function_name} in task {task_id}; its log: {log}"
+    note = f"jr: raised by call {position} to {function_name} in task {task_id}; {_log_words(log)}"
     exc = None
     if info.get("exc") is not None:
         try:
@@ -132,7 +132,13 @@ def failure(error_bytes, position, function_name, task_id, log):
     return _with_context(exc, info["traceback"], log, note)
 
 
+def _log_words(log):
+    return f"its log: {log}" if log else "it wrote nothing to stderr"
+
+
 def log_tail(path, limit=2000):
+    if not path:
+        return ""
     try:
         with open(path, "rb") as f:
             f.seek(0, os.SEEK_END)
@@ -150,7 +156,7 @@ def no_result(row, positions, function_name, log):
     first = positions[0] if positions else "?"
     tail = log_tail(log).strip()
     message = (f"jr: task {row.task_id}, running calls from {first} on ({len(positions)} calls) of {function_name}, "
-               f"ended ({how}) without handing back their results; its log: {log}")
+               f"ended ({how}) without handing back their results; {_log_words(log)}")
     if tail:
         message += "\n--- end of its log ---\n" + tail
     return errors.TaskError(message, traceback="", log=log, call=first)

@@ -78,7 +78,8 @@ class TaskError(JrError):
     """A call failed in its task and its own exception cannot be re-raised here.
 
     `.traceback` is the task's formatted traceback ("" when the task died without one),
-    `.log` the path of the task's stderr log, `.call` the call's position in the input.
+    `.log` the path of the task's stderr log (None when the task wrote nothing to stderr), `.call`
+    the call's position in the input.
     """
 
     def __init__(self, message, traceback="", log=None, call=None):

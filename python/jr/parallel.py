@@ -78,6 +78,8 @@ class _Layout:
                                      f"not of {b.identity}")
             ids = h.meta.get("ids", [])
             log = os.path.join(log_dir, f"{row.task_id}.err")
+            if not os.path.exists(log):
+                log = None  # the task wrote nothing to stderr, so jr kept no file for it
             if measured is not None and b.kind != "reused":
                 measured.add_task(h.meta.get("durations", {}), row.wall_seconds, h.result_bytes())
             for p, data in h.values.items():

@@ -1,6 +1,7 @@
 """Functions the tests run as jr calls: importable by module and name, as jr requires."""
 
 import os
+import sys
 import threading
 import time
 
@@ -35,6 +36,11 @@ def returns_lock():
 
 
 def crash(code):
+    os._exit(code)
+
+
+def crash_loudly(code):
+    print(f"about to exit {code}", file=sys.stderr, flush=True)
     os._exit(code)
 
 

@@ -90,9 +90,9 @@ class ErrorsTest(TempDirTest):
         self.assertIsInstance(e.__cause__, jr.errors.RemoteTraceback)
         self.assertIn("in fail_on", e.__cause__.text)
         self.assertIn('raise ValueError(f"x is {x}', e.__cause__.text)
-        self.assertTrue(e.jr_log.endswith(".err"), e.jr_log)
-        self.assertTrue(os.path.exists(e.jr_log), e.jr_log)
-        self.assertTrue(any(e.jr_log in note and "call 3" in note for note in e.__notes__), e.__notes__)
+        self.assertIsNone(e.jr_log)  # the task wrote nothing to stderr
+        self.assertTrue(any("call 3" in note and "wrote nothing to stderr" in note for note in e.__notes__),
+                        e.__notes__)
 
     def test_first_failing_call_in_input_order_is_raised(self):
         with self.assertRaises(ValueError) as caught:
@@ -128,7 +128,16 @@ class ErrorsTest(TempDirTest):
         with self.assertRaises(jr.TaskError) as caught:
             jr.Parallel(n_jobs=1, state=self.state)([delayed(calls.crash)(7)])
         self.assertIn("exit code 7", str(caught.exception))
-        self.assertTrue(os.path.exists(caught.exception.log))
+        self.assertIsNone(caught.exception.log)
+        self.assertIn("wrote nothing to stderr", str(caught.exception))
+
+    def test_task_that_dies_after_writing_to_stderr_names_its_log(self):
+        with self.assertRaises(jr.TaskError) as caught:
+            jr.Parallel(n_jobs=1, state=self.state)([delayed(calls.crash_loudly)(7)])
+        log = caught.exception.log
+        self.assertTrue(log.endswith(".err") and os.path.exists(log), log)
+        self.assertIn(f"its log: {log}", str(caught.exception))
+        self.assertIn("about to exit 7", str(caught.exception))
 
 
 GUARDED = """

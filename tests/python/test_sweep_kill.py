@@ -64,7 +64,8 @@ class SweepKillTest(TempDirTest):
         """What the runs did, for a failure message: the marker, the engine's log, the tasks' stderr."""
         logs = os.path.join(state, "logs")
         paths = [marker, os.path.join(state, "py", "engine.log")]
-        paths += [os.path.join(logs, n) for n in sorted(os.listdir(logs))] if os.path.isdir(logs) else []
+        paths += [os.path.join(logs, n) for n in sorted(os.listdir(logs)) if n.endswith((".out", ".err"))] \
+            if os.path.isdir(logs) else []
         parts = []
         for path in paths:
             with open(path, errors="replace") as f:
