@@ -3,12 +3,14 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstring>
 #include <string>
 #include <vector>
 
 #include "client/checkpoint_command.h"
 #include "client/daemon_cli.h"
 #include "client/observe_cli.h"
+#include "client/progress_command.h"
 #include "client/run_command.h"
 #include "client/scaling_cli.h"
 
@@ -94,7 +96,24 @@ void add_checkpoint(CLI::App& app, CheckpointOptions& o) {
 
 }  // namespace
 
+// `jr progress FRACTION [MESSAGE…]` runs inside tasks, perhaps many times a second: plain
+// words go straight to the command, without building the whole command line first (every
+// subcommand and option), which costs more than writing the board. Anything else (--help, an
+// option) takes the usual way.
+bool plain_progress_call(int argc, char** argv) {
+  if (argc < 3 || std::strcmp(argv[1], "progress") != 0) return false;
+  for (int i = 2; i < argc; ++i) {
+    if (argv[i][0] == '-') return false;
+  }
+  return true;
+}
+
 int main(int argc, char** argv) {
+  if (plain_progress_call(argc, argv)) {
+    std::string message;
+    for (int i = 3; i < argc; ++i) message += (i > 3 ? " " : "") + std::string(argv[i]);
+    return jr::progress_command(argv[2], message);
+  }
   CLI::App app{"jr: run many tasks in parallel, resume them after any interruption", "jr"};
   app.require_subcommand(1);
   // CLI11 does not hand over what follows `--` to a prefix-command subcommand: split there.

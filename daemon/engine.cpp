@@ -38,7 +38,8 @@ Engine::Engine(Store& store, EventLoop& loop, EngineOptions options)
       loop_(loop),
       opt_(std::move(options)),
       pool_(opt_.capacity, opt_.pin),
-      logs_(opt_.state_dir / "logs", std::max(1, opt_.workers)) {
+      logs_(opt_.state_dir / "logs"),
+      work_dirs_(opt_.state_dir / "work", std::max(1, opt_.workers)) {
   for (char** e = environ; e && *e; ++e) {
     if (std::strncmp(*e, "JR_", 3) != 0) base_env_.emplace_back(*e);
   }
@@ -196,7 +197,7 @@ Status Engine::finish(Attempt& a, Exit exit) {
     --job->counts[static_cast<int>(TaskState::Running)];
     ++job->counts[static_cast<int>(to)];
   }
-  logs_.release(a.slot, a.task);
+  ended_logs_.push_back(a.task);  // released once the next tasks have started: see process()
   slot_busy_[static_cast<std::size_t>(a.slot - 1)] = false;
   pool_.give_back(a.alloc);
   if (on_task_end) {
@@ -290,7 +291,7 @@ std::vector<std::string> Engine::environment(const Attempt& a) const {
   add("JR_STATE_DIR", opt_.state_dir.string());
   if (!jr_bin_.empty()) add("JR_BIN", jr_bin_);
   add("JR_RUN", store_.state_id() + "." + std::to_string(a.task) + "." + std::to_string(a.attempt));
-  add("JR_CHECKPOINT_DIR", checkpoint_dir(a.slot).string());
+  add("JR_CHECKPOINT_DIR", work_dirs_.path(a.slot));
   if (!opt_.socket_path.empty()) add("JR_SOCKET", opt_.socket_path);
   if (board_) add("JR_BOARD", opt_.board_path);
   int cpus = std::max(1, a.alloc.cores);
@@ -318,7 +319,7 @@ Status Engine::spawn(Attempt& a) {
   req.argv = a.spec.argv;
   req.env = environment(a);
   req.cwd = a.spec.cwd;
-  logs_.prepare(a.slot, a.task);
+  logs_.prepare(a.task);
   req.stdout_path = logs_.stdout_path(a.task).string();
   req.stderr_path = logs_.stderr_path(a.task).string();
   req.cpu_ids = a.alloc.cpu_ids;
@@ -457,6 +458,11 @@ Status Engine::process() {
     wake_now_ = true;
   }
   if (!unrecorded_pids_.empty()) flush_pids_at_ = monotonic_ms() + kPidFlushDelayMs;
+  // Off the path from one task's exit to the next one's start: nothing waits on this.
+  for (TaskId task : ended_logs_) logs_.release(task);
+  ended_logs_.clear();
+  // Last, once every reply of this turn has gone out (a checkpoint save's above all).
+  store_.merge_wal_if_due();
   return {};
 }
 

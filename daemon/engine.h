@@ -29,6 +29,7 @@
 #include "daemon/event_loop.h"
 #include "daemon/resources.h"
 #include "daemon/task_logs.h"
+#include "daemon/work_dirs.h"
 #include "storage/checkpoints.h"
 #include "storage/store.h"
 
@@ -203,6 +204,8 @@ class Engine {
   std::unique_ptr<board::Board> board_;
   ResourcePool pool_;
   TaskLogs logs_;
+  std::vector<TaskId> ended_logs_;  // tasks whose logs are to be released (TaskLogs::release)
+  WorkDirs work_dirs_;
   std::int64_t next_sample_at_ = 0;  // monotonic
   bool deadline_blocked_ = false;    // a task was held back because it would not finish
   bool stopped_for_deadline_ = false;

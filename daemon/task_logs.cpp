@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <string>
 
 namespace jr {
@@ -13,14 +14,15 @@ constexpr const char* kSuffix[2] = {".out", ".err"};
 
 }  // namespace
 
-TaskLogs::TaskLogs(std::filesystem::path logs_dir, int slots)
-    : dir_(std::move(logs_dir)), spares_(static_cast<std::size_t>(slots < 1 ? 1 : slots) * 2) {}
+TaskLogs::TaskLogs(std::filesystem::path logs_dir) : dir_(std::move(logs_dir)) {}
 
 TaskLogs::~TaskLogs() {
-  for (std::size_t i = 0; i < spares_.size(); ++i) {
-    if (spares_[i].fd < 0) continue;
-    ::unlink(spare_path(static_cast<int>(i / 2) + 1, static_cast<int>(i % 2)).c_str());
-    ::close(spares_[i].fd);
+  for (int stream = 0; stream < 2; ++stream) {
+    for (std::size_t i = 0; i < fds_[stream].size(); ++i) {
+      if (fds_[stream][i] < 0) continue;
+      ::unlink(spare_path(static_cast<int>(i), stream).c_str());
+      ::close(fds_[stream][i]);
+    }
   }
 }
 
@@ -31,67 +33,85 @@ std::filesystem::path TaskLogs::task_path(TaskId task, int stream) const {
   return dir_ / (std::to_string(task) + kSuffix[stream]);
 }
 
-std::filesystem::path TaskLogs::spare_path(int slot, int stream) const {
-  return dir_ / ".spare" / (std::to_string(slot) + kSuffix[stream]);
+std::filesystem::path TaskLogs::spare_path(int spare, int stream) const {
+  return dir_ / ".spare" / (std::to_string(spare) + kSuffix[stream]);
 }
 
 void TaskLogs::sweep() {
   swept_ = true;
   auto spare_dir = dir_ / ".spare";
   if (::mkdir(spare_dir.c_str(), 0700) != 0 && errno != EEXIST) {
-    spares_.clear();  // no spares: every task's open creates its log
+    usable_ = false;  // no spares: every task's open creates its log
     return;
   }
   std::error_code ec;
-  for (auto& entry : std::filesystem::directory_iterator(spare_dir, ec)) {
-    ::unlink(entry.path().c_str());
-  }
+  for (auto& entry : std::filesystem::directory_iterator(spare_dir, ec)) ::unlink(entry.path().c_str());
 }
 
-void TaskLogs::prepare(int slot, TaskId task) {
+int TaskLogs::take(int stream) {
+  if (!free_[stream].empty()) {
+    int spare = free_[stream].back();
+    free_[stream].pop_back();
+    return spare;
+  }
+  // A new spare takes the first dropped index, so the names stay few.
+  auto& fds = fds_[stream];
+  auto slot = std::find(fds.begin(), fds.end(), -1);
+  int spare = static_cast<int>(slot - fds.begin());
+  int fd = ::open(spare_path(spare, stream).c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) return -1;
+  if (slot == fds.end()) fds.push_back(fd);
+  else *slot = fd;
+  return spare;
+}
+
+void TaskLogs::drop(int spare, int stream) {
+  ::unlink(spare_path(spare, stream).c_str());
+  ::close(fds_[stream][static_cast<std::size_t>(spare)]);
+  fds_[stream][static_cast<std::size_t>(spare)] = -1;
+}
+
+void TaskLogs::prepare(TaskId task) {
   if (!swept_) sweep();
-  if (static_cast<std::size_t>(slot) * 2 > spares_.size()) return;
+  if (!usable_) return;
+  Lent lent{task, {-1, -1}};
   for (int stream = 0; stream < 2; ++stream) {
-    Spare& s = spare(slot, stream);
-    s.lent = false;
-    auto path = spare_path(slot, stream);
-    if (s.fd < 0) {
-      s.fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-      if (s.fd < 0) continue;
-    }
-    if (::link(path.c_str(), task_path(task, stream).c_str()) == 0) {
-      s.lent = true;
-    } else if (errno != EEXIST) {
+    int spare = take(stream);
+    if (spare < 0) continue;
+    if (::link(spare_path(spare, stream).c_str(), task_path(task, stream).c_str()) == 0) {
+      lent.spare[stream] = spare;
+    } else if (errno == EEXIST) {
+      free_[stream].push_back(spare);  // an earlier attempt's log: the task appends to it
+    } else {
       // No hard links here (or something odd): stop using spares rather than fail each time.
-      for (std::size_t i = 0; i < spares_.size(); ++i) {
-        if (spares_[i].fd < 0 || spares_[i].lent) continue;
-        ::unlink(spare_path(static_cast<int>(i / 2) + 1, static_cast<int>(i % 2)).c_str());
-        ::close(spares_[i].fd);
-      }
-      spares_.clear();
-      return;
+      drop(spare, stream);
+      usable_ = false;
     }
   }
+  if (lent.spare[0] >= 0 || lent.spare[1] >= 0) lent_.push_back(lent);
 }
 
-void TaskLogs::release(int slot, TaskId task) {
-  if (static_cast<std::size_t>(slot) * 2 > spares_.size()) return;
+void TaskLogs::release(TaskId task) {
+  auto it = std::find_if(lent_.begin(), lent_.end(), [task](const Lent& l) { return l.task == task; });
+  if (it == lent_.end()) return;
+  Lent lent = *it;
+  lent_.erase(it);
   for (int stream = 0; stream < 2; ++stream) {
-    Spare& s = spare(slot, stream);
-    if (!s.lent) continue;
-    s.lent = false;
+    int spare = lent.spare[stream];
+    if (spare < 0) continue;
+    int fd = fds_[stream][static_cast<std::size_t>(spare)];
     struct stat st {};
     // A write lease is granted only while no other open file description has the file open for
     // writing: no process of the task, however it escaped its group, can still write into it.
-    bool reusable = ::fstat(s.fd, &st) == 0 && st.st_size == 0 && ::fcntl(s.fd, F_SETLEASE, F_WRLCK) == 0;
+    bool reusable = ::fstat(fd, &st) == 0 && st.st_size == 0 && ::fcntl(fd, F_SETLEASE, F_WRLCK) == 0;
     if (reusable) {
-      ::fcntl(s.fd, F_SETLEASE, F_UNLCK);
+      ::fcntl(fd, F_SETLEASE, F_UNLCK);
       reusable = ::unlink(task_path(task, stream).c_str()) == 0;
     }
-    if (!reusable) {
-      ::unlink(spare_path(slot, stream).c_str());
-      ::close(s.fd);
-      s.fd = -1;
+    if (reusable) {
+      free_[stream].push_back(spare);
+    } else {
+      drop(spare, stream);
     }
   }
 }

@@ -1,59 +1,20 @@
 // Engine: what running tasks ask of it through JR_SOCKET (checkpoint and result saves).
-#include <dirent.h>
-#include <sys/stat.h>
-
-#include <cstring>
-
 #include <cstdlib>
 
 #include "daemon/engine.h"
 
 namespace jr {
 
-std::filesystem::path Engine::checkpoint_dir(int slot) const {
-  return opt_.state_dir / "work" / std::to_string(slot);
-}
+std::filesystem::path Engine::checkpoint_dir(int slot) const { return work_dirs_.path(slot); }
 
-namespace {
-
-bool is_empty_dir(const std::filesystem::path& dir) {
-  DIR* d = ::opendir(dir.c_str());
-  if (!d) return false;
-  bool empty = true;
-  while (auto* e = ::readdir(d)) {
-    if (std::strcmp(e->d_name, ".") != 0 && std::strcmp(e->d_name, "..") != 0) {
-      empty = false;
-      break;
-    }
-  }
-  ::closedir(d);
-  return empty;
-}
-
-}  // namespace
-
-// Before an attempt starts, its slot's directory is empty, or holds exactly the files of the
-// task's last saved checkpoint; nothing an earlier task or attempt left there survives. The
-// directory belongs to the worker slot, not the task, and is kept between tasks: most tasks
-// save nothing, and creating and deleting a directory per task is what a fast file system
-// is slowest at.
 Status Engine::prepare_checkpoint_dir(const Attempt& a) {
-  auto dir = checkpoint_dir(a.slot);
-  std::error_code ec;
-  if (!is_empty_dir(dir)) {
-    std::filesystem::remove_all(dir, ec);
-    std::filesystem::create_directories(dir.parent_path(), ec);
-    ::chmod(dir.parent_path().c_str(), 0700);
-    if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) {
-      return make_error(ErrorCode::Io, "cannot create " + dir.string() + ": " + std::strerror(errno));
-    }
-  }
+  JR_TRY(work_dirs_.make_empty(a.slot));
   if (a.attempt == 1) return {};
   auto archive = load_checkpoint(store_, a.task, 0);
   if (!archive) return archive.error().code == ErrorCode::NotFound ? Status() : Status(archive.error());
   auto files = decode_checkpoint(*archive);
   if (!files) return files.error();
-  return write_checkpoint_files(dir, *files);
+  return write_checkpoint_files(work_dirs_.path(a.slot), *files);
 }
 
 Engine::Attempt* Engine::running_attempt(const std::string& token) {

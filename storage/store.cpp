@@ -4,6 +4,8 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstring>
+#include <filesystem>
 
 #include "base/duration.h"
 #include "storage/codec.h"
@@ -32,11 +34,67 @@ std::string random_id() {
 }  // namespace
 
 Result<std::unique_ptr<Store>> Store::open(const std::filesystem::path& path, SyncMode sync) {
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) JR_TRY(create(path, sync));
   auto db = sql::Db::open(path, sql::Db::Mode::ReadWrite);
   if (!db) return db.error();
   std::unique_ptr<Store> store(new Store(std::move(*db)));
   JR_TRY(store->init(false, sync, path));
   return store;
+}
+
+// A new database is made whole under another name, then renamed into place: a kill at any
+// moment leaves no database or a complete one. Made in place, a kill during its very first
+// transaction (before the switch to WAL) leaves a hot rollback journal, which a read-only
+// reader (jr status --state, jr top) cannot roll back and so fails on until a writer opens it.
+Status Store::create(const std::filesystem::path& path, SyncMode sync) {
+  std::string fresh = path.string() + ".new";
+  for (const char* suffix : {"", "-journal", "-wal", "-shm"}) ::unlink((fresh + suffix).c_str());
+  {
+    auto db = sql::Db::open(fresh, sql::Db::Mode::ReadWrite);
+    if (!db) {
+      // Name the file the user knows of, not the temporary one.
+      std::string message = db.error().message;
+      if (auto at = message.find(fresh); at != std::string::npos) message.replace(at, fresh.size(), path.string());
+      return make_error(db.error().code, message);
+    }
+    Store store(std::move(*db));
+    JR_TRY(store.init(false, sync, fresh));
+  }
+  // Closing the last connection checkpointed and removed the WAL: the file is all there is.
+  std::error_code ec;
+  if (std::filesystem::exists(fresh + "-wal", ec)) {
+    return make_error(ErrorCode::Io, "cannot create " + path.string() + ": its write-ahead log was not merged");
+  }
+  int fd = ::open(fresh.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd >= 0) {
+    ::fsync(fd);
+    ::close(fd);
+  }
+  if (::rename(fresh.c_str(), path.c_str()) != 0) {
+    return make_error(ErrorCode::Io, "cannot create " + path.string() + ": " + std::strerror(errno));
+  }
+  int dir = ::open(path.parent_path().empty() ? "." : path.parent_path().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dir >= 0) {
+    ::fsync(dir);
+    ::close(dir);
+  }
+  return {};
+}
+
+namespace {
+constexpr int kWalMergePages = 1000;  // SQLite's own default for its automatic checkpoint
+}  // namespace
+
+int Store::on_wal_commit(void* self, sqlite3* /*db*/, const char* /*name*/, int pages) {
+  static_cast<Store*>(self)->wal_pages_ = pages;
+  return SQLITE_OK;
+}
+
+void Store::merge_wal_if_due() {
+  if (wal_pages_ < kWalMergePages || db_->in_transaction()) return;
+  wal_pages_ = 0;
+  sqlite3_wal_checkpoint_v2(db_->raw(), nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
 }
 
 Result<std::unique_ptr<Store>> Store::open_read_only(const std::filesystem::path& path) {
@@ -67,6 +125,8 @@ Status Store::init(bool read_only, SyncMode sync, const std::filesystem::path& p
     JR_TRY(db_->exec("PRAGMA journal_mode = WAL"));
     JR_TRY(db_->exec(sync == SyncMode::Full ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL"));
     JR_TRY(db_->exec("PRAGMA foreign_keys = ON"));
+    // Replaces SQLite's automatic checkpoint after a commit: see merge_wal_if_due().
+    sqlite3_wal_hook(db_->raw(), &Store::on_wal_commit, this);
     JR_TRY(migrate(*db_, path.string()));
     auto ins = db_->prepare("INSERT OR IGNORE INTO meta(key, value) VALUES ('state_id', ?1)");
     if (!ins) return ins.error();

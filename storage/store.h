@@ -83,6 +83,12 @@ class Store {
   const std::string& state_id() const { return state_id_; }
   sql::Db& db() { return *db_; }
   sql::Transaction transaction() { return sql::Transaction(*db_); }
+  // Merges the write-ahead log into the database file (an SQLite checkpoint) once it holds
+  // 1,000 pages or more. A commit never does this itself: a commit that carries a 100 MB
+  // checkpoint would otherwise also copy and sync it before the task that saved it hears
+  // back. The engine calls this after each turn, outside any transaction; a Store whose owner
+  // never calls it merges at close.
+  void merge_wal_if_due();
 
   // ---- jobs
   Result<JobId> create_job(const JobSpec& spec, const std::string& template_id);
@@ -143,11 +149,14 @@ class Store {
  private:
   explicit Store(std::unique_ptr<sql::Db> db) : db_(std::move(db)) {}
   Status init(bool read_only, SyncMode sync, const std::filesystem::path& path);
+  static Status create(const std::filesystem::path& path, SyncMode sync);
   Status task_event(TaskId id, TaskState from, TaskState to, int attempt, const std::string& detail);
   Status record_attempt(TaskId id, TaskState outcome, const Exit& exit, std::int64_t now_ms);
   Error illegal(TaskId id, const char* transition);
+  static int on_wal_commit(void* self, sqlite3* db, const char* name, int pages);
 
   std::unique_ptr<sql::Db> db_;
+  int wal_pages_ = 0;  // pages in the write-ahead log after the last commit
   std::string state_id_;
   std::int64_t engine_run_ = 0;
 };

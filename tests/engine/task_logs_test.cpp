@@ -1,5 +1,5 @@
 // TaskLogs (daemon/task_logs.h): a task's log is its own file under its own name from its first
-// byte; a log that stayed empty is handed to the next task of the slot, unless some process
+// byte; a log that stayed empty goes back to the pool for a later task, unless some process
 // still has it open for writing.
 #include "daemon/task_logs.h"
 
@@ -49,68 +49,85 @@ class TaskLogsTest : public ::testing::Test {
   fs::path dir_;
 };
 
-TEST_F(TaskLogsTest, AnEmptyLogLeavesNoFileAndServesTheSlotsNextTask) {
-  TaskLogs logs(dir_, 2);
-  logs.prepare(1, 10);
+TEST_F(TaskLogsTest, AnEmptyLogLeavesNoFileAndServesTheNextTask) {
+  TaskLogs logs(dir_);
+  logs.prepare(10);
   ASSERT_TRUE(fs::exists(logs.stdout_path(10)));
   ASSERT_TRUE(fs::exists(logs.stderr_path(10)));
   ino_t out = inode(logs.stdout_path(10));
-  logs.release(1, 10);
+  logs.release(10);
   EXPECT_FALSE(fs::exists(logs.stdout_path(10)));
   EXPECT_FALSE(fs::exists(logs.stderr_path(10)));
-  logs.prepare(1, 11);
+  logs.prepare(11);
   EXPECT_EQ(inode(logs.stdout_path(11)), out);
   EXPECT_EQ(fs::file_size(logs.stdout_path(11)), 0u);
 }
 
+TEST_F(TaskLogsTest, TasksRunningAtOnceNeverShareAFile) {
+  TaskLogs logs(dir_);
+  logs.prepare(10);
+  logs.prepare(11);
+  ASSERT_NE(inode(logs.stdout_path(10)), inode(logs.stdout_path(11)));
+  ino_t freed = inode(logs.stdout_path(10));
+  logs.release(10);
+  logs.prepare(12);  // while 11 still runs
+  EXPECT_EQ(inode(logs.stdout_path(12)), freed);
+  append(logs.stdout_path(11), "eleven\n");
+  append(logs.stdout_path(12), "twelve\n");
+  logs.release(11);
+  logs.release(12);
+  EXPECT_EQ(read(logs.stdout_path(11)), "eleven\n");
+  EXPECT_EQ(read(logs.stdout_path(12)), "twelve\n");
+}
+
 TEST_F(TaskLogsTest, ALogWithOutputKeepsItsNameAndTheNextTaskGetsAnotherFile) {
-  TaskLogs logs(dir_, 1);
-  logs.prepare(1, 10);
+  TaskLogs logs(dir_);
+  logs.prepare(10);
   append(logs.stdout_path(10), "result\n");
-  logs.release(1, 10);
+  logs.release(10);
   EXPECT_EQ(read(logs.stdout_path(10)), "result\n");
   EXPECT_FALSE(fs::exists(logs.stderr_path(10)));  // stderr stayed empty
-  logs.prepare(1, 11);
+  logs.prepare(11);
   EXPECT_NE(inode(logs.stdout_path(11)), inode(logs.stdout_path(10)));
   append(logs.stdout_path(11), "next\n");
-  logs.release(1, 11);
+  logs.release(11);
   EXPECT_EQ(read(logs.stdout_path(10)), "result\n");
   EXPECT_EQ(read(logs.stdout_path(11)), "next\n");
 }
 
 TEST_F(TaskLogsTest, AnEmptyLogStillOpenForWritingIsNotHandedOn) {
-  TaskLogs logs(dir_, 1);
-  logs.prepare(1, 10);
+  TaskLogs logs(dir_);
+  logs.prepare(10);
   // A process that escaped the task's group still holds the log.
   int straggler = ::open(logs.stdout_path(10).c_str(), O_WRONLY | O_APPEND);
   ASSERT_GE(straggler, 0);
-  logs.release(1, 10);
+  logs.release(10);
   ASSERT_TRUE(fs::exists(logs.stdout_path(10)));
-  logs.prepare(1, 11);
+  logs.prepare(11);
   ASSERT_EQ(::write(straggler, "late\n", 5), 5);
   ::close(straggler);
-  logs.release(1, 11);
+  logs.release(11);
   EXPECT_EQ(read(logs.stdout_path(10)), "late\n");
   EXPECT_FALSE(fs::exists(logs.stdout_path(11)));
 }
 
 TEST_F(TaskLogsTest, AnEarlierAttemptsLogIsKeptAndAppendedTo) {
-  TaskLogs logs(dir_, 1);
+  TaskLogs logs(dir_);
   { std::ofstream(logs.stdout_path(10)) << "attempt 1\n"; }
   ino_t first = inode(logs.stdout_path(10));
-  logs.prepare(1, 10);
+  logs.prepare(10);
   EXPECT_EQ(inode(logs.stdout_path(10)), first);
-  logs.release(1, 10);
+  logs.release(10);
   EXPECT_EQ(read(logs.stdout_path(10)), "attempt 1\n");
 }
 
 TEST_F(TaskLogsTest, SparesAKilledEngineLeftNeverReachAnotherTask) {
-  // What a kill -9 leaves: the slot's spare, with output, still linked under task 10's name.
+  // What a kill -9 leaves: a spare, with output, still linked under task 10's name.
   fs::create_directories(dir_ / ".spare");
-  { std::ofstream(dir_ / ".spare" / "1.out") << "partial\n"; }
-  ASSERT_EQ(::link((dir_ / ".spare" / "1.out").c_str(), (dir_ / "10.out").c_str()), 0);
-  TaskLogs logs(dir_, 1);
-  logs.prepare(1, 11);
+  { std::ofstream(dir_ / ".spare" / "0.out") << "partial\n"; }
+  ASSERT_EQ(::link((dir_ / ".spare" / "0.out").c_str(), (dir_ / "10.out").c_str()), 0);
+  TaskLogs logs(dir_);
+  logs.prepare(11);
   EXPECT_EQ(read(logs.stdout_path(10)), "partial\n");
   EXPECT_EQ(fs::file_size(logs.stdout_path(11)), 0u);
   EXPECT_NE(inode(logs.stdout_path(11)), inode(logs.stdout_path(10)));

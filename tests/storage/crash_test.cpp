@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <map>
@@ -330,6 +331,56 @@ TEST(CrashTest, KilledWriterLosesNothingItReported) {
   }
   EXPECT_FALSE(reported_succeeded.empty());
   RecordProperty("killed_after_unreported_commit", killed_mid_commit);
+}
+
+// A store killed while it is being created: what is left is no database, or one that a
+// read-only reader (jr status --state, jr top) opens and finds whole.
+TEST(CrashTest, KilledDuringCreationLeavesNoDatabaseOrAWholeOne) {
+  char tmpl[] = "/tmp/jr-create-crash-XXXXXX";
+  ASSERT_NE(::mkdtemp(tmpl), nullptr);
+  fs::path root = tmpl;
+  std::mt19937 rng(std::random_device{}());
+  // How long a creation takes here: the kills are spread over that window.
+  auto t0 = std::chrono::steady_clock::now();
+  ASSERT_TRUE(Store::open(root / "timed.db", SyncMode::Normal));
+  auto window_us = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0).count();
+  int absent = 0, whole = 0;
+  for (int round = 0; round < 40; ++round) {
+    fs::path dir = root / std::to_string(round);
+    fs::create_directories(dir);
+    int ready[2];
+    ASSERT_EQ(::pipe(ready), 0);
+    pid_t child = ::fork();
+    if (child == 0) {
+      ::close(ready[0]);
+      (void)!::write(ready[1], "x", 1);
+      auto store = Store::open(dir / "jr.db", SyncMode::Normal);
+      _exit(store ? 0 : 1);
+    }
+    ::close(ready[1]);
+    char c;
+    ASSERT_EQ(::read(ready[0], &c, 1), 1);
+    ::close(ready[0]);
+    // The kill lands anywhere from before the open to after the rename (a busy wait: this
+    // chooses a moment, it synchronises nothing).
+    auto at = std::chrono::steady_clock::now() +
+              std::chrono::microseconds(std::uniform_int_distribution<std::int64_t>(0, window_us * 6 / 5)(rng));
+    while (std::chrono::steady_clock::now() < at) {
+    }
+    ::kill(child, SIGKILL);
+    ::waitpid(child, nullptr, 0);
+    if (!fs::exists(dir / "jr.db")) {
+      ++absent;
+      continue;
+    }
+    auto reader = Store::open_read_only(dir / "jr.db");
+    ASSERT_TRUE(reader) << "round " << round << ": " << reader.error().message;
+    ++whole;
+    auto reopened = Store::open(dir / "jr.db", SyncMode::Normal);
+    ASSERT_TRUE(reopened) << reopened.error().message;
+  }
+  std::printf("creation killed 40 times: %d left no database, %d a whole one\n", absent, whole);
+  fs::remove_all(root);
 }
 
 }  // namespace

@@ -1,0 +1,64 @@
+#include "daemon/work_dirs.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace jr {
+namespace {
+
+// Whether the open directory `fd` holds nothing but "." and "..". False also when it cannot be
+// read (a directory removed from under us reads as an error, not as empty).
+bool holds_nothing(int fd) {
+  if (::lseek(fd, 0, SEEK_SET) != 0) return false;
+  alignas(dirent64) char buf[1024];
+  int dots = 0;
+  for (;;) {
+    ssize_t n = ::getdents64(fd, buf, sizeof buf);
+    if (n < 0) return false;
+    if (n == 0) return dots == 2;
+    for (ssize_t at = 0; at < n;) {
+      auto* e = reinterpret_cast<dirent64*>(buf + at);
+      if (std::strcmp(e->d_name, ".") != 0 && std::strcmp(e->d_name, "..") != 0) return false;
+      ++dots;
+      at += e->d_reclen;
+    }
+  }
+}
+
+}  // namespace
+
+WorkDirs::WorkDirs(std::filesystem::path root, int slots)
+    : root_(std::move(root)), fds_(static_cast<std::size_t>(slots < 1 ? 1 : slots), -1) {
+  for (std::size_t i = 0; i < fds_.size(); ++i) paths_.push_back((root_ / std::to_string(i + 1)).string());
+}
+
+WorkDirs::~WorkDirs() {
+  for (int fd : fds_) {
+    if (fd >= 0) ::close(fd);
+  }
+}
+
+Status WorkDirs::make_empty(int slot) {
+  int& fd = fds_[static_cast<std::size_t>(slot - 1)];
+  if (fd >= 0 && holds_nothing(fd)) return {};
+  if (fd >= 0) ::close(fd);
+  fd = -1;
+  const std::string& dir = path(slot);
+  std::error_code ec;
+  std::filesystem::remove_all(dir, ec);
+  std::filesystem::create_directories(root_, ec);
+  ::chmod(root_.c_str(), 0700);
+  if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) {
+    return make_error(ErrorCode::Io, "cannot create " + dir + ": " + std::strerror(errno));
+  }
+  fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return make_error(ErrorCode::Io, "cannot open " + dir + ": " + std::strerror(errno));
+  return {};
+}
+
+}  // namespace jr
