@@ -21,7 +21,8 @@ constexpr int kFollowPollMs = 100;
 
 // An open log file and how much of it has been printed. The file may not exist yet (the task
 // has not started): then nothing is printed and the next call tries again. It may lose its
-// name (the task ended having written nothing; client/log_file.h): then it is done.
+// name (the attempt ended having written nothing; client/log_file.h): then it is closed, and
+// the next call opens whatever has the name by then.
 class LogReader {
  public:
   explicit LogReader(std::string path) : path_(std::move(path)) {}
@@ -41,14 +42,19 @@ class LogReader {
       }
     }
     char buf[65536];
-    while (!unnamed_) {
+    for (;;) {
       ssize_t n = ::read(fd_, buf, sizeof buf);
       if (n < 0 && errno == EINTR) continue;
       if (n < 0) return make_error(ErrorCode::Io, "cannot read " + path_ + ": " + std::strerror(errno));
+      // Checked after the read: what was read is another task's once the name is gone (the
+      // attempt ended having written nothing; a later attempt gets the name afresh).
+      if (!still_named(fd_, path_)) {
+        ::close(fd_);
+        fd_ = -1;
+        break;
+      }
       if (n == 0) break;
-      // Checked after the read: what was read is another task's once the name is gone.
-      unnamed_ = !still_named(fd_, path_);
-      if (!unnamed_) std::fwrite(buf, 1, static_cast<std::size_t>(n), stdout);
+      std::fwrite(buf, 1, static_cast<std::size_t>(n), stdout);
     }
     std::fflush(stdout);
     return {};
@@ -57,7 +63,6 @@ class LogReader {
  private:
   std::string path_;
   int fd_ = -1;
-  bool unnamed_ = false;
 };
 
 bool ended(const std::string& state) {

@@ -166,7 +166,7 @@ std::string failures_list(const RunFacts& f) {
       for (auto& line : fail.stderr_tail) out += html_escape(line) + "\n";
       out += "</pre>";
     }
-    out += "<div class=\"note\">" + html_escape(fail.stderr_path) + "</div></div>";
+    out += fail.stderr_path.empty() ? std::string("</div>") : "<div class=\"note\">" + html_escape(fail.stderr_path) + "</div></div>";
   }
   return out;
 }

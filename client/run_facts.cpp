@@ -270,7 +270,9 @@ void compute_figures(RunFacts& f, const FactsOptions& o) {
     if (f.tasks[i].state != TaskState::Failed) continue;
     if (f.failures.size() < o.failures) {
       auto path = f.state_dir / "logs" / (std::to_string(f.tasks[i].id) + ".err");
-      f.failures.push_back({i, path.string(), tail_lines(path, o.tail_lines)});
+      std::error_code ec;
+      // No file: the task wrote nothing to stderr (daemon/task_logs.h).
+      f.failures.push_back({i, std::filesystem::exists(path, ec) ? path.string() : "", tail_lines(path, o.tail_lines)});
     }
     ++f.failures_total;
   }
@@ -373,7 +375,7 @@ nlohmann::ordered_json stats_json(const RunFacts& f) {
     const TaskFact& t = f.tasks[fail.task_pos];
     failures.push_back({{"index", t.index}, {"task_id", t.id}, {"command", t.command},
                         {"exit_code", optional(t.exit_code)}, {"signal", optional(t.signal)},
-                        {"attempts", t.attempts}, {"stderr", fail.stderr_path}, {"stderr_tail", fail.stderr_tail}});
+                        {"attempts", t.attempts}, {"stderr", fail.stderr_path.empty() ? json() : json(fail.stderr_path)}, {"stderr_tail", fail.stderr_tail}});
   }
   return json{{"job", {{"id", f.job.id}, {"name", f.job.name}, {"state", f.job_state},
                        {"command", f.job.spec.command}, {"created_ms", f.job.created_ms}}},

@@ -73,7 +73,7 @@ struct EpochFact {  // one engine start: an epoch on the time axis
 
 struct FailureFact {
   std::size_t task_pos = 0;
-  std::string stderr_path;
+  std::string stderr_path;  // empty: the task wrote nothing to stderr, so there is no file
   std::vector<std::string> stderr_tail;  // its last lines
 };
 

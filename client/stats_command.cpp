@@ -73,7 +73,7 @@ void print_text(const RunFacts& f) {
       std::printf("  task %lld (%s, %d attempt%s): %s\n", static_cast<long long>(t.index), how_it_ended(t).c_str(),
                   t.attempts, t.attempts == 1 ? "" : "s", t.command.c_str());
       for (auto& line : fail.stderr_tail) std::printf("    | %s\n", line.c_str());
-      std::printf("    (%s)\n", fail.stderr_path.c_str());
+      std::printf("    (%s)\n", fail.stderr_path.empty() ? "nothing on stderr" : fail.stderr_path.c_str());
     }
   }
 }

@@ -20,8 +20,9 @@ namespace jr {
 namespace {
 
 constexpr int kQueueBatch = 256;
-// A spawned task's pid is committed with the next turn's transitions, or after this long
-// when nothing else happens; until then, recovery finds the task by its JR_RUN token.
+// A spawned task's pid is committed with the first turn's transitions this long after its
+// start, unless it has ended by then (most short tasks): until then, recovery finds the task by
+// its JR_RUN token.
 constexpr std::int64_t kPidFlushDelayMs = 20;
 // How long a task's death by SIGTERM, SIGINT or SIGKILL that jr did not send waits for jr's own
 // shutdown signal before it counts as a failure.
@@ -390,16 +391,24 @@ Status Engine::process() {
   {
     auto tx = store_.transaction();
     JR_TRY(tx.begin_status());
-    for (auto& p : unrecorded_pids_) {
-      // A task already reaped has no process left to find, and its pid may be another's by now.
-      auto is_pid = [pid = p.pid](const Reaped& r) { return r.pid == pid; };
-      if (std::any_of(reaped_.begin(), reaped_.end(), is_pid) || std::any_of(held_.begin(), held_.end(), is_pid)) continue;
-      auto st = store_.record_process(p.task, p.pid, p.start ? p.start : process_start_time(p.pid));
-      // A task that already finished within this turn has no process to record.
-      if (!st && st.error().code != ErrorCode::Illegal) return st;
-    }
-    unrecorded_pids_.clear();
     std::int64_t mono = monotonic_ms();
+    flush_pids_at_ = 0;
+    for (auto it = unrecorded_pids_.begin(); it != unrecorded_pids_.end();) {
+      // A task already reaped has no process left to find, and its pid may be another's by now.
+      auto is_pid = [pid = it->pid](const Reaped& r) { return r.pid == pid; };
+      bool gone = std::any_of(reaped_.begin(), reaped_.end(), is_pid) || std::any_of(held_.begin(), held_.end(), is_pid);
+      if (!gone && mono < it->due && !shutting_down()) {
+        flush_pids_at_ = flush_pids_at_ ? std::min(flush_pids_at_, it->due) : it->due;
+        ++it;
+        continue;
+      }
+      if (!gone) {
+        auto st = store_.record_process(it->task, it->pid, it->start ? it->start : process_start_time(it->pid));
+        // A task that already finished within this turn has no process to record.
+        if (!st && st.error().code != ErrorCode::Illegal) return st;
+      }
+      it = unrecorded_pids_.erase(it);
+    }
     for (auto it = held_.begin(); it != held_.end();) {
       if (shutting_down() || mono >= it->held_until) {
         reaped_.push_back(*it);
@@ -442,7 +451,7 @@ Status Engine::process() {
   for (auto& [unused, a] : placed) {
     auto st = spawn(*a);
     if (st) {
-      unrecorded_pids_.push_back({a->task, a->pid, a->proc_start});
+      unrecorded_pids_.push_back({a->task, a->pid, a->proc_start, monotonic_ms() + kPidFlushDelayMs});
       pid_t pid = a->pid;
       running_.emplace(pid, std::move(a));
       continue;
@@ -457,10 +466,21 @@ Status Engine::process() {
     JR_TRY(tx.commit());
     wake_now_ = true;
   }
-  if (!unrecorded_pids_.empty()) flush_pids_at_ = monotonic_ms() + kPidFlushDelayMs;
+  for (auto& p : unrecorded_pids_) flush_pids_at_ = flush_pids_at_ ? std::min(flush_pids_at_, p.due) : p.due;
   // Off the path from one task's exit to the next one's start: nothing waits on this.
   for (TaskId task : ended_logs_) logs_.release(task);
   ended_logs_.clear();
+  // The next task of each job gets its log files now, while nothing waits; logs prepared for a
+  // task that is no longer next (its job was cancelled) go back.
+  std::vector<TaskId> next;
+  for (auto& [id, job] : jobs_) {
+    if (!job.queue.empty()) next.push_back(job.queue.front().id);
+  }
+  for (TaskId task : logs_.lent()) {
+    bool runs = std::any_of(running_.begin(), running_.end(), [task](const auto& r) { return r.second->task == task; });
+    if (!runs && std::find(next.begin(), next.end(), task) == next.end()) logs_.release(task);
+  }
+  for (TaskId task : next) logs_.prepare(task);
   // Last, once every reply of this turn has gone out (a checkpoint save's above all).
   store_.merge_wal_if_due();
   return {};

@@ -194,6 +194,7 @@ class Engine {
     TaskId task;
     pid_t pid;
     std::int64_t start;  // the process's start time; 0: read it from /proc
+    std::int64_t due;    // monotonic: record it from then on
   };
   std::vector<UnrecordedPid> unrecorded_pids_;
   std::int64_t flush_pids_at_ = 0;

@@ -19,6 +19,7 @@ namespace {
 struct NonDefaultSignals {
   int count = 0;
   int signals[NSIG];
+  bool handled = false;  // some signal has a handler (not merely ignored)
 };
 
 const NonDefaultSignals& non_default_signals() {
@@ -28,6 +29,7 @@ const NonDefaultSignals& non_default_signals() {
       struct sigaction sa {};
       if (sig == SIGKILL || sig == SIGSTOP || sigaction(sig, nullptr, &sa) != 0) continue;
       if (sig == SIGPIPE || sa.sa_handler != SIG_DFL) s.signals[s.count++] = sig;
+      if (sa.sa_handler != SIG_DFL && sa.sa_handler != SIG_IGN) s.handled = true;
     }
     return s;
   }();
@@ -38,7 +40,7 @@ const NonDefaultSignals& non_default_signals() {
 std::vector<std::string> exec_candidates(const std::string& name) {
   if (name.find('/') != std::string::npos) return {name};
   const char* path = std::getenv("PATH");
-  std::string dirs = path ? path : "/usr/local/bin:/usr/bin:/bin";
+  std::string dirs = path ? path : "/bin:/usr/bin";  // glibc's default
   std::vector<std::string> out;
   std::size_t i = 0;
   for (;;) {
@@ -54,7 +56,7 @@ std::vector<std::string> exec_candidates(const std::string& name) {
 // What went wrong in the child before it could exec, written into the engine's memory (shared
 // until exec) just before the child exits.
 struct ChildFailure {
-  enum Stage { kNone, kOpen, kChdir, kExec };
+  enum Stage { kNone, kGroup, kOpen, kChdir, kExec };
   Stage stage = kNone;
   int error = 0;
 };
@@ -79,7 +81,7 @@ bool open_as(int target, const char* path, int flags) {
 [[noreturn]] void exec_child(const SpawnRequest& req, char* const* argv, char* const* envp,
                              const std::vector<std::string>& candidates, volatile ChildFailure* failure) {
   auto fail = [failure](ChildFailure::Stage stage) { child_fails(failure, stage); };
-  ::setpgid(0, 0);
+  if (::setpgid(0, 0) != 0) fail(ChildFailure::kGroup);
   struct sigaction dfl {};
   dfl.sa_handler = SIG_DFL;
   const auto& reset = non_default_signals();
@@ -134,15 +136,17 @@ Result<pid_t> spawn_task(const SpawnRequest& req) {
     for (int c : req.cpu_ids) CPU_SET(c, &want);
     pinned = sched_setaffinity(0, sizeof want, &want) == 0;
   }
-  // No signal handler may run in the child, which shares our memory: block everything until
-  // the child has set its dispositions back to default.
+  // No signal handler may run in the child, which shares our memory: when there are handlers,
+  // block everything until the child has set its dispositions back to default. (The engine
+  // has none; the sanitizers install some.)
+  bool block = non_default_signals().handled;
   sigset_t all, saved_mask;
   sigfillset(&all);
-  pthread_sigmask(SIG_SETMASK, &all, &saved_mask);
+  if (block) pthread_sigmask(SIG_SETMASK, &all, &saved_mask);
   volatile ChildFailure failure;
   pid_t pid = vfork_child(req, argv.data(), envp.data(), candidates, &failure);
   int vfork_error = errno;
-  pthread_sigmask(SIG_SETMASK, &saved_mask, nullptr);
+  if (block) pthread_sigmask(SIG_SETMASK, &saved_mask, nullptr);
   if (pinned) sched_setaffinity(0, sizeof saved_cpus, &saved_cpus);
 
   std::string what = "cannot run " + req.argv[0];
@@ -151,9 +155,13 @@ Result<pid_t> spawn_task(const SpawnRequest& req) {
   ::waitpid(pid, nullptr, 0);
   int error = failure.error;
   switch (failure.stage) {
+    case ChildFailure::kGroup: what += ": cannot give it a process group of its own"; break;
     case ChildFailure::kOpen: what += ": cannot open its log or /dev/null"; break;
     case ChildFailure::kChdir: what += ": cannot enter " + req.cwd; break;
-    default: break;
+    case ChildFailure::kExec:
+      if (!req.cwd.empty() && error == ENOENT) what += " (in " + req.cwd + ")";
+      break;
+    case ChildFailure::kNone: break;
   }
   return make_error(ErrorCode::Io, what + ": " + std::strerror(error));
 }

@@ -13,8 +13,12 @@
 //  - otherwise the file keeps the task's name and leaves the pool.
 // A task that already has a log (an earlier attempt wrote one) appends to it; no spare is used.
 // Readers that hold a log open while its task runs must check, after reading, that the file
-// still carries the task's name (see still_named() in client/log_names.h): a name is removed
+// still carries the task's name (see still_named() in client/log_file.h): a name is removed
 // before its file is linked under the next task's.
+//
+// Where hard links or write leases are missing (NFS has no leases; kernels before 5.3 refused a
+// lease on a file with two names), found by a probe at first use, there are no spares: each
+// task's open creates its logs, and a task that wrote nothing has empty files.
 //
 // Every step is safe to interrupt: the spares are only a cache, and the engine's first use
 // unlinks whatever spares an earlier engine left (a file also linked under a task's name keeps
@@ -40,16 +44,19 @@ class TaskLogs {
 
   // Before `task` starts: gives each of its log names a file when it has none, from the pool
   // where possible. Failing that, the task's own open creates the file, as without spares;
-  // so this never fails.
+  // so this never fails. Again for the same task: nothing. The engine calls it ahead, for the
+  // task that will start next, so that it costs nothing when that task's turn comes.
   void prepare(TaskId task);
   // After the task's processes are gone (reaped, group killed): takes back what prepare() lent.
   // Not urgent: the engine does it after starting the next tasks.
   void release(TaskId task);
+  // The tasks holding lent files, running or prepared ahead.
+  std::vector<TaskId> lent() const;
 
  private:
   struct Lent {
     TaskId task;
-    int spare[2];  // index into spares_ per stream; -1: none lent
+    int spare[2];  // index into fds_[stream] per stream; -1: none lent
   };
   std::filesystem::path spare_path(int spare, int stream) const;
   std::filesystem::path task_path(TaskId task, int stream) const;

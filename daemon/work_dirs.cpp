@@ -11,6 +11,13 @@
 namespace jr {
 namespace {
 
+// Whether `fd` is still the directory at `path`: a task may have renamed it away.
+bool still_there(int fd, const std::string& path) {
+  struct stat open_dir {}, named {};
+  return ::fstat(fd, &open_dir) == 0 && ::stat(path.c_str(), &named) == 0 && open_dir.st_ino == named.st_ino &&
+         open_dir.st_dev == named.st_dev;
+}
+
 // Whether the open directory `fd` holds nothing but "." and "..". False also when it cannot be
 // read (a directory removed from under us reads as an error, not as empty).
 bool holds_nothing(int fd) {
@@ -45,7 +52,7 @@ WorkDirs::~WorkDirs() {
 
 Status WorkDirs::make_empty(int slot) {
   int& fd = fds_[static_cast<std::size_t>(slot - 1)];
-  if (fd >= 0 && holds_nothing(fd)) return {};
+  if (fd >= 0 && holds_nothing(fd) && still_there(fd, path(slot))) return {};
   if (fd >= 0) ::close(fd);
   fd = -1;
   const std::string& dir = path(slot);

@@ -2,8 +2,8 @@
 // task starts in the slot (before the task's last checkpoint, if any, is written into it).
 //
 // Most tasks leave it empty, so the check is on the per-task path: each directory is kept open
-// and read from its start, two system calls, rather than opened, read and closed each time.
-// A directory that is not empty, or that went away, is removed and made afresh.
+// and read from its start, rather than opened, read and closed each time. A directory that is
+// not empty, or is no longer the one at its path, is removed and made afresh.
 #pragma once
 
 #include <filesystem>

@@ -4,7 +4,10 @@
 #include "daemon/task_logs.h"
 
 #include <fcntl.h>
+#include <signal.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -109,6 +112,31 @@ TEST_F(TaskLogsTest, AnEmptyLogStillOpenForWritingIsNotHandedOn) {
   logs.release(11);
   EXPECT_EQ(read(logs.stdout_path(10)), "late\n");
   EXPECT_FALSE(fs::exists(logs.stdout_path(11)));
+}
+
+// Taking a lease makes the kernel signal the holder (SIGIO, fatal by default) when another
+// process opens the file meanwhile: a reader opening logs while tasks end must not end the
+// engine.
+TEST_F(TaskLogsTest, ReadersOpeningLogsWhileTheyAreReleasedDoNotEndTheEngine) {
+  TaskLogs logs(dir_);
+  auto path = logs.stdout_path(7);
+  pid_t reader = ::fork();
+  if (reader == 0) {
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);  // should the test die, so does its reader
+    for (;;) {
+      int fd = ::open(path.c_str(), O_RDONLY);
+      if (fd >= 0) ::close(fd);
+    }
+  }
+  ASSERT_GT(reader, 0);
+  for (int i = 0; i < 3000; ++i) {
+    logs.prepare(7);
+    logs.release(7);
+  }
+  ::kill(reader, SIGKILL);
+  ::waitpid(reader, nullptr, 0);
+  // The reader may have kept the last log from going back to the pool: then it stays, empty.
+  EXPECT_TRUE(!fs::exists(path) || fs::file_size(path) == 0);
 }
 
 TEST_F(TaskLogsTest, AnEarlierAttemptsLogIsKeptAndAppendedTo) {

@@ -144,14 +144,19 @@ TEST(ScalingTest, CpuBoundTaskSaturatesAtTwoCores) {
     ASSERT_EQ(out.exit_code, 0) << out.err;
     report = json::parse(out.out);
     ASSERT_EQ(report["levels"].size(), 3u) << out.out;
-    // Never more than the 2 cores give, loaded machine or not.
-    EXPECT_LE(level(report, 4)["speedup"].get<double>(), 2.6) << out.out;
-    EXPECT_LE(level(report, 4)["efficiency"].get<double>(), 0.65) << out.out;
-    free_cores = level(report, 2)["cpu_efficiency"].get<double>() >= 0.8;
-    if (!free_cores) std::printf("attempt %d: the machine was busy (CPU efficiency at -j 2 below 80%%):\n%s\n", attempt,
-                                 out.out.c_str());
+    // Never more CPU than the 2 cores give, loaded machine or not.
+    auto& j4 = level(report, 4);
+    EXPECT_LE(j4["cpu_time_ms"].get<double>(), 2.1 * j4["wall_ms"].get<double>()) << out.out;
+    // Speedups are ratios of wall times: they mean something only when -j 1 and -j 2 both had
+    // their cores (a busy -j 1 makes every later level look faster than 2 cores can be).
+    free_cores = level(report, 1)["cpu_efficiency"].get<double>() >= 0.8 &&
+                 level(report, 2)["cpu_efficiency"].get<double>() >= 0.8;
+    if (!free_cores) std::printf("attempt %d: the machine was busy (CPU efficiency at -j 1 or 2 below 80%%):\n%s\n",
+                                 attempt, out.out.c_str());
   }
   if (!free_cores) GTEST_SKIP() << "the machine never left two cores free; the knee was not checked";
+  EXPECT_LE(level(report, 4)["speedup"].get<double>(), 2.6) << report.dump(2);
+  EXPECT_LE(level(report, 4)["efficiency"].get<double>(), 0.65) << report.dump(2);
   int knee = report["knee"]["jobs"];
   EXPECT_TRUE(knee == 2 || knee == 4) << report.dump(2);
   EXPECT_GE(level(report, 2)["speedup"].get<double>(), 1.5) << report.dump(2);
