@@ -171,8 +171,12 @@ Status Engine::finish(Attempt& a, Exit exit) {
   // peak RSS into the child's at exec: a figure no larger than the engine's own says nothing
   // about the task. The engine's peak only grows, so compare with it now; below it, use what
   // the sampler saw instead (0 for a task shorter than a sample).
-  rusage self{};
-  if (getrusage(RUSAGE_SELF, &self) == 0 && exit.maxrss_kb <= self.ru_maxrss) exit.maxrss_kb = a.peak_sampled_kb;
+  // (The engine's peak is asked of the kernel only when the figure exceeds the last one seen.)
+  if (exit.maxrss_kb > engine_peak_rss_kb_) {
+    rusage self{};
+    if (getrusage(RUSAGE_SELF, &self) == 0) engine_peak_rss_kb_ = self.ru_maxrss;
+  }
+  if (exit.maxrss_kb <= engine_peak_rss_kb_) exit.maxrss_kb = a.peak_sampled_kb;
   if (!a.spec.outputs.empty()) {
     if (exit.succeeded() && !a.cancelled) commit_outputs(a.spec, &exit);
     else discard_partial_outputs(a.spec);

@@ -205,7 +205,8 @@ class Engine {
   std::unique_ptr<board::Board> board_;
   ResourcePool pool_;
   TaskLogs logs_;
-  std::vector<TaskId> ended_logs_;  // tasks whose logs are to be released (TaskLogs::release)
+  std::vector<TaskId> ended_logs_;
+  std::int64_t engine_peak_rss_kb_ = 0;  // the engine's own peak RSS when last asked  // tasks whose logs are to be released (TaskLogs::release)
   WorkDirs work_dirs_;
   std::int64_t next_sample_at_ = 0;  // monotonic
   bool deadline_blocked_ = false;    // a task was held back because it would not finish

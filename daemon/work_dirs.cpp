@@ -11,12 +11,6 @@
 namespace jr {
 namespace {
 
-// Whether `fd` is still the directory at `path`: a task may have renamed it away.
-bool still_there(int fd, const std::string& path) {
-  struct stat open_dir {}, named {};
-  return ::fstat(fd, &open_dir) == 0 && ::stat(path.c_str(), &named) == 0 && open_dir.st_ino == named.st_ino &&
-         open_dir.st_dev == named.st_dev;
-}
 
 // Whether the open directory `fd` holds nothing but "." and "..". False also when it cannot be
 // read (a directory removed from under us reads as an error, not as empty).
@@ -40,7 +34,7 @@ bool holds_nothing(int fd) {
 }  // namespace
 
 WorkDirs::WorkDirs(std::filesystem::path root, int slots)
-    : root_(std::move(root)), fds_(static_cast<std::size_t>(slots < 1 ? 1 : slots), -1) {
+    : root_(std::move(root)), fds_(static_cast<std::size_t>(slots < 1 ? 1 : slots), -1), ids_(fds_.size()) {
   for (std::size_t i = 0; i < fds_.size(); ++i) paths_.push_back((root_ / std::to_string(i + 1)).string());
 }
 
@@ -52,7 +46,13 @@ WorkDirs::~WorkDirs() {
 
 Status WorkDirs::make_empty(int slot) {
   int& fd = fds_[static_cast<std::size_t>(slot - 1)];
-  if (fd >= 0 && holds_nothing(fd) && still_there(fd, path(slot))) return {};
+  // Still the directory at its path (a task may have renamed it away), and empty.
+  auto& opened = ids_[static_cast<std::size_t>(slot - 1)];
+  struct stat named {};
+  if (fd >= 0 && ::stat(path(slot).c_str(), &named) == 0 && named.st_ino == opened.st_ino &&
+      named.st_dev == opened.st_dev && holds_nothing(fd)) {
+    return {};
+  }
   if (fd >= 0) ::close(fd);
   fd = -1;
   const std::string& dir = path(slot);
@@ -64,7 +64,11 @@ Status WorkDirs::make_empty(int slot) {
     return make_error(ErrorCode::Io, "cannot create " + dir + ": " + std::strerror(errno));
   }
   fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return make_error(ErrorCode::Io, "cannot open " + dir + ": " + std::strerror(errno));
+  if (fd < 0 || ::fstat(fd, &opened) != 0) {
+    if (fd >= 0) ::close(fd);
+    fd = -1;
+    return make_error(ErrorCode::Io, "cannot open " + dir + ": " + std::strerror(errno));
+  }
   return {};
 }
 

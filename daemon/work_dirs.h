@@ -6,6 +6,8 @@
 // not empty, or is no longer the one at its path, is removed and made afresh.
 #pragma once
 
+#include <sys/stat.h>
+
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -29,7 +31,8 @@ class WorkDirs {
  private:
   std::filesystem::path root_;
   std::vector<std::string> paths_;
-  std::vector<int> fds_;  // open directories; -1: not yet
+  std::vector<int> fds_;         // open directories; -1: not yet
+  std::vector<struct stat> ids_;  // device and inode of each, when opened
 };
 
 }  // namespace jr

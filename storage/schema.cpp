@@ -1,5 +1,6 @@
 #include "storage/schema.h"
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -111,6 +112,35 @@ const std::vector<const char*>& migrations() {
       );
       CREATE INDEX samples_task ON samples(task_id, attempt, ms);
       )sql",
+      // 3: attempts keyed by (task, attempt) alone: a rowid table kept the key in a second
+      // b-tree, one more page written for every task that ends.
+      R"sql(
+      CREATE TABLE attempts_v3 (
+        task_id INTEGER NOT NULL REFERENCES tasks(id),
+        attempt INTEGER NOT NULL,
+        engine_run INTEGER,
+        slot INTEGER,
+        start_ms INTEGER NOT NULL,
+        end_ms INTEGER NOT NULL,
+        outcome INTEGER NOT NULL,
+        exit_code INTEGER,
+        signal INTEGER,
+        utime_ms INTEGER,
+        stime_ms INTEGER,
+        maxrss_kb INTEGER,
+        detail TEXT,
+        progress REAL,
+        message TEXT,
+        stalled INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (task_id, attempt)
+      ) WITHOUT ROWID;
+      INSERT INTO attempts_v3 (task_id, attempt, engine_run, slot, start_ms, end_ms, outcome, exit_code, signal,
+                               utime_ms, stime_ms, maxrss_kb, detail, progress, message, stalled)
+        SELECT task_id, attempt, engine_run, slot, start_ms, end_ms, outcome, exit_code, signal,
+               utime_ms, stime_ms, maxrss_kb, detail, progress, message, stalled FROM attempts;
+      DROP TABLE attempts;
+      ALTER TABLE attempts_v3 RENAME TO attempts;
+      )sql",
   };
   return list;
 }
@@ -172,12 +202,14 @@ Status check_schema(sql::Db& db, const std::string& path) {
   return {};
 }
 
-Status migrate(sql::Db& db, const std::string& path) {
+Status migrate(sql::Db& db, const std::string& path) { return migrate_to(db, current_schema_version(), path); }
+
+Status migrate_to(sql::Db& db, int target, const std::string& path) {
   bool empty = false;
   JR_TRY(check(db, path, &empty));
   auto version = pragma_int(db, "PRAGMA user_version");
   if (!version) return version.error();
-  for (auto v = *version; v < current_schema_version(); ++v) {
+  for (auto v = *version; v < std::min(target, current_schema_version()); ++v) {
     sql::Transaction tx(db);
     JR_TRY(tx.begin_status());
     JR_TRY(db.exec(migrations()[static_cast<std::size_t>(v)]));

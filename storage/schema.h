@@ -21,6 +21,9 @@ int current_schema_version();
 // Checks that `db` is empty or a jr store of a version this build knows, then applies the
 // migrations it lacks. Errors: Corrupt (not a jr database), Unsupported (a newer jr wrote it).
 Status migrate(sql::Db& db, const std::string& path_for_messages);
+// The same, up to version `target` only: the schema as an older jr left it, for the tests of a
+// migration.
+Status migrate_to(sql::Db& db, int target, const std::string& path_for_messages);
 
 // Checks that `db` is empty or a jr store this build can open, without changing it.
 Status check_openable(sql::Db& db, const std::string& path_for_messages);

@@ -91,7 +91,7 @@ TEST_F(SchemaTest, FreshFileGetsCurrentVersion) {
     ASSERT_TRUE(store.ok()) << store.error().message;
     state_id = (*store)->state_id();
   }
-  EXPECT_EQ(current_schema_version(), 2);
+  EXPECT_EQ(current_schema_version(), 3);
   EXPECT_EQ(raw(path_, "PRAGMA user_version"), std::to_string(current_schema_version()));
   EXPECT_EQ(raw(path_, "PRAGMA application_id"), std::to_string(kApplicationId));
   EXPECT_EQ(raw(path_, "PRAGMA journal_mode"), "wal");
@@ -105,6 +105,37 @@ TEST_F(SchemaTest, FreshFileGetsCurrentVersion) {
   ASSERT_TRUE(reader.ok()) << reader.error().message;
   EXPECT_EQ((*reader)->state_id(), state_id);
   EXPECT_EQ(raw(path_, "SELECT count(*) FROM meta"), "1");
+}
+
+// A store an older jr left (schema 2, attempts in a rowid table) keeps every attempt's figures
+// through migration 3.
+TEST_F(SchemaTest, AttemptsSurviveTheMoveToAKeyedTable) {
+  {
+    auto db = sql::Db::open(path_, sql::Db::Mode::ReadWrite);
+    ASSERT_TRUE(db.ok()) << db.error().message;
+    ASSERT_TRUE(migrate_to(**db, 2, path_.string()).ok());
+    ASSERT_TRUE((*db)->exec("INSERT INTO jobs(id, name, created_ms, template_id, spec) VALUES (1, 'j', 5, 't', x'00');"
+                            "INSERT INTO tasks(id, job_id, idx, identity, spec, submit_ms) VALUES (7, 1, 0, 'i', x'00', 5);"
+                            "INSERT INTO attempts(task_id, attempt, start_ms, end_ms, outcome, exit_code, utime_ms, "
+                            "maxrss_kb, detail, progress, message, stalled) "
+                            "VALUES (7, 1, 10, 20, 3, 4, 11, 999, 'timeout', 0.5, 'half', 1),"
+                            "       (7, 2, 30, 40, 2, 0, 12, 888, NULL, 1.0, 'done', 0);")
+                    .ok());
+  }
+  ASSERT_EQ(raw(path_, "PRAGMA user_version"), "2");
+  {
+    auto store = Store::open(path_, SyncMode::Normal);
+    ASSERT_TRUE(store.ok()) << store.error().message;
+  }
+  EXPECT_EQ(raw(path_, "PRAGMA user_version"), "3");
+  EXPECT_EQ(raw(path_, "SELECT group_concat(task_id || ':' || attempt || ':' || start_ms || ':' || end_ms || ':' || "
+                       "outcome || ':' || exit_code || ':' || utime_ms || ':' || maxrss_kb || ':' || "
+                       "coalesce(detail, '-') || ':' || progress || ':' || message || ':' || stalled, ' ') "
+                       "FROM (SELECT * FROM attempts ORDER BY attempt)"),
+            "7:1:10:20:3:4:11:999:timeout:0.5:half:1 7:2:30:40:2:0:12:888:-:1.0:done:0");
+  EXPECT_EQ(raw(path_, "SELECT sql LIKE '%WITHOUT ROWID%' FROM sqlite_master WHERE name = 'attempts'"), "1");
+  EXPECT_EQ(raw(path_, "PRAGMA integrity_check"), "ok");
+  EXPECT_EQ(raw(path_, "PRAGMA foreign_key_check"), "");
 }
 
 TEST_F(SchemaTest, ReadOnlyStoreRefusesWrites) {
