@@ -5,8 +5,19 @@
 
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 
 namespace jr {
+namespace {
+
+void fsync_path(const std::string& path, int flags) {
+  int fd = ::open(path.c_str(), flags | O_CLOEXEC);
+  if (fd < 0) return;
+  ::fsync(fd);
+  ::close(fd);
+}
+
+}  // namespace
 
 Status write_file_atomically(const std::string& path, const std::string& text) {
   std::string temp = path + ".tmp";
@@ -30,6 +41,14 @@ Status write_file_atomically(const std::string& path, const std::string& text) {
     ::unlink(temp.c_str());
     return make_error(ErrorCode::Io, "cannot write " + path + ": " + why);
   }
+  return {};
+}
+
+Status rename_durably(const std::string& from, const std::string& to) {
+  fsync_path(from, O_RDONLY);
+  if (::rename(from.c_str(), to.c_str()) != 0) return make_error(ErrorCode::Io, std::strerror(errno));
+  auto dir = std::filesystem::path(to).parent_path();
+  fsync_path(dir.empty() ? "." : dir.string(), O_RDONLY | O_DIRECTORY);
   return {};
 }
 

@@ -79,4 +79,12 @@ std::string kib(std::int64_t kb) {
   return format_size(static_cast<std::uint64_t>(kb) * 1024);
 }
 
+std::string svg_number(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.1f", v);
+  std::string s = buf;
+  if (s.size() > 2 && s.compare(s.size() - 2, 2, ".0") == 0) s.resize(s.size() - 2);
+  return s;
+}
+
 }  // namespace jr

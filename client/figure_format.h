@@ -20,5 +20,7 @@ std::string percent(double ratio);
 std::string grouped(std::int64_t n);
 // "1.5 GiB" from KiB, for human views; "-" for 0 (not measured).
 std::string kib(std::int64_t kb);
+// A coordinate or length in an SVG chart: one decimal, none when it is 0 ("12.5", "12").
+std::string svg_number(double v);
 
 }  // namespace jr

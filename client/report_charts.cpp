@@ -15,14 +15,6 @@ constexpr double kWidth = 1200, kLeft = 70, kRight = 20, kPlot = kWidth - kLeft 
 constexpr double kAxis = 30;            // below a plot: ticks and their labels
 constexpr std::size_t kMaxBars = 3000;  // past this, a lane's bars are merged per pixel
 
-std::string num(double v) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.1f", v);
-  std::string s = buf;
-  if (s.size() > 2 && s.compare(s.size() - 2, 2, ".0") == 0) s.resize(s.size() - 2);
-  return s;
-}
-
 // The wall span mapped onto the plot's width.
 struct Axis {
   std::int64_t from, to;
@@ -44,13 +36,13 @@ std::int64_t tick_step(std::int64_t span) {
 }
 
 std::string time_axis(const Axis& axis, double top, double bottom) {
-  std::string out = "<g class=\"axis\"><line x1=\"" + num(kLeft) + "\" x2=\"" + num(kLeft + kPlot) + "\" y1=\"" +
-                    num(bottom) + "\" y2=\"" + num(bottom) + "\"/>";
+  std::string out = "<g class=\"axis\"><line x1=\"" + svg_number(kLeft) + "\" x2=\"" + svg_number(kLeft + kPlot) + "\" y1=\"" +
+                    svg_number(bottom) + "\" y2=\"" + svg_number(bottom) + "\"/>";
   std::int64_t step = tick_step(axis.to - axis.from);
   for (std::int64_t t = 0; axis.from + t <= axis.to; t += step) {
     double x = axis.x(axis.from + t);
-    out += "<line class=\"grid\" x1=\"" + num(x) + "\" x2=\"" + num(x) + "\" y1=\"" + num(top) + "\" y2=\"" +
-           num(bottom + 4) + "\"/><text x=\"" + num(x) + "\" y=\"" + num(bottom + 17) + "\" text-anchor=\"middle\">" +
+    out += "<line class=\"grid\" x1=\"" + svg_number(x) + "\" x2=\"" + svg_number(x) + "\" y1=\"" + svg_number(top) + "\" y2=\"" +
+           svg_number(bottom + 4) + "\"/><text x=\"" + svg_number(x) + "\" y=\"" + svg_number(bottom + 17) + "\" text-anchor=\"middle\">" +
            axis_label(t) + "</text>";
   }
   return out + "</g>";
@@ -64,17 +56,17 @@ std::string epochs_overlay(const RunFacts& f, const Axis& axis, double top, doub
     const EpochFact& e = f.epochs[i];
     if (i + 1 < f.epochs.size() && e.end_ms != 0 && f.epochs[i + 1].start_ms > e.end_ms) {
       double x1 = axis.x(e.end_ms), x2 = axis.x(f.epochs[i + 1].start_ms);
-      out += "<rect class=\"gap\" x=\"" + num(x1) + "\" y=\"" + num(top) + "\" width=\"" + num(std::max(1.0, x2 - x1)) +
-             "\" height=\"" + num(bottom - top) + "\"><title>no engine running for " +
+      out += "<rect class=\"gap\" x=\"" + svg_number(x1) + "\" y=\"" + svg_number(top) + "\" width=\"" + svg_number(std::max(1.0, x2 - x1)) +
+             "\" height=\"" + svg_number(bottom - top) + "\"><title>no engine running for " +
              nextflow_duration(f.epochs[i + 1].start_ms - e.end_ms) + "</title></rect>";
     }
     if (i == 0) continue;
     double x = axis.x(e.start_ms);
-    out += "<line class=\"epoch\" x1=\"" + num(x) + "\" x2=\"" + num(x) + "\" y1=\"" + num(top - (labels ? 14 : 0)) +
-           "\" y2=\"" + num(bottom) + "\"><title>engine run " + std::to_string(i + 1) + " (resume) started " +
+    out += "<line class=\"epoch\" x1=\"" + svg_number(x) + "\" x2=\"" + svg_number(x) + "\" y1=\"" + svg_number(top - (labels ? 14 : 0)) +
+           "\" y2=\"" + svg_number(bottom) + "\"><title>engine run " + std::to_string(i + 1) + " (resume) started " +
            local_timestamp(e.start_ms) + "</title></line>";
     if (labels) {
-      out += "<text class=\"epoch-label\" x=\"" + num(x + 3) + "\" y=\"" + num(top - 4) + "\">run " +
+      out += "<text class=\"epoch-label\" x=\"" + svg_number(x + 3) + "\" y=\"" + svg_number(top - 4) + "\">run " +
              std::to_string(i + 1) + "</text>";
     }
   }
@@ -153,7 +145,7 @@ std::string html_escape(const std::string& text) {
 
 std::string axis_label(std::int64_t ms) {
   if (ms == 0) return "0";
-  if (ms % 1000 != 0) return ms < 1000 ? std::to_string(ms) + "ms" : num(static_cast<double>(ms) / 1000) + "s";
+  if (ms % 1000 != 0) return ms < 1000 ? std::to_string(ms) + "ms" : svg_number(static_cast<double>(ms) / 1000) + "s";
   std::int64_t s = ms / 1000, h = s / 3600, m = s / 60 % 60;
   s %= 60;
   std::string out;
@@ -208,15 +200,15 @@ std::string task_stream_svg(const RunFacts& f) {
   double bar = std::max(2.0, pitch - (pitch >= 10 ? 4 : 1));
   double top = 26, bottom = top + pitch * lanes;
   double height = bottom + kAxis;
-  std::string out = "<svg class=\"chart\" viewBox=\"0 0 " + num(kWidth) + " " + num(height) +
+  std::string out = "<svg class=\"chart\" viewBox=\"0 0 " + svg_number(kWidth) + " " + svg_number(height) +
                     "\" role=\"img\" aria-label=\"task stream\">";
   out += time_axis(axis, top, bottom);
   int label_every = lanes <= 24 ? 1 : (lanes + 11) / 12;
   for (int lane = 1; lane <= lanes; ++lane) {
     double y = top + pitch * (lane - 1);
-    if (lane % 2 == 0) out += "<rect class=\"lane\" x=\"" + num(kLeft) + "\" y=\"" + num(y) + "\" width=\"" + num(kPlot) + "\" height=\"" + num(pitch) + "\"/>";
+    if (lane % 2 == 0) out += "<rect class=\"lane\" x=\"" + svg_number(kLeft) + "\" y=\"" + svg_number(y) + "\" width=\"" + svg_number(kPlot) + "\" height=\"" + svg_number(pitch) + "\"/>";
     if ((lane - 1) % label_every == 0) {
-      out += "<text class=\"lane-label\" x=\"" + num(kLeft - 8) + "\" y=\"" + num(y + pitch / 2 + 4) +
+      out += "<text class=\"lane-label\" x=\"" + svg_number(kLeft - 8) + "\" y=\"" + svg_number(y + pitch / 2 + 4) +
              "\" text-anchor=\"end\">slot " + std::to_string(lane) + "</text>";
     }
   }
@@ -227,8 +219,8 @@ std::string task_stream_svg(const RunFacts& f) {
       const TaskFact& t = f.tasks[a.task_pos];
       std::string what = std::string(a.outcome == TaskState::Running ? "running" : to_string(a.outcome));
       if (!a.detail.empty()) what += " (" + a.detail + ")";
-      out += "<rect class=\"" + std::string(outcome_class(a.outcome)) + "\" x=\"" + num(x1) + "\" y=\"" + num(lane_y(a)) +
-             "\" width=\"" + num(std::max(1.0, x2 - x1)) + "\" height=\"" + num(bar) + "\"><title>task " +
+      out += "<rect class=\"" + std::string(outcome_class(a.outcome)) + "\" x=\"" + svg_number(x1) + "\" y=\"" + svg_number(lane_y(a)) +
+             "\" width=\"" + svg_number(std::max(1.0, x2 - x1)) + "\" height=\"" + svg_number(bar) + "\"><title>task " +
              std::to_string(t.index) + ", attempt " + std::to_string(a.attempt) + ": " + html_escape(what) + ", " +
              nextflow_duration(a.run_ms()) + "</title></rect>";
     }
@@ -237,7 +229,7 @@ std::string task_stream_svg(const RunFacts& f) {
     std::map<std::pair<int, int>, std::pair<std::string, std::pair<double, double>>> paths;
     auto flush = [&](std::pair<std::string, std::pair<double, double>>& p, double y) {
       auto [x1, x2] = p.second;
-      p.first += "M" + num(x1) + " " + num(y) + "h" + num(std::max(1.0, x2 - x1)) + "v" + num(bar) + "h-" + num(std::max(1.0, x2 - x1)) + "z";
+      p.first += "M" + svg_number(x1) + " " + svg_number(y) + "h" + svg_number(std::max(1.0, x2 - x1)) + "v" + svg_number(bar) + "h-" + svg_number(std::max(1.0, x2 - x1)) + "z";
     };
     for (auto& a : f.attempts) {
       double x1 = axis.x(a.start_ms), x2 = axis.x(a.end_ms);
@@ -267,7 +259,7 @@ std::string task_stream_svg(const RunFacts& f) {
     double x = axis.x(a.end_ms);
     if (x - last < 2) continue;
     last = x;
-    marks += "M" + num(x) + " " + num(bottom) + "l-5 9h10z";
+    marks += "M" + svg_number(x) + " " + svg_number(bottom) + "l-5 9h10z";
   }
   if (!marks.empty()) {
     out += "<path class=\"int-mark\" d=\"" + marks + "\"><title>" + std::to_string(interrupted) +
@@ -286,29 +278,29 @@ std::string series_svg(const RunFacts& f, const std::vector<double>& series, con
   // A y range of whole numbers, a little above the highest point.
   double ymax = std::max(1.0, std::ceil(peak * 1.1));
   auto y = [&](double v) { return bottom - v / ymax * plot; };
-  std::string out = "<svg class=\"chart\" viewBox=\"0 0 " + num(kWidth) + " " + num(bottom + kAxis) +
+  std::string out = "<svg class=\"chart\" viewBox=\"0 0 " + svg_number(kWidth) + " " + svg_number(bottom + kAxis) +
                     "\" role=\"img\" aria-label=\"" + html_escape(y_label) + "\">";
   out += time_axis(axis, top, bottom);
   out += "<g class=\"axis\">";
   for (double v : {0.0, ymax / 2, ymax}) {
-    out += "<line class=\"grid\" x1=\"" + num(kLeft - 4) + "\" x2=\"" + num(kLeft + kPlot) + "\" y1=\"" + num(y(v)) +
-           "\" y2=\"" + num(y(v)) + "\"/><text x=\"" + num(kLeft - 8) + "\" y=\"" + num(y(v) + 4) +
-           "\" text-anchor=\"end\">" + num(v) + "</text>";
+    out += "<line class=\"grid\" x1=\"" + svg_number(kLeft - 4) + "\" x2=\"" + svg_number(kLeft + kPlot) + "\" y1=\"" + svg_number(y(v)) +
+           "\" y2=\"" + svg_number(y(v)) + "\"/><text x=\"" + svg_number(kLeft - 8) + "\" y=\"" + svg_number(y(v) + 4) +
+           "\" text-anchor=\"end\">" + svg_number(v) + "</text>";
   }
-  out += "<text x=\"" + num(kLeft) + "\" y=\"14\">" + html_escape(y_label) + "</text></g>";
+  out += "<text x=\"" + svg_number(kLeft) + "\" y=\"14\">" + html_escape(y_label) + "</text></g>";
   if (!series.empty()) {
     double step = kPlot / static_cast<double>(series.size());
-    std::string line = "M" + num(kLeft) + " " + num(y(series[0]));
+    std::string line = "M" + svg_number(kLeft) + " " + svg_number(y(series[0]));
     for (std::size_t i = 0; i < series.size(); ++i) {
-      line += "L" + num(kLeft + step * static_cast<double>(i) + step / 2) + " " + num(y(series[i]));
+      line += "L" + svg_number(kLeft + step * static_cast<double>(i) + step / 2) + " " + svg_number(y(series[i]));
     }
-    line += "L" + num(kLeft + kPlot) + " " + num(y(series.back()));
-    out += "<path class=\"area\" d=\"" + line + "L" + num(kLeft + kPlot) + " " + num(bottom) + "L" + num(kLeft) + " " +
-           num(bottom) + "z\"/><path class=\"line\" d=\"" + line + "\"/>";
+    line += "L" + svg_number(kLeft + kPlot) + " " + svg_number(y(series.back()));
+    out += "<path class=\"area\" d=\"" + line + "L" + svg_number(kLeft + kPlot) + " " + svg_number(bottom) + "L" + svg_number(kLeft) + " " +
+           svg_number(bottom) + "z\"/><path class=\"line\" d=\"" + line + "\"/>";
   }
-  out += "<line class=\"ref\" x1=\"" + num(kLeft) + "\" x2=\"" + num(kLeft + kPlot) + "\" y1=\"" + num(y(reference)) +
-         "\" y2=\"" + num(y(reference)) + "\"/><text class=\"ref-label\" x=\"" + num(kLeft + kPlot - 4) + "\" y=\"" +
-         num(y(reference) - 5) + "\" text-anchor=\"end\">" + html_escape(reference_label) + "</text>";
+  out += "<line class=\"ref\" x1=\"" + svg_number(kLeft) + "\" x2=\"" + svg_number(kLeft + kPlot) + "\" y1=\"" + svg_number(y(reference)) +
+         "\" y2=\"" + svg_number(y(reference)) + "\"/><text class=\"ref-label\" x=\"" + svg_number(kLeft + kPlot - 4) + "\" y=\"" +
+         svg_number(y(reference) - 5) + "\" text-anchor=\"end\">" + html_escape(reference_label) + "</text>";
   out += epochs_overlay(f, axis, top, bottom, false);
   return out + "</svg>";
 }

@@ -42,14 +42,6 @@ dl.defs{display:grid;grid-template-columns:max-content 1fr;gap:4px 16px;margin:0
 dl.defs dt{font-weight:600}dl.defs dd{margin:0;color:var(--muted)}
 )css";
 
-std::string num(double v) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.1f", v);
-  std::string s = buf;
-  if (s.size() > 2 && s.compare(s.size() - 2, 2, ".0") == 0) s.resize(s.size() - 2);
-  return s;
-}
-
 std::string fixed(double v, int decimals) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%.*f", decimals, v);
@@ -78,30 +70,30 @@ struct Frame {
 std::string open_svg(const Frame& f, const std::vector<ScalingLevel>& levels, const std::string& y_label,
                      const std::string& aria, bool percent_axis) {
   double bottom = kTop + kHeight;
-  std::string out = "<svg class=\"chart\" viewBox=\"0 0 " + num(kWidth) + " " + num(bottom + kAxis) +
+  std::string out = "<svg class=\"chart\" viewBox=\"0 0 " + svg_number(kWidth) + " " + svg_number(bottom + kAxis) +
                     "\" role=\"img\" aria-label=\"" + html_escape(aria) + "\"><g class=\"axis\">";
   double step = tick_step(f.ymax);
   for (double v = 0; v <= f.ymax + 1e-9; v += step) {
-    std::string label = percent_axis ? num(v * 100) + "%" : num(v);
-    out += "<line class=\"grid\" x1=\"" + num(kLeft - 4) + "\" x2=\"" + num(kLeft + kPlotW) + "\" y1=\"" + num(f.y(v)) +
-           "\" y2=\"" + num(f.y(v)) + "\"/><text x=\"" + num(kLeft - 8) + "\" y=\"" + num(f.y(v) + 4) +
+    std::string label = percent_axis ? svg_number(v * 100) + "%" : svg_number(v);
+    out += "<line class=\"grid\" x1=\"" + svg_number(kLeft - 4) + "\" x2=\"" + svg_number(kLeft + kPlotW) + "\" y1=\"" + svg_number(f.y(v)) +
+           "\" y2=\"" + svg_number(f.y(v)) + "\"/><text x=\"" + svg_number(kLeft - 8) + "\" y=\"" + svg_number(f.y(v) + 4) +
            "\" text-anchor=\"end\">" + label + "</text>";
   }
-  out += "<line x1=\"" + num(kLeft) + "\" x2=\"" + num(kLeft + kPlotW) + "\" y1=\"" + num(bottom) + "\" y2=\"" +
-         num(bottom) + "\"/>";
+  out += "<line x1=\"" + svg_number(kLeft) + "\" x2=\"" + svg_number(kLeft + kPlotW) + "\" y1=\"" + svg_number(bottom) + "\" y2=\"" +
+         svg_number(bottom) + "\"/>";
   double last_label = -1e9;
   for (auto& l : levels) {
     double x = f.x(l.jobs);
-    out += "<line class=\"grid\" x1=\"" + num(x) + "\" x2=\"" + num(x) + "\" y1=\"" + num(kTop) + "\" y2=\"" +
-           num(bottom + 4) + "\"/>";
+    out += "<line class=\"grid\" x1=\"" + svg_number(x) + "\" x2=\"" + svg_number(x) + "\" y1=\"" + svg_number(kTop) + "\" y2=\"" +
+           svg_number(bottom + 4) + "\"/>";
     if (x - last_label >= 26) {  // labels of crowded levels give way
-      out += "<text x=\"" + num(x) + "\" y=\"" + num(bottom + 18) + "\" text-anchor=\"middle\">" +
+      out += "<text x=\"" + svg_number(x) + "\" y=\"" + svg_number(bottom + 18) + "\" text-anchor=\"middle\">" +
              std::to_string(l.jobs) + "</text>";
       last_label = x;
     }
   }
-  out += "<text x=\"" + num(kLeft + kPlotW / 2) + "\" y=\"" + num(bottom + 36) +
-         "\" text-anchor=\"middle\">-j (tasks at once)</text><text x=\"" + num(kLeft) + "\" y=\"14\">" +
+  out += "<text x=\"" + svg_number(kLeft + kPlotW / 2) + "\" y=\"" + svg_number(bottom + 36) +
+         "\" text-anchor=\"middle\">-j (tasks at once)</text><text x=\"" + svg_number(kLeft) + "\" y=\"14\">" +
          html_escape(y_label) + "</text></g>";
   return out;
 }
@@ -113,7 +105,7 @@ std::string curve(const Frame& f, const std::vector<ScalingLevel>& levels, const
   std::string d;
   for (int i = 0; i <= kCurvePoints; ++i) {
     double p = std::exp2(a + (b - a) * i / kCurvePoints);
-    d += (i ? "L" : "M") + num(f.x(p)) + " " + num(f.y(value(p)));
+    d += (i ? "L" : "M") + svg_number(f.x(p)) + " " + svg_number(f.y(value(p)));
   }
   return "<path class=\"" + std::string(cls) + "\" d=\"" + d + "\"><title>" + html_escape(title) + "</title></path>";
 }
@@ -125,8 +117,8 @@ std::string points(const Frame& f, const std::vector<ScalingLevel>& levels, doub
   for (std::size_t i = 0; i < levels.size(); ++i) {
     const ScalingLevel& l = levels[i];
     double x = f.x(l.jobs), y = f.y(l.*field);
-    d += (i ? "L" : "M") + num(x) + " " + num(y);
-    dots += "<circle class=\"" + std::string(cls) + "\" cx=\"" + num(x) + "\" cy=\"" + num(y) + "\" r=\"4.5\"><title>" +
+    d += (i ? "L" : "M") + svg_number(x) + " " + svg_number(y);
+    dots += "<circle class=\"" + std::string(cls) + "\" cx=\"" + svg_number(x) + "\" cy=\"" + svg_number(y) + "\" r=\"4.5\"><title>" +
             html_escape(tip(l)) + "</title></circle>";
   }
   return "<path class=\"" + std::string(cls) + "\" d=\"" + d + "\"/>" + dots;
@@ -135,9 +127,9 @@ std::string points(const Frame& f, const std::vector<ScalingLevel>& levels, doub
 std::string knee_marker(const Frame& f, const Knee& knee) {
   double x = f.x(knee.jobs);
   bool near_right = x > kLeft + kPlotW - 90;  // the label goes left of the line, inside the frame
-  return "<line class=\"knee\" x1=\"" + num(x) + "\" x2=\"" + num(x) + "\" y1=\"" + num(kTop - 8) + "\" y2=\"" +
-         num(kTop + kHeight) + "\"/><text class=\"knee-label\" x=\"" + num(near_right ? x - 4 : x + 4) + "\" y=\"" +
-         num(kTop - 10) + "\"" + (near_right ? " text-anchor=\"end\"" : "") + ">knee -j " + std::to_string(knee.jobs) +
+  return "<line class=\"knee\" x1=\"" + svg_number(x) + "\" x2=\"" + svg_number(x) + "\" y1=\"" + svg_number(kTop - 8) + "\" y2=\"" +
+         svg_number(kTop + kHeight) + "\"/><text class=\"knee-label\" x=\"" + svg_number(near_right ? x - 4 : x + 4) + "\" y=\"" +
+         svg_number(kTop - 10) + "\"" + (near_right ? " text-anchor=\"end\"" : "") + ">knee -j " + std::to_string(knee.jobs) +
          "</text>";
 }
 
@@ -166,10 +158,10 @@ std::string efficiency_svg(const ScalingResult& r) {
   for (auto& l : r.levels) top = std::max({top, l.efficiency, l.cpu_efficiency});
   Frame f(r.levels, top * 1.1);
   std::string out = open_svg(f, r.levels, "efficiency (speedup / -j)", "efficiency by -j", true);
-  out += "<line class=\"threshold\" x1=\"" + num(kLeft) + "\" x2=\"" + num(kLeft + kPlotW) + "\" y1=\"" +
-         num(f.y(kKneeEfficiency)) + "\" y2=\"" + num(f.y(kKneeEfficiency)) + "\"/><text class=\"threshold-label\" x=\"" +
-         num(kLeft + 6) + "\" y=\"" + num(f.y(kKneeEfficiency) + 15) + "\">" +
-         num(kKneeEfficiency * 100) + "%: the knee's threshold</text>";
+  out += "<line class=\"threshold\" x1=\"" + svg_number(kLeft) + "\" x2=\"" + svg_number(kLeft + kPlotW) + "\" y1=\"" +
+         svg_number(f.y(kKneeEfficiency)) + "\" y2=\"" + svg_number(f.y(kKneeEfficiency)) + "\"/><text class=\"threshold-label\" x=\"" +
+         svg_number(kLeft + 6) + "\" y=\"" + svg_number(f.y(kKneeEfficiency) + 15) + "\">" +
+         svg_number(kKneeEfficiency * 100) + "%: the knee's threshold</text>";
   if (r.fit.ok) {
     out += curve(f, r.levels, [&r](double p) { return r.fit.speedup(p) / p; }, "fit", "Amdahl fit: speedup / p");
   }
@@ -259,7 +251,7 @@ std::string scaling_html(const ScalingResult& r) {
          "<span><i class=\"knee\"></i>knee</span></div>" + speedup_svg(r) + "</section>";
   out += "<section><h2>Efficiency</h2><div class=\"legend\"><span><i class=\"measured\"></i>efficiency (speedup / -j)</span>"
          "<span><i class=\"cpu\"></i>CPU efficiency (CPU time / (-j × wall))</span><span><i class=\"fit\"></i>Amdahl fit"
-         "</span><span><i class=\"threshold\"></i>" + num(kKneeEfficiency * 100) + "%</span><span><i class=\"knee\"></i>knee"
+         "</span><span><i class=\"threshold\"></i>" + svg_number(kKneeEfficiency * 100) + "%</span><span><i class=\"knee\"></i>knee"
          "</span></div>" + efficiency_svg(r) + "</section>";
   out += "<section><h2>Levels</h2>" + levels_table(r) + "</section>";
   out += "<section><h2>How these are computed</h2><dl class=\"defs\">"
@@ -269,7 +261,7 @@ std::string scaling_html(const ScalingResult& r) {
          "<dt>CPU efficiency</dt><dd>user + system CPU time / (-j × wall), as Slurm's seff</dd>"
          "<dt>Amdahl fit</dt><dd>T(p) = T1 (s + (1 - s) / p), fitted by least squares to the wall times; s is the serial "
          "fraction, ± its standard error</dd>"
-         "<dt>knee</dt><dd>the level before the first whose efficiency falls below " + num(kKneeEfficiency * 100) +
+         "<dt>knee</dt><dd>the level before the first whose efficiency falls below " + svg_number(kKneeEfficiency * 100) +
          "%: past it, cores are increasingly wasted</dd></dl></section>";
   out += "<footer>written by jr " JR_VERSION "</footer></main></body></html>\n";
   return out;

@@ -1,23 +1,10 @@
 #include "daemon/outputs.h"
 
-#include <fcntl.h>
 #include <unistd.h>
 
-#include <cerrno>
-#include <cstring>
-#include <filesystem>
+#include "base/atomic_file.h"
 
 namespace jr {
-namespace {
-
-void fsync_path(const std::string& path, int flags) {
-  int fd = ::open(path.c_str(), flags | O_CLOEXEC);
-  if (fd < 0) return;
-  ::fsync(fd);
-  ::close(fd);
-}
-
-}  // namespace
 
 void commit_outputs(const TaskSpec& spec, Exit* exit) {
   for (auto& out : spec.outputs) {
@@ -30,15 +17,11 @@ void commit_outputs(const TaskSpec& spec, Exit* exit) {
     }
   }
   for (auto& out : spec.outputs) {
-    std::string partial = partial_path(out);
-    fsync_path(partial, O_RDONLY);
-    if (::rename(partial.c_str(), out.c_str()) != 0) {
+    if (auto st = rename_durably(partial_path(out), out); !st) {
       exit->output_missing = true;
-      exit->detail = "cannot commit declared output " + out + ": " + std::strerror(errno);
+      exit->detail = "cannot commit declared output " + out + ": " + st.error().message;
       return;
     }
-    auto dir = std::filesystem::path(out).parent_path();
-    fsync_path(dir.empty() ? "." : dir.string(), O_RDONLY | O_DIRECTORY);
   }
 }
 

@@ -80,16 +80,15 @@ bool open_as(int target, const char* path, int flags) {
 // The child, between vfork and exec: system calls only, no allocation, no library state.
 [[noreturn]] void exec_child(const SpawnRequest& req, char* const* argv, char* const* envp,
                              const std::vector<std::string>& candidates, volatile ChildFailure* failure) {
-  auto fail = [failure](ChildFailure::Stage stage) { child_fails(failure, stage); };
-  if (::setpgid(0, 0) != 0) fail(ChildFailure::kGroup);
+  if (::setpgid(0, 0) != 0) child_fails(failure, ChildFailure::kGroup);
   struct sigaction dfl {};
   dfl.sa_handler = SIG_DFL;
   const auto& reset = non_default_signals();
   for (int i = 0; i < reset.count; ++i) ::sigaction(reset.signals[i], &dfl, nullptr);
-  if (!open_as(0, "/dev/null", O_RDONLY)) fail(ChildFailure::kOpen);
-  if (!open_as(1, req.stdout_path.c_str(), O_WRONLY | O_CREAT | O_APPEND)) fail(ChildFailure::kOpen);
-  if (!open_as(2, req.stderr_path.c_str(), O_WRONLY | O_CREAT | O_APPEND)) fail(ChildFailure::kOpen);
-  if (!req.cwd.empty() && ::chdir(req.cwd.c_str()) != 0) fail(ChildFailure::kChdir);
+  if (!open_as(0, "/dev/null", O_RDONLY)) child_fails(failure, ChildFailure::kOpen);
+  if (!open_as(1, req.stdout_path.c_str(), O_WRONLY | O_CREAT | O_APPEND)) child_fails(failure, ChildFailure::kOpen);
+  if (!open_as(2, req.stderr_path.c_str(), O_WRONLY | O_CREAT | O_APPEND)) child_fails(failure, ChildFailure::kOpen);
+  if (!req.cwd.empty() && ::chdir(req.cwd.c_str()) != 0) child_fails(failure, ChildFailure::kChdir);
   sigset_t empty;
   sigemptyset(&empty);
   ::sigprocmask(SIG_SETMASK, &empty, nullptr);

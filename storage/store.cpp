@@ -7,6 +7,7 @@
 #include <cstring>
 #include <filesystem>
 
+#include "base/atomic_file.h"
 #include "base/duration.h"
 #include "storage/codec.h"
 #include "storage/schema.h"
@@ -66,18 +67,8 @@ Status Store::create(const std::filesystem::path& path, SyncMode sync) {
   if (std::filesystem::exists(fresh + "-wal", ec)) {
     return make_error(ErrorCode::Io, "cannot create " + path.string() + ": its write-ahead log was not merged");
   }
-  int fd = ::open(fresh.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd >= 0) {
-    ::fsync(fd);
-    ::close(fd);
-  }
-  if (::rename(fresh.c_str(), path.c_str()) != 0) {
-    return make_error(ErrorCode::Io, "cannot create " + path.string() + ": " + std::strerror(errno));
-  }
-  int dir = ::open(path.parent_path().empty() ? "." : path.parent_path().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dir >= 0) {
-    ::fsync(dir);
-    ::close(dir);
+  if (auto st = rename_durably(fresh, path.string()); !st) {
+    return make_error(ErrorCode::Io, "cannot create " + path.string() + ": " + st.error().message);
   }
   return {};
 }

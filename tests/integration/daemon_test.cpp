@@ -17,17 +17,6 @@ namespace {
 
 using json = nlohmann::json;
 
-std::vector<std::string> seq(int from, int to) {
-  std::vector<std::string> v;
-  for (int i = from; i <= to; ++i) v.push_back(std::to_string(i));
-  return v;
-}
-
-std::vector<std::string> cat(std::vector<std::string> a, const std::vector<std::string>& b) {
-  a.insert(a.end(), b.begin(), b.end());
-  return a;
-}
-
 std::map<std::string, int> count_lines(const std::filesystem::path& file) {
   std::map<std::string, int> counts;
   for (auto& line : read_lines(file)) ++counts[line];

@@ -156,4 +156,15 @@ bool process_alive(pid_t pid) {
   return close != std::string::npos && close + 2 < s.size() && s[close + 2] != 'Z';
 }
 
+std::vector<std::string> seq(int from, int to) {
+  std::vector<std::string> v;
+  for (int i = from; i <= to; ++i) v.push_back(std::to_string(i));
+  return v;
+}
+
+std::vector<std::string> cat(std::vector<std::string> a, const std::vector<std::string>& b) {
+  a.insert(a.end(), b.begin(), b.end());
+  return a;
+}
+
 }  // namespace jr::test

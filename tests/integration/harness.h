@@ -46,6 +46,11 @@ pid_t start_jrd(const std::filesystem::path& state, const std::filesystem::path&
 // Waits for a child started by start_jr or start_jrd; returns its exit code (128 + signal if killed).
 int wait_exit(pid_t pid);
 
+// "FROM".."TO" as decimal strings: the inputs of a `:::`.
+std::vector<std::string> seq(int from, int to);
+// `a` followed by `b`: a command line and its inputs.
+std::vector<std::string> cat(std::vector<std::string> a, const std::vector<std::string>& b);
+
 // Polls `condition` until it holds or `limit` passes; returns whether it held.
 bool wait_for(const std::function<bool()>& condition,
               std::chrono::milliseconds limit = std::chrono::seconds(60));

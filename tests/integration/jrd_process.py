@@ -23,16 +23,18 @@ def jrd_bin():
     return path
 
 
-def wait_for(condition, timeout=30.0, what="a condition"):
-    """Polls condition() until it returns something true, or fails after timeout seconds."""
+def wait_for(condition, timeout=30.0, what="a condition", on_timeout=lambda: "", interval=0.01):
+    """Polls condition() until it returns something true, or fails after timeout seconds with
+    what on_timeout() says (the state of things, for the failure message)."""
     deadline = time.monotonic() + timeout
     while True:
         value = condition()
         if value:
             return value
         if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
-        time.sleep(0.01)
+            detail = on_timeout()
+            raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}" + (f"\n{detail}" if detail else ""))
+        time.sleep(interval)
 
 
 def try_ping(socket_path):

@@ -15,17 +15,6 @@ namespace {
 
 using json = nlohmann::json;
 
-std::vector<std::string> inputs(int from, int to) {
-  std::vector<std::string> v;
-  for (int i = from; i <= to; ++i) v.push_back(std::to_string(i));
-  return v;
-}
-
-std::vector<std::string> concat(std::vector<std::string> a, const std::vector<std::string>& b) {
-  a.insert(a.end(), b.begin(), b.end());
-  return a;
-}
-
 std::vector<std::string> split(const std::string& text, char sep) {
   std::vector<std::string> out;
   std::stringstream ss(text);
@@ -50,9 +39,9 @@ void write_task_script(const TempDir& dir) {
 
 TEST(ProgressTest, TheLastProgressOfEachAttemptIsStored) {
   TempDir dir;
-  auto out = run_jr(concat({"run", "-j", "2", "--", "sh", "-c",
+  auto out = run_jr(cat({"run", "-j", "2", "--", "sh", "-c",
                             JR_BIN " progress 1/4 start && " JR_BIN " progress 3/4 \"working on $1\"", "sh", "{}", ":::"},
-                           inputs(1, 4)),
+                           seq(1, 4)),
                     dir.path());
   ASSERT_EQ(out.exit_code, 0) << out.err;
   auto db = dir / ".jr/jr.db";
@@ -84,7 +73,7 @@ class ObservedJob : public ::testing::Test {
   static void SetUpTestSuite() {
     dir_ = new TempDir;
     write_task_script(*dir_);
-    args_ = concat({"run", "-j", "3", "--sample-every", "50ms", "--", "./task.sh", "{}", "3", "0.1", ":::"}, inputs(1, 12));
+    args_ = cat({"run", "-j", "3", "--sample-every", "50ms", "--", "./task.sh", "{}", "3", "0.1", ":::"}, seq(1, 12));
     auto db = *dir_ / ".jr/jr.db";
     pid_t pid = start_jr(args_, dir_->path());
     ASSERT_TRUE(wait_for([&] {

@@ -20,17 +20,6 @@ namespace {
 
 using json = nlohmann::json;
 
-std::vector<std::string> inputs(int from, int to) {
-  std::vector<std::string> v;
-  for (int i = from; i <= to; ++i) v.push_back(std::to_string(i));
-  return v;
-}
-
-std::vector<std::string> concat(std::vector<std::string> a, const std::vector<std::string>& b) {
-  a.insert(a.end(), b.begin(), b.end());
-  return a;
-}
-
 // TMPDIR pointed at a directory of the test while it lives, so that the test can check that
 // jr scaling leaves no scratch directory behind.
 class ScratchHome {
@@ -94,9 +83,9 @@ std::string lower(std::string s) {
 TEST(ScalingTest, SleepScalesIdeally) {
   TempDir dir;
   ScratchHome scratch(dir / "tmp");
-  auto out = run_jr(concat({"scaling", "-j", "1,2,4,8", "--json", "-o", (dir / "sleep.html").string(), "--", "sh", "-c",
+  auto out = run_jr(cat({"scaling", "-j", "1,2,4,8", "--json", "-o", (dir / "sleep.html").string(), "--", "sh", "-c",
                             "sleep 0.3", "{}", ":::"},
-                           inputs(1, 8)),
+                           seq(1, 8)),
                     dir.path());
   ASSERT_EQ(out.exit_code, 0) << out.err;
   json report = json::parse(out.out);
@@ -137,9 +126,9 @@ TEST(ScalingTest, CpuBoundTaskSaturatesAtTwoCores) {
   bool free_cores = false;
   for (int attempt = 1; attempt <= 2 && !free_cores; ++attempt) {
     TempDir dir;
-    auto out = run_jr(concat({"scaling", "-j", "1,2,4", "--json", "-o", (dir / "cpu.html").string(), "--", "sh", "-c",
+    auto out = run_jr(cat({"scaling", "-j", "1,2,4", "--json", "-o", (dir / "cpu.html").string(), "--", "sh", "-c",
                               busy, "{}", ":::"},
-                             inputs(1, 8)),
+                             seq(1, 8)),
                       dir.path());
     ASSERT_EQ(out.exit_code, 0) << out.err;
     report = json::parse(out.out);
@@ -165,9 +154,9 @@ TEST(ScalingTest, CpuBoundTaskSaturatesAtTwoCores) {
 TEST(ScalingTest, TheSameSeedRunsTheSameSampleAtEveryLevel) {
   auto ran = [](std::uint64_t seed) {
     TempDir dir;
-    auto out = run_jr(concat({"scaling", "-j", "1,2", "--sample", "3", "--seed", std::to_string(seed), "--json", "-o",
+    auto out = run_jr(cat({"scaling", "-j", "1,2", "--sample", "3", "--seed", std::to_string(seed), "--json", "-o",
                               (dir / "s.html").string(), "--", "sh", "-c", "echo x >> ran-$1", "sh", "{}", ":::"},
-                             inputs(0, 9)),
+                             seq(0, 9)),
                       dir.path());
     EXPECT_EQ(out.exit_code, 0) << out.err;
     json report = json::parse(out.out);
@@ -201,7 +190,7 @@ TEST(ScalingTest, IdenticalTasksEachRun) {
 
 TEST(ScalingTest, TextOutputNamesTheKnee) {
   TempDir dir;
-  auto out = run_jr(concat({"scaling", "-j", "2", "-o", "s.html", "--", "sh", "-c", "sleep 0.1", "{}", ":::"}, inputs(1, 2)),
+  auto out = run_jr(cat({"scaling", "-j", "2", "-o", "s.html", "--", "sh", "-c", "sleep 0.1", "{}", ":::"}, seq(1, 2)),
                     dir.path());
   ASSERT_EQ(out.exit_code, 0) << out.err;
   EXPECT_NE(out.err.find("adding -j 1"), std::string::npos) << out.err;

@@ -12,6 +12,7 @@ Needs root and Debian's slurm-wlm and munge (scripts/setup slurm); skips, saying
 Slurm cannot start. Every daemon it starts is stopped by pid at the end, also on failure.
 """
 
+import functools
 import json
 import os
 import sqlite3
@@ -25,9 +26,12 @@ import unittest
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from jrd_process import main  # noqa: E402
+from jrd_process import main, wait_for as poll_until  # noqa: E402
 from observe_job import jr_binary  # noqa: E402
 from slurm_cluster import Cluster, Unavailable  # noqa: E402
+
+# Polls less often than jrd_process does: a poll here is often an squeue process.
+wait_for = functools.partial(poll_until, interval=0.05)
 
 SOURCE = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 SWEEP = os.path.join(SOURCE, "examples", "slurm", "jr-sweep.sbatch")
@@ -88,17 +92,6 @@ def tearDownModule():
         _cluster.stop()
     if _jr:
         shutil.rmtree(_jr[0], ignore_errors=True)
-
-
-def wait_for(condition, timeout, what, on_timeout=lambda: ""):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}\n{on_timeout()}")
-        time.sleep(0.05)
 
 
 def query(db, sql):
