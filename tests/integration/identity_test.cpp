@@ -4,6 +4,8 @@
 #include <signal.h>
 
 #include <atomic>
+#include <cstdlib>
+#include <filesystem>
 #include <map>
 #include <set>
 #include <nlohmann/json.hpp>
@@ -33,7 +35,21 @@ std::map<std::string, int> runs(const TempDir& dir) {
   return m;
 }
 
-// Starts `args` and kills the engine with SIGKILL once `succeeded` tasks have.
+// Live processes whose environment names `state_dir` as JR_STATE_DIR: the tasks of an engine.
+std::vector<pid_t> tasks_of(const std::filesystem::path& state_dir) {
+  std::vector<pid_t> out;
+  std::string want = std::string(1, '\0') + "JR_STATE_DIR=" + state_dir.string() + '\0';
+  for (auto& entry : std::filesystem::directory_iterator("/proc")) {
+    pid_t pid = static_cast<pid_t>(std::atoi(entry.path().filename().c_str()));
+    std::string env = '\0' + read_file(entry.path() / "environ");  // each variable ends in NUL
+    if (pid > 0 && env.find(want) != std::string::npos && process_alive(pid)) out.push_back(pid);
+  }
+  return out;
+}
+
+// Starts `args` and kills the engine with SIGKILL once `succeeded` tasks have; returns once
+// the tasks it leaves (they live on, as after any kill -9) have finished, so that what they
+// append to runs.txt is written before anyone counts it.
 void kill_mid_run(const TempDir& dir, const std::vector<std::string>& args, int succeeded) {
   auto db = dir / ".jr/jr.db";
   pid_t pid = start_jr(args, dir.path());
@@ -42,6 +58,7 @@ void kill_mid_run(const TempDir& dir, const std::vector<std::string>& args, int 
   }));
   kill(pid, SIGKILL);
   wait_exit(pid);
+  EXPECT_TRUE(wait_for([&] { return tasks_of(dir / ".jr").empty(); })) << "the killed engine's tasks never ended";
 }
 
 // What `jr run --explain --json` says of `inputs`: the inputs it would skip, and its summary.
