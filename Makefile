@@ -6,35 +6,39 @@ PREFIX ?= /usr/local
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: all setup build build-asan run test test-plain test-asan bench install clean
+.PHONY: all setup setup-test build build-asan run test test-plain test-asan bench install clean
 
 all: build
 
+# What building and the demo need; `make run` installs nothing more.
 setup:
 	@scripts/setup
+
+# What the tests also use: Chromium, tmux, GNU parallel, numpy, systemd tools, Slurm.
+setup-test: setup
 	@scripts/setup optional || echo "make: optional tools could not be installed; the tests that need them will say they skip"
 	@scripts/setup slurm || echo "make: Slurm and munge could not be installed; the Slurm test will say it skips"
 
 build: setup
-	@cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_FLAGS) >/dev/null
+	@cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DJR_WERROR=ON $(CMAKE_FLAGS) >/dev/null
 	@cmake --build build -j $(JOBS)
 
 build-asan: setup
-	@cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DJR_SANITIZE=ON $(CMAKE_FLAGS) >/dev/null
+	@cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DJR_SANITIZE=ON -DJR_WERROR=ON $(CMAKE_FLAGS) >/dev/null
 	@cmake --build build-asan -j $(JOBS)
 
 run: build
 	@examples/demo.sh build
 
-test-plain: build
+test-plain: build setup-test
 	@cd build && ctest --output-on-failure -j $(JOBS)
 
-test-asan: build-asan
+test-asan: build-asan setup-test
 	@cd build-asan && ASAN_OPTIONS=detect_leaks=1 JR_TEST_QUICK=1 ctest --output-on-failure -j $(JOBS)
 
 test: test-plain test-asan
 
-bench: build
+bench: build setup-test
 	@rc=0; bench/run build || rc=1; echo; /usr/bin/python3 bench/python_bench.py build || rc=1; exit $$rc
 
 # Binaries to PREFIX/bin, units to PREFIX/lib/systemd/{user,system}, man pages to PREFIX/share/man,

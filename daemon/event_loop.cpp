@@ -67,7 +67,9 @@ void EventLoop::unwatch(int fd) {
 
 Status EventLoop::wait_once(std::int64_t deadline_ms) {
   int timeout = -1;
-  if (deadline_ms >= 0) {
+  if (!deferred_.empty()) {
+    timeout = 0;
+  } else if (deadline_ms >= 0) {
     std::int64_t left = deadline_ms - monotonic_ms();
     timeout = left <= 0 ? 0 : static_cast<int>(std::min<std::int64_t>(left, 1 << 30));
   }
@@ -92,6 +94,10 @@ Status EventLoop::wait_once(std::int64_t deadline_ms) {
     auto handler = it->second;
     (*handler)(events[i].events);
   }
+  // Only what was deferred before this turn: work that defers itself again waits a turn.
+  std::vector<std::function<void()>> due;
+  due.swap(deferred_);
+  for (auto& work : due) work();
   return {};
 }
 

@@ -3,7 +3,9 @@
 // epoll over the descriptors registered with watch() plus a signalfd for the signals given at
 // creation, which are blocked in every thread from then on, so they arrive only here (as
 // ninja does with ppoll). No busy waiting: wait_once() sleeps in epoll_wait until a
-// descriptor is ready, a signal arrives or the deadline passes. Single-threaded.
+// descriptor is ready, a signal arrives or the deadline passes, unless work was deferred to
+// the next turn (defer()), which a handler uses to do a bounded slice now and the rest after
+// everyone else had a turn. Single-threaded.
 #pragma once
 
 #include <sys/signalfd.h>
@@ -32,6 +34,9 @@ class EventLoop {
   Status watch(int fd, std::uint32_t events, FdHandler handler);
   Status modify(int fd, std::uint32_t events);
   void unwatch(int fd);
+  // Runs `work` once on the next turn, after that turn's ready descriptors; the next wait does
+  // not sleep while work is deferred.
+  void defer(std::function<void()> work) { deferred_.push_back(std::move(work)); }
 
   // Dispatches what is ready, waiting until `deadline_ms` (monotonic) at most; -1 waits
   // until something happens.
@@ -43,6 +48,7 @@ class EventLoop {
   int signal_fd_;
   SignalHandler on_signal_;
   std::unordered_map<int, std::shared_ptr<FdHandler>> handlers_;
+  std::vector<std::function<void()>> deferred_;
 };
 
 }  // namespace jr

@@ -23,6 +23,11 @@ using json = nlohmann::json;
 // A client that leaves this much of its replies unread is dropped rather than buffered for.
 constexpr std::size_t kMaxUnsentBytes = 64u << 20;
 
+// The work one connection gets per turn of the loop: one read of at most this many bytes, and
+// at most this many requests answered. No client's backlog delays another's reply by more.
+constexpr std::size_t kSliceBytes = 64u << 10;
+constexpr int kFramesPerTurn = 32;
+
 // Deeper JSON than any request needs is refused: copying or printing it recurses once per level.
 constexpr int kMaxJsonDepth = 64;
 
@@ -34,12 +39,14 @@ json error_reply(const json& id, ErrorCode code, const std::string& message) {
 
 struct Server::Connection {
   int fd = -1;
+  std::uint64_t serial = 0;  // tells a connection from a later one on the same descriptor
   Peer peer;
   FrameDecoder decoder;
   std::string out;
   bool greeted = false;
   bool closing = false;  // close once `out` is sent
   bool eof = false;      // the client shut down its sending half: answer what it sent, then close
+  bool serving = false;  // the rest of its frames are deferred to the next turn
 };
 
 Server::Server(EventLoop& loop, int fd, std::filesystem::path path, bool unlink_on_exit)
@@ -133,6 +140,7 @@ void Server::accept_all() {
     }
     auto c = std::make_unique<Connection>();
     c->fd = fd;
+    c->serial = ++accepted_;
     c->peer = Peer{cred.uid, cred.pid};
     if (!loop_.watch(fd, EPOLLIN, [this, fd](std::uint32_t ev) {
           if (ev & EPOLLOUT) on_writable(fd);
@@ -154,50 +162,65 @@ void Server::close(int fd) {
 void Server::on_readable(int fd) {
   auto it = conns_.find(fd);
   if (it == conns_.end()) return;
-  if (it->second->eof) {
-    close(fd);  // woken by a hang-up or an error after its end of stream: the client is gone
+  Connection& c = *it->second;
+  if (c.eof) {
+    if (!c.serving) close(fd);  // woken by a hang-up or an error after its end of stream: the client is gone
     return;
   }
-  char buf[65536];
-  for (;;) {
-    ssize_t n = ::recv(fd, buf, sizeof buf, 0);
-    if (n > 0) {
-      // After an error that ends the connection, what else the client sends is dropped unread.
-      if (!it->second->closing) it->second->decoder.append(buf, static_cast<std::size_t>(n));
-      continue;
-    }
-    if (n == 0) {
-      it->second->eof = true;
-      break;
-    }
-    if (errno == EAGAIN || errno == EWOULDBLOCK) break;
-    if (errno == EINTR) continue;
+  // One slice a turn, and none while the last one's frames wait: a client that sends faster
+  // than it is served queues in its own socket, not in jrd's memory.
+  if (c.serving) return;
+  char buf[kSliceBytes];
+  ssize_t n;
+  do {
+    n = ::recv(fd, buf, sizeof buf, 0);
+  } while (n < 0 && errno == EINTR);
+  if (n > 0) {
+    // After an error that ends the connection, what else the client sends is dropped unread.
+    if (!c.closing) c.decoder.append(buf, static_cast<std::size_t>(n));
+  } else if (n == 0) {
+    c.eof = true;
+  } else if (errno != EAGAIN && errno != EWOULDBLOCK) {
     close(fd);  // an error: the client is gone
     return;
   }
-  // Look the connection up again after every reply: a failed send may have closed it.
-  for (;;) {
-    auto again = conns_.find(fd);
-    if (again == conns_.end()) return;
-    Connection& conn = *again->second;
-    if (conn.closing) break;
-    auto frame = conn.decoder.next();
+  serve(fd, c.serial);
+}
+
+void Server::serve(int fd, std::uint64_t serial) {
+  // Look the connection up again after every reply: a failed send may have closed it (and
+  // a new connection may have its descriptor by the time deferred work runs).
+  auto lookup = [&]() -> Connection* {
+    auto it = conns_.find(fd);
+    return it != conns_.end() && it->second->serial == serial ? it->second.get() : nullptr;
+  };
+  for (int served = 0;; ++served) {
+    Connection* conn = lookup();
+    if (!conn) return;
+    conn->serving = false;
+    if (conn->closing) break;
+    if (served == kFramesPerTurn) {
+      // Everyone else, and the engine, get their turn before this client's next frame.
+      conn->serving = true;
+      loop_.defer([this, fd, serial] { serve(fd, serial); });
+      return;
+    }
+    auto frame = conn->decoder.next();
     if (!frame) {
-      conn.closing = true;
-      send(conn, error_reply(nullptr, ErrorCode::Usage, frame.error().message));
+      conn->closing = true;
+      send(*conn, error_reply(nullptr, ErrorCode::Usage, frame.error().message));
       continue;
     }
     if (!*frame) break;
-    handle_frame(conn, **frame);
+    handle_frame(*conn, **frame);
   }
-  auto again = conns_.find(fd);
-  if (again == conns_.end()) return;
-  Connection& conn = *again->second;
+  Connection* conn = lookup();
+  if (!conn) return;
   // A client that has sent all it will still gets its replies, then the close.
-  if (conn.eof) conn.closing = true;
-  if (conn.closing && conn.out.empty()) {
+  if (conn->eof) conn->closing = true;
+  if (conn->closing && conn->out.empty()) {
     close(fd);
-  } else if (conn.eof) {
+  } else if (conn->eof) {
     (void)loop_.modify(fd, EPOLLOUT);  // its end of stream stays readable: stop waking for it
   }
 }

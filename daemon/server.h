@@ -3,13 +3,16 @@
 // Listens on a Unix stream socket (its directory 0700, the socket 0600) or adopts one that
 // systemd passed. Every connection is non-blocking and has its own buffers, so a slow or dead
 // client never stalls the loop or other clients; a client whose unread replies pass a bound
-// is dropped. Only the server's own uid and root may connect (SO_PEERCRED); others are refused
+// is dropped. Each connection gets a slice per turn of the loop (one bounded read, a bounded
+// number of requests) and the rest waits for the next turn, so one client's backlog delays
+// another client's reply, and the engine's own work, by one slice at most. Only the server's own uid and root may connect (SO_PEERCRED); others are refused
 // and logged. Each request is dispatched through one table of methods and always gets a
 // reply: a result or a typed error. Single-threaded, like the loop it runs on.
 #pragma once
 
 #include <sys/types.h>
 
+#include <cstdint>
 #include <filesystem>
 #include <functional>
 #include <map>
@@ -51,6 +54,7 @@ class Server {
   Status start();
   void accept_all();
   void on_readable(int fd);
+  void serve(int fd, std::uint64_t serial);
   void on_writable(int fd);
   void handle_frame(Connection& c, const std::string& body);
   void send(Connection& c, const nlohmann::json& reply);
@@ -62,6 +66,7 @@ class Server {
   bool unlink_on_exit_;
   std::map<std::string, Handler> methods_;
   std::map<int, std::unique_ptr<Connection>> conns_;
+  std::uint64_t accepted_ = 0;
 };
 
 }  // namespace jr

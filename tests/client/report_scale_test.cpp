@@ -1,12 +1,11 @@
-// jr report at 100,000 tasks: the file stays under 5 MB with the whole task table in it, is
-// written in under 2 s, and (when Debian's chromium is installed) headless Chromium renders it,
-// table included, in under 3 s more than it takes to render an empty page.
+// jr report at 100,000 tasks: the file stays under 5 MB with the whole task table in it, and
+// (when Debian's chromium is installed) headless Chromium renders it, table included. How fast
+// it is written and opened is measured by bench/report_time, against an empty page.
 //
 // The job is written straight into a store through the engine's own transitions, in one
 // transaction, so that the test does not spend minutes running 100,000 processes.
 #include <gtest/gtest.h>
 
-#include <chrono>
 #include <cstdlib>
 
 #include "base/duration.h"
@@ -20,16 +19,6 @@ namespace jr {
 namespace {
 
 constexpr int kTasks = 100'000;
-
-#if defined(__SANITIZE_ADDRESS__)
-constexpr bool kSanitized = true;
-#else
-constexpr bool kSanitized = false;
-#endif
-
-double seconds_since(std::chrono::steady_clock::time_point start) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-}
 
 // Runs the job's pending tasks two at a time, 10 ms apart; with `preempt`, interrupts the one
 // at the halfway mark and stops there, as an engine stopped by a preemption does.
@@ -93,18 +82,16 @@ void write_job(const std::filesystem::path& dir) {
   ASSERT_TRUE(tx.commit().ok());
 }
 
-TEST(ReportScale, HundredThousandTasksStayUnderFiveMegabytesAndOpenFast) {
+TEST(ReportScale, HundredThousandTasksStayUnderFiveMegabytesAndRenderWhole) {
   test::TempDir dir;
   write_job(dir.path());
   if (HasFatalFailure()) return;
 
-  auto start = std::chrono::steady_clock::now();
   auto facts = load_run_facts(dir.path(), "");
   ASSERT_TRUE(facts.ok()) << facts.error().message;
   std::string html = report_html(*facts, {});
-  double took = seconds_since(start);
   test::write_file(dir / "report.html", html);
-  std::printf("report of %d tasks: %.2f MB in %.2f s\n", kTasks, static_cast<double>(html.size()) / 1e6, took);
+  std::printf("report of %d tasks: %.2f MB\n", kTasks, static_cast<double>(html.size()) / 1e6);
 
   EXPECT_EQ(facts->tasks.size(), static_cast<std::size_t>(kTasks));
   EXPECT_EQ(facts->interruptions, 1);
@@ -112,29 +99,15 @@ TEST(ReportScale, HundredThousandTasksStayUnderFiveMegabytesAndOpenFast) {
   EXPECT_EQ(facts->between_runs_ms, 60'000);
   EXPECT_LT(html.size(), 5u * 1000 * 1000);
   EXPECT_EQ(html.find("http"), std::string::npos);
-  if (!kSanitized) {
-    EXPECT_LT(took, 2.0);
-  }
 
   if (std::system("command -v chromium >/dev/null 2>&1") != 0) {
     GTEST_SKIP() << "chromium is not installed (scripts/setup optional installs it): rendering not checked";
   }
-  test::write_file(dir / "empty.html", "<!DOCTYPE html><title>empty</title>");
-  auto render = [&](const std::string& page, const std::string& out) {
-    std::string cmd = "chromium --headless --no-sandbox --disable-gpu --disable-background-networking "
-                      "--disable-component-update --disable-sync --no-first-run --user-data-dir=" +
-                      (dir / ("profile-" + out)).string() + " --dump-dom file://" + (dir / page).string() + " > " +
-                      (dir / out).string() + " 2>/dev/null";
-    auto begin = std::chrono::steady_clock::now();
-    EXPECT_EQ(std::system(cmd.c_str()), 0);
-    return seconds_since(begin);
-  };
-  double baseline = render("empty.html", "empty.dom");
-  double report = render("report.html", "report.dom");
-  std::printf("chromium: empty page %.2f s, report %.2f s\n", baseline, report);
-  if (!kSanitized) {
-    EXPECT_LT(report - baseline, 3.0);
-  }
+  std::string cmd = "chromium --headless --no-sandbox --disable-gpu --disable-background-networking "
+                    "--disable-component-update --disable-sync --no-first-run --user-data-dir=" +
+                    (dir / "profile").string() + " --dump-dom file://" + (dir / "report.html").string() + " > " +
+                    (dir / "report.dom").string() + " 2>/dev/null";
+  ASSERT_EQ(std::system(cmd.c_str()), 0);
   // The table is complete: the page knows every task and shows its first hundred.
   std::string dom = test::read_file(dir / "report.dom");
   EXPECT_NE(dom.find("100,000 tasks"), std::string::npos);

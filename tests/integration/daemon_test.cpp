@@ -62,7 +62,7 @@ class DaemonTest : public ::testing::Test {
   void start_daemon(const std::string& log) {
     jrd_log_ = log;
     jrd_ = start_jrd(dir / "state", socket(), {"--workers", "4", "--grace", "2s"}, dir.path(), log);
-    ASSERT_TRUE(wait_for([&] { return jr({"ping"}).exit_code == 0; }, std::chrono::seconds(20)))
+    ASSERT_TRUE(wait_for([&] { return jr({"ping"}).exit_code == 0; }))
         << read_file(dir / (log + ".err"));
   }
 

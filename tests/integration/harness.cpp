@@ -6,8 +6,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <random>
 #include <sstream>
 #include <thread>
 
@@ -90,6 +92,15 @@ bool wait_for(const std::function<bool()>& condition, std::chrono::milliseconds 
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
   return true;
+}
+
+std::uint32_t test_seed() {
+  const char* given = std::getenv("JR_TEST_SEED");
+  std::uint32_t seed = given && *given ? static_cast<std::uint32_t>(std::strtoul(given, nullptr, 10))
+                                       : std::random_device{}();
+  std::printf("seed %u (JR_TEST_SEED=%u replays it)\n", seed, seed);
+  std::fflush(stdout);
+  return seed;
 }
 
 std::vector<std::int64_t> query_ints(const std::filesystem::path& db, const std::string& sql) {

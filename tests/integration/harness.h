@@ -51,9 +51,14 @@ std::vector<std::string> seq(int from, int to);
 // `a` followed by `b`: a command line and its inputs.
 std::vector<std::string> cat(std::vector<std::string> a, const std::vector<std::string>& b);
 
-// Polls `condition` until it holds or `limit` passes; returns whether it held.
+// Polls `condition` until it holds or `limit` passes; returns whether it held. The limit only
+// ends a test that would otherwise hang: long enough for a sanitizer build on a busy machine.
 bool wait_for(const std::function<bool()>& condition,
-              std::chrono::milliseconds limit = std::chrono::seconds(60));
+              std::chrono::milliseconds limit = std::chrono::seconds(120));
+
+// The seed of a randomised test: JR_TEST_SEED when it is set (to replay a failure), else a new
+// one. Printed at once, so that even a test that times out names the seed that replays it.
+std::uint32_t test_seed();
 
 // One integer from a query on a jr store, opened read-only; -1 when it cannot be read.
 std::int64_t query_int(const std::filesystem::path& db, const std::string& sql);

@@ -23,9 +23,15 @@ def jrd_bin():
     return path
 
 
+MIN_WAIT_S = 120
+
+
 def wait_for(condition, timeout=30.0, what="a condition", on_timeout=lambda: "", interval=0.01):
     """Polls condition() until it returns something true, or fails after timeout seconds with
     what on_timeout() says (the state of things, for the failure message)."""
+    # A deadline only ends a test that would otherwise hang: it is never what a test checks,
+    # so it is long enough for a sanitizer build on a machine busy with other work.
+    timeout = max(timeout, MIN_WAIT_S)
     deadline = time.monotonic() + timeout
     while True:
         value = condition()
@@ -40,7 +46,7 @@ def wait_for(condition, timeout=30.0, what="a condition", on_timeout=lambda: "",
 def try_ping(socket_path):
     """jrd's pid if a fresh client can say hello and ping at socket_path, else None."""
     try:
-        with Client(socket_path, timeout=10) as c:
+        with Client(socket_path, timeout=60) as c:
             return c.call("ping")["pid"]
     except Exception:  # not listening yet, refused, closed: not serving
         return None

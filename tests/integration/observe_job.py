@@ -59,7 +59,7 @@ class Job:
         self.args += [str(i) for i in range(1, tasks + 1)]
 
     def jr_run(self, *args, check=True):
-        out = subprocess.run([self.jr, *args], cwd=self.dir, capture_output=True, text=True, timeout=120)
+        out = subprocess.run([self.jr, *args], cwd=self.dir, capture_output=True, text=True, timeout=600)
         if check and out.returncode != 0:
             raise AssertionError(f"jr {' '.join(args)} exited {out.returncode}: {out.stderr}")
         return out
@@ -89,6 +89,6 @@ class Job:
         wait_for(lambda: self.count("state = 2") >= 4 and self.count("state = 1") >= 1, timeout=60,
                  what="some tasks done and some running")
         first.send_signal(signal.SIGTERM)
-        assert first.wait(timeout=60) == 143, first.stderr.read()
+        assert first.wait(timeout=600) == 143, first.stderr.read()
         first.stderr.close()
-        return subprocess.run([self.jr, *self.args], cwd=self.dir, capture_output=True, timeout=300).returncode
+        return subprocess.run([self.jr, *self.args], cwd=self.dir, capture_output=True, timeout=600).returncode

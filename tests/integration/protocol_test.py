@@ -44,7 +44,7 @@ class ProtocolTest(unittest.TestCase):
         assert code == 0, f"jrd exited with {code} on SIGTERM:\n{log}"
 
     def connect(self, hello=True):
-        return Client(self.jrd.socket, hello=hello, timeout=30)
+        return Client(self.jrd.socket, hello=hello, timeout=120)
 
     def raw(self):
         s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)

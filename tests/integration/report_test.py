@@ -37,7 +37,7 @@ def run_chromium(*args):
         return subprocess.run(
             [chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
              "--disable-component-update", "--disable-sync", "--no-first-run", f"--user-data-dir={profile}",
-             *args], capture_output=True, text=True, timeout=120)
+             *args], capture_output=True, text=True, timeout=600)
     finally:
         shutil.rmtree(profile, ignore_errors=True)
 

@@ -102,7 +102,7 @@ TEST(RunTest, TimeoutKillsTheWholeProcessGroup) {
                     dir.path());
   EXPECT_EQ(out.exit_code, 1) << out.err;
   auto pid = std::stoi(read_file(dir / "child.pid"));
-  EXPECT_TRUE(wait_for([&] { return !process_alive(pid); }, std::chrono::seconds(10)));
+  EXPECT_TRUE(wait_for([&] { return !process_alive(pid); }));
   auto db = dir / ".jr/jr.db";
   EXPECT_EQ(query_int(db, "SELECT signal FROM tasks"), SIGTERM);
   EXPECT_EQ(query_int(db, "SELECT count(*) FROM attempts WHERE detail LIKE 'timeout%'"), 1);

@@ -21,8 +21,14 @@ def jr_bin():
     return path
 
 
+MIN_WAIT_S = 120
+
+
 def wait_for(condition, timeout=30.0, what="a condition", interval=0.01):
     """Polls condition() until it returns something true; fails after timeout seconds."""
+    # A deadline only ends a test that would otherwise hang: it is never what a test checks,
+    # so it is long enough for a sanitizer build on a machine busy with other work.
+    timeout = max(timeout, MIN_WAIT_S)
     deadline = time.monotonic() + timeout
     while True:
         value = condition()
@@ -74,7 +80,7 @@ class TempDirTest(unittest.TestCase):
         self.state = os.path.join(self.dir, "state")
         self.addCleanup(shutil.rmtree, self.dir, True)
 
-    def run_script(self, text, *args, timeout=120, check=True, name="script.py"):
+    def run_script(self, text, *args, timeout=600, check=True, name="script.py"):
         """Writes text to a script in self.dir, runs it with /usr/bin/python3, returns the CompletedProcess."""
         path = os.path.join(self.dir, name)
         with open(path, "w") as f:

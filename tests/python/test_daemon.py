@@ -28,7 +28,7 @@ def jrd_bin():
 
 def try_ping(path):
     try:
-        with jr.Client(path, timeout=5) as c:
+        with jr.Client(path, timeout=60) as c:
             return c.ping()["pid"]
     except jr.JrError:
         return None

@@ -40,7 +40,7 @@ class PackageTest(TempDirTest):
             f.write(INSTALLED_SCRIPT)
         env = dict(os.environ, PYTHONPATH=os.pathsep.join([target, support.HERE]), JR_BIN=support.jr_bin())
         done = subprocess.run([PYTHON, script, target], cwd=self.dir, env=env, capture_output=True, text=True,
-                              timeout=120)
+                              timeout=600)
         self.assertEqual(done.returncode, 0, done.stderr)
         self.assertEqual(done.stdout.strip(), "[0, 1, 4, 9, 16]")
 

@@ -4,7 +4,6 @@ import os
 import pickle
 import subprocess
 import threading
-import time
 import unittest
 
 import support
@@ -100,18 +99,16 @@ class ErrorsTest(TempDirTest):
                 [delayed(calls.square)(1), delayed(calls.fail_on)(2, 2), delayed(calls.fail_on)(5, 5)])
         self.assertIn("x is 2", str(caught.exception))
 
+    # The slow call would sleep for a day: these return only because it was stopped (if it is
+    # not, the test hangs until ctest's timeout fails it).
     def test_a_failure_stops_the_run(self):
-        started = time.monotonic()
         with self.assertRaises(ValueError):
             jr.Parallel(n_jobs=2, state=self.state, batch_size=1)(
-                [delayed(calls.slow)(60), delayed(calls.fail_on)(1, 1)])
-        self.assertLess(time.monotonic() - started, 30, "the slow call was not stopped")
+                [delayed(calls.slow)(86400), delayed(calls.fail_on)(1, 1)])
 
     def test_call_timeout(self):
-        started = time.monotonic()
         with self.assertRaises(TimeoutError):
-            jr.Parallel(n_jobs=1, state=self.state, timeout=0.5)([delayed(calls.slow)(60)])
-        self.assertLess(time.monotonic() - started, 30)
+            jr.Parallel(n_jobs=1, state=self.state, timeout=0.5)([delayed(calls.slow)(86400)])
 
     def test_result_that_cannot_be_pickled(self):
         with self.assertRaises(TypeError) as caught:

@@ -27,6 +27,7 @@
 #include "base/result.h"
 #include "storage/store.h"
 #include "storage/types.h"
+#include "tests/integration/harness.h"
 
 namespace jr {
 namespace {
@@ -339,13 +340,17 @@ TEST(CrashTest, KilledDuringCreationLeavesNoDatabaseOrAWholeOne) {
   char tmpl[] = "/tmp/jr-create-crash-XXXXXX";
   ASSERT_NE(::mkdtemp(tmpl), nullptr);
   fs::path root = tmpl;
-  std::mt19937 rng(std::random_device{}());
-  // How long a creation takes here: the kills are spread over that window.
+  std::mt19937 rng(test::test_seed());
+  // How long a creation takes here: the kills are spread over that window, which widens while
+  // no kill has landed after the rename (a loaded machine makes creation slower than timed).
   auto t0 = std::chrono::steady_clock::now();
   ASSERT_TRUE(Store::open(root / "timed.db", SyncMode::Normal));
   auto window_us = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0).count();
-  int absent = 0, whole = 0;
-  for (int round = 0; round < 40; ++round) {
+  // Both outcomes must be seen, or the test has not tested a kill on each side of the rename.
+  constexpr int kMinRounds = 40, kMaxRounds = 400;
+  int absent = 0, whole = 0, round = 0;
+  for (; round < kMinRounds || ((absent == 0 || whole == 0) && round < kMaxRounds); ++round) {
+    if (round >= kMinRounds && whole == 0) window_us = window_us * 5 / 4 + 1;
     fs::path dir = root / std::to_string(round);
     fs::create_directories(dir);
     int ready[2];
@@ -379,7 +384,10 @@ TEST(CrashTest, KilledDuringCreationLeavesNoDatabaseOrAWholeOne) {
     auto reopened = Store::open(dir / "jr.db", SyncMode::Normal);
     ASSERT_TRUE(reopened) << reopened.error().message;
   }
-  std::printf("creation killed 40 times: %d left no database, %d a whole one\n", absent, whole);
+  std::printf("creation killed %d times: %d left no database, %d a whole one\n", round, absent, whole);
+  EXPECT_EQ(absent + whole, round);
+  EXPECT_GT(absent, 0) << "no kill landed before the store was in place";
+  EXPECT_GT(whole, 0) << "no kill landed after the store was in place";
   fs::remove_all(root);
 }
 
