@@ -3,6 +3,7 @@
 #include <cstdio>
 
 #include "client/daemon_client.h"
+#include "client/target.h"
 
 namespace jr {
 
@@ -12,9 +13,9 @@ namespace {
 
 // Sends one control request about the job the options name; returns its reply with the id.
 Result<json> control(const ControlOptions& o, const std::string& method, json params) {
-  auto conn = connect_daemon(daemon_socket_path(o.socket));
-  if (!conn) return conn.error();
-  auto call = [&](const std::string& m, const json& p) { return (*conn)->call(m, p); };
+  auto target = Target::open({o.socket, o.state_dir});
+  if (!target) return target.error();
+  auto call = [&](const std::string& m, const json& p) { return (*target)->call(m, p); };
   auto resolved = resolve_job(call, std::move(params));
   if (!resolved) return resolved.error();
   auto reply = call(method, *resolved);

@@ -1,6 +1,6 @@
 // `jr cancel JOB[:INDEX]`, `jr pause JOB`, `jr resume JOB`, `jr retry JOB [--failed]`.
 //
-// Each is one request to jrd, which has acted (committed the change, signalled the running
+// Each is one request to the engine (jrd, or the `jr run` on a state directory), which has acted (committed the change, signalled the running
 // tasks) by the time it replies; cancelled running tasks are recorded as cancelled once they
 // have exited. One line on stdout says what changed. Each returns the process exit code.
 #pragma once
@@ -10,7 +10,8 @@
 namespace jr {
 
 struct ControlOptions {
-  std::string socket;  // --socket; empty: $JR_DAEMON_SOCKET, else jrd's default
+  std::string socket;     // --socket
+  std::string state_dir;  // --state (client/target.h: where commands look)
   std::string target;  // JOB, or JOB:INDEX for cancel
   bool failed_only = false;  // retry --failed
 };

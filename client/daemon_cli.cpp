@@ -15,13 +15,24 @@ namespace jr {
 
 namespace {
 
-const char* const kSocketHelp = "jrd's socket (default: $JR_DAEMON_SOCKET, else jrd's default socket)";
+const char* const kSocketHelp = "The engine's socket: jrd's, or a jr run's (see --state)";
+const char* const kStateHelp =
+    "A state directory (of jr run or jrd): its engine while one runs, else its store, read-only. "
+    "Neither flag: $JR_DAEMON_SOCKET, else ./.jr if it exists, else jrd's default socket";
 
 // Options live as long as the App's callbacks that fill and read them.
 template <typename Options>
 std::shared_ptr<Options> options_for(CLI::App* command, std::string Options::*socket) {
   auto o = std::make_shared<Options>();
   command->add_option("--socket", (*o).*socket, kSocketHelp);
+  return o;
+}
+
+// --socket and --state DIR: where a command looks (client/target.h).
+template <typename Options>
+std::shared_ptr<Options> target_options(CLI::App* command) {
+  auto o = options_for(command, &Options::socket);
+  command->add_option("--state", o->state_dir, kStateHelp);
   return o;
 }
 
@@ -70,47 +81,47 @@ void add_status(CLI::App& app, int& exit_code) {
   auto o = options_for(cmd, &QueryOptions::socket);
   cmd->add_option("job", o->job, "JOB (an id or a name); none: every job");
   cmd->add_option("--state", o->state_dirs,
-                  "Read this state directory (of jr run or a stopped jrd), no daemon; several (DIR DIR…) are "
-                  "merged into one summary with a total. JOB goes before --state");
+                  std::string(kStateHelp) + ". Several (DIR DIR…) are merged into one summary with a total. "
+                  "JOB goes before --state");
   cmd->add_flag("--json", o->json, "JSON output (docs/cli.md)");
   cmd->callback([o, &exit_code] { exit_code = status_command(*o); });
 }
 
 void add_list(CLI::App& app, int& exit_code) {
   auto* cmd = app.add_subcommand("list", "Every job jrd knows, one line each");
-  auto o = options_for(cmd, &QueryOptions::socket);
-  cmd->add_option("--state", o->state, "Only jobs in this state: pending, running, paused, succeeded, failed, cancelled");
+  auto o = target_options<QueryOptions>(cmd);
+  cmd->add_option("--only", o->only, "Only jobs in this state: pending, running, paused, succeeded, failed, cancelled");
   cmd->add_flag("--json", o->json, "JSON output (docs/cli.md)");
   cmd->callback([o, &exit_code] { exit_code = list_command(*o); });
 }
 
 void add_tasks(CLI::App& app, int& exit_code) {
   auto* cmd = app.add_subcommand("tasks", "A job's tasks in index order");
-  auto o = options_for(cmd, &QueryOptions::socket);
+  auto o = target_options<QueryOptions>(cmd);
   cmd->add_option("job", o->job, "JOB (an id or a name)")->required();
-  cmd->add_option("--state", o->state, "Only tasks in this state: pending, running, succeeded, failed, interrupted, cancelled");
+  cmd->add_option("--only", o->only, "Only tasks in this state: pending, running, succeeded, failed, interrupted, cancelled, dropped");
   cmd->add_flag("--json", o->json, "JSON output (docs/cli.md)");
   cmd->callback([o, &exit_code] { exit_code = tasks_command(*o); });
 }
 
 void add_events(CLI::App& app, int& exit_code) {
   auto* cmd = app.add_subcommand("events", "A job's history of state changes");
-  auto o = options_for(cmd, &QueryOptions::socket);
+  auto o = target_options<QueryOptions>(cmd);
   cmd->add_option("job", o->job, "JOB (an id or a name)")->required();
   cmd->add_flag("--json", o->json, "JSON output (docs/cli.md)");
   cmd->callback([o, &exit_code] { exit_code = events_command(*o); });
 }
 
 void add_ping(CLI::App& app, int& exit_code) {
-  auto* cmd = app.add_subcommand("ping", "Check that jrd answers");
-  auto o = options_for(cmd, &QueryOptions::socket);
+  auto* cmd = app.add_subcommand("ping", "Check that an engine (jrd, or a jr run's) answers");
+  auto o = target_options<QueryOptions>(cmd);
   cmd->add_flag("--json", o->json, "JSON output (docs/cli.md)");
   cmd->callback([o, &exit_code] { exit_code = ping_command(*o); });
 }
 
 void add_wait(CLI::App& app, int& exit_code) {
   auto* cmd = app.add_subcommand("wait", "Wait until a job has finished: exit 0 succeeded, 1 failed, 3 cancelled, 4 timeout");
-  auto o = options_for(cmd, &WaitOptions::socket);
+  auto o = target_options<WaitOptions>(cmd);
   cmd->add_option("job", o->job, "JOB (an id or a name)")->required();
   cmd->add_option("--timeout", o->timeout, "Give up after this long (e.g. 30s, 5m) with exit 4; the job goes on");
   cmd->callback([o, &exit_code] { exit_code = wait_command(*o); });
@@ -118,7 +129,7 @@ void add_wait(CLI::App& app, int& exit_code) {
 
 void add_logs(CLI::App& app, int& exit_code) {
   auto* cmd = app.add_subcommand("logs", "A task's output (JOB:INDEX), or every task's of a job (JOB)");
-  auto o = options_for(cmd, &LogsOptions::socket);
+  auto o = target_options<LogsOptions>(cmd);
   cmd->add_option("task", o->target, "JOB:INDEX (index from 0), or JOB for all its tasks")->required();
   cmd->add_flag("-f,--follow", o->follow, "Keep printing what the task writes until it has ended");
   cmd->add_flag("--stderr", o->stderr_log, "Show the task's stderr instead of its stdout");
@@ -127,28 +138,28 @@ void add_logs(CLI::App& app, int& exit_code) {
 
 void add_cancel(CLI::App& app, int& exit_code) {
   auto* cmd = app.add_subcommand("cancel", "Cancel a job (JOB) or one task (JOB:INDEX): pending ones never run, running ones are stopped");
-  auto o = options_for(cmd, &ControlOptions::socket);
+  auto o = target_options<ControlOptions>(cmd);
   cmd->add_option("target", o->target, "JOB or JOB:INDEX")->required();
   cmd->callback([o, &exit_code] { exit_code = cancel_command(*o); });
 }
 
 void add_pause(CLI::App& app, int& exit_code) {
   auto* cmd = app.add_subcommand("pause", "Start no new tasks of a job (running ones go on)");
-  auto o = options_for(cmd, &ControlOptions::socket);
+  auto o = target_options<ControlOptions>(cmd);
   cmd->add_option("job", o->target, "JOB (an id or a name)")->required();
   cmd->callback([o, &exit_code] { exit_code = pause_command(*o, true); });
 }
 
 void add_resume(CLI::App& app, int& exit_code) {
   auto* cmd = app.add_subcommand("resume", "Start a paused job's tasks again");
-  auto o = options_for(cmd, &ControlOptions::socket);
+  auto o = target_options<ControlOptions>(cmd);
   cmd->add_option("job", o->target, "JOB (an id or a name)")->required();
   cmd->callback([o, &exit_code] { exit_code = pause_command(*o, false); });
 }
 
 void add_retry(CLI::App& app, int& exit_code) {
   auto* cmd = app.add_subcommand("retry", "Run a job's failed and cancelled tasks again");
-  auto o = options_for(cmd, &ControlOptions::socket);
+  auto o = target_options<ControlOptions>(cmd);
   cmd->add_option("job", o->target, "JOB (an id or a name)")->required();
   cmd->add_flag("--failed", o->failed_only, "Only the failed tasks, not the cancelled ones");
   cmd->callback([o, &exit_code] { exit_code = retry_command(*o); });

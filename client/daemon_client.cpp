@@ -2,9 +2,7 @@
 
 #include <cstdio>
 #include <cstdlib>
-#include <thread>
 
-#include "base/duration.h"
 #include "daemon/paths.h"
 
 namespace jr {
@@ -96,42 +94,6 @@ Result<json> fetch_all(const DaemonCall& call, const std::string& method, json p
     for (auto& item : page) all.push_back(std::move(item));
     if (static_cast<std::int64_t>(page.size()) < kPage) return all;
   }
-}
-
-DaemonSession::DaemonSession(std::string socket_path, std::string command, std::int64_t patience_ms)
-    : socket_path_(std::move(socket_path)), command_(std::move(command)), patience_ms_(patience_ms) {}
-
-Status DaemonSession::reconnect() {
-  if (on_lost) on_lost();
-  std::fprintf(stderr, "jr %s: lost jrd, reconnecting…\n", command_.c_str());
-  std::int64_t deadline = monotonic_ms() + patience_ms_;
-  for (;;) {
-    auto conn = connect_daemon(socket_path_);
-    if (conn) {
-      conn_ = std::move(*conn);
-      return {};
-    }
-    if (conn.error().code != ErrorCode::Unavailable) return conn.error();
-    if (monotonic_ms() >= deadline) {
-      return make_error(ErrorCode::Unavailable, "lost jrd at " + socket_path_ + " and it did not come back within " +
-                                                    format_duration(Millis(patience_ms_)));
-    }
-    // A restarting daemon needs a moment to recover before it listens again.
-    std::this_thread::sleep_for(std::chrono::milliseconds(200));
-  }
-}
-
-Result<json> DaemonSession::call(const std::string& method, const json& params) {
-  if (!conn_) {
-    auto conn = connect_daemon(socket_path_);
-    if (!conn) return conn.error();
-    conn_ = std::move(*conn);
-  }
-  auto reply = conn_->call(method, params);
-  if (reply || reply.error().code != ErrorCode::Unavailable) return reply;
-  conn_.reset();
-  JR_TRY(reconnect());
-  return conn_->call(method, params);
 }
 
 }  // namespace jr

@@ -50,23 +50,4 @@ Result<nlohmann::json> resolve_job(const DaemonCall& call, nlohmann::json params
 // after the last id seen): complete however large the job.
 Result<nlohmann::json> fetch_all(const DaemonCall& call, const std::string& method, nlohmann::json params);
 
-// A connection that survives a restart of jrd: when the daemon goes away mid-call, prints one
-// line ("jr COMMAND: lost jrd, reconnecting…") and reconnects for up to `patience`, then repeats
-// the call. For requests that are safe to repeat (queries), used by jr wait and jr logs -f.
-class DaemonSession {
- public:
-  DaemonSession(std::string socket_path, std::string command, std::int64_t patience_ms = 30'000);
-  Result<nlohmann::json> call(const std::string& method, const nlohmann::json& params);
-  // Runs before the "lost jrd" line is printed (jr wait erases its progress line there).
-  std::function<void()> on_lost;
-
- private:
-  Status reconnect();
-
-  std::string socket_path_;
-  std::string command_;
-  std::int64_t patience_ms_;
-  std::unique_ptr<Connection> conn_;
-};
-
 }  // namespace jr

@@ -10,6 +10,7 @@
 
 #include "client/daemon_client.h"
 #include "client/log_file.h"
+#include "client/target.h"
 
 namespace jr {
 
@@ -82,9 +83,9 @@ Result<json> find_task(const DaemonCall& call, const json& params) {
 }
 
 int print_all(const LogsOptions& o, const json& params) {
-  auto conn = connect_daemon(daemon_socket_path(o.socket));
-  if (!conn) return report("logs", conn.error());
-  auto call = [&](const std::string& m, const json& p) { return (*conn)->call(m, p); };
+  auto target = Target::open({o.socket, o.state_dir});
+  if (!target) return report("logs", target.error());
+  auto call = [&](const std::string& m, const json& p) { return (*target)->call(m, p); };
   auto resolved = resolve_job(call, params);
   if (!resolved) return report("logs", resolved.error());
   auto tasks = fetch_all(call, "tasks", *resolved);
@@ -107,7 +108,7 @@ int logs_command(const LogsOptions& o) {
     if (o.follow) return report("logs", make_error(ErrorCode::Usage, "-f follows one task: give JOB:INDEX"));
     return print_all(o, *params);
   }
-  DaemonSession session(daemon_socket_path(o.socket), "logs");
+  TargetSession session({o.socket, o.state_dir}, "logs");
   DaemonCall call = [&session](const std::string& m, const json& p) { return session.call(m, p); };
   auto resolved = resolve_job(call, *params);
   if (!resolved) return report("logs", resolved.error());

@@ -1,6 +1,6 @@
 // `jr logs JOB[:INDEX] [-f] [--stderr]`: a task's captured output, read from its log file.
 //
-// jrd tells where the logs are (the "tasks" method); the client reads the files directly, as
+// The engine, or a state directory's store, tells where the logs are (the "tasks" method); the client reads the files directly, as
 // the same user on the same node, so a large log never travels through the daemon. JOB alone
 // prints every task's log in index order, each after a "==> task JOB:INDEX (STATE) <==" line.
 // -f on one task prints what is there, then follows the file until the task has ended
@@ -13,7 +13,8 @@
 namespace jr {
 
 struct LogsOptions {
-  std::string socket;       // --socket; empty: $JR_DAEMON_SOCKET, else jrd's default
+  std::string socket;       // --socket
+  std::string state_dir;    // --state (client/target.h: where commands look)
   std::string target;       // JOB or JOB:INDEX
   bool follow = false;      // -f
   bool stderr_log = false;  // --stderr: the task's stderr instead of its stdout

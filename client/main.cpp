@@ -9,10 +9,12 @@
 
 #include "client/checkpoint_command.h"
 #include "client/daemon_cli.h"
+#include "client/daemon_client.h"
 #include "client/observe_cli.h"
 #include "client/progress_command.h"
 #include "client/run_command.h"
 #include "client/scaling_cli.h"
+#include "client/target.h"
 
 namespace {
 
@@ -61,13 +63,24 @@ void add_run(CLI::App& app, jr::RunOptions& o) {
 
 struct CheckpointOptions {
   std::vector<std::string> files;
-  std::string state_dir = ".jr";
+  std::string state_dir;
+  std::string socket;
   std::string task;
   std::int64_t seq = 0;
   std::string out_dir;
   bool json = false;
   std::string result_file;
 };
+
+const char* const kStateHelp = "State directory (default: as jr status finds it, docs/cli.md)";
+const char* const kSocketHelp = "Read the state directory of the engine at this socket";
+
+// The state directory client/target.h's rule names; exits with the error when there is none.
+std::string locate(const CheckpointOptions& o, const char* command) {
+  auto dir = jr::target_state_dir({o.socket, o.state_dir});
+  if (!dir) std::exit(jr::report(command, dir.error()));
+  return dir->string();
+}
 
 void add_checkpoint(CLI::App& app, CheckpointOptions& o) {
   auto* cp = app.add_subcommand("checkpoint", "Save (inside a task), list or fetch a task's checkpoints");
@@ -77,15 +90,17 @@ void add_checkpoint(CLI::App& app, CheckpointOptions& o) {
   save->callback([&o] { std::exit(jr::checkpoint_save_command(o.files)); });
   auto* list = cp->add_subcommand("list", "List a task's stored checkpoints");
   list->add_option("task", o.task, "JOB:INDEX")->required();
-  list->add_option("--state", o.state_dir, "State directory (default ./.jr)");
+  list->add_option("--state", o.state_dir, kStateHelp);
+  list->add_option("--socket", o.socket, kSocketHelp);
   list->add_flag("--json", o.json, "JSON output");
-  list->callback([&o] { std::exit(jr::checkpoint_list_command(o.state_dir, o.task, o.json)); });
+  list->callback([&o] { std::exit(jr::checkpoint_list_command(locate(o, "checkpoint list"), o.task, o.json)); });
   auto* get = cp->add_subcommand("get", "Write a stored checkpoint's files into a directory");
   get->add_option("task", o.task, "JOB:INDEX")->required();
-  get->add_option("--state", o.state_dir, "State directory (default ./.jr)");
+  get->add_option("--state", o.state_dir, kStateHelp);
+  get->add_option("--socket", o.socket, kSocketHelp);
   get->add_option("--seq", o.seq, "Which checkpoint (default: the latest)");
   get->add_option("-o,--output", o.out_dir, "Directory to write the files into")->required();
-  get->callback([&o] { std::exit(jr::checkpoint_get_command(o.state_dir, o.task, o.seq, o.out_dir)); });
+  get->callback([&o] { std::exit(jr::checkpoint_get_command(locate(o, "checkpoint get"), o.task, o.seq, o.out_dir)); });
 
   auto* result = app.add_subcommand("result", "Inside a task: hand back a result");
   result->require_subcommand(1);

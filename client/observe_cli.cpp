@@ -6,9 +6,11 @@
 #include <string>
 #include <vector>
 
+#include "client/daemon_client.h"
 #include "client/progress_command.h"
 #include "client/report_command.h"
 #include "client/stats_command.h"
+#include "client/target.h"
 #include "client/top_command.h"
 #include "client/trace_command.h"
 
@@ -16,15 +18,30 @@ namespace jr {
 namespace {
 
 const char* const kJobHelp = "JOB: an id or a name (default: the latest job in DIR)";
-const char* const kStateHelp = "State directory: of a jr run, or jrd's (default ./.jr); read-only, works while it runs";
+const char* const kStateHelp =
+    "State directory: of a jr run, or jrd's; read-only, works while it runs. Neither --state nor --socket: "
+    "$JR_DAEMON_SOCKET's engine, else ./.jr if it exists, else jrd's default socket";
+const char* const kSocketHelp = "Read the state directory of the engine at this socket (jrd's, or a jr run's)";
 
-// JOB and --state, shared by every command that reads a state directory.
+// JOB, --state and --socket, shared by every command that reads a state directory.
 template <typename Options>
 std::shared_ptr<Options> observe_options(CLI::App* cmd) {
   auto o = std::make_shared<Options>();
   cmd->add_option("job", o->job, kJobHelp);
   cmd->add_option("--state", o->state_dir, kStateHelp);
+  cmd->add_option("--socket", o->socket, kSocketHelp);
   return o;
+}
+
+// Puts the directory the rule names (client/target.h) in `o.state_dir`; else reports why not.
+bool locate(ObserveOptions& o, const char* command, int& exit_code) {
+  auto dir = target_state_dir({o.socket, o.state_dir});
+  if (!dir) {
+    exit_code = report(command, dir.error());
+    return false;
+  }
+  o.state_dir = dir->string();
+  return true;
 }
 
 }  // namespace
@@ -50,7 +67,9 @@ void add_stats(CLI::App& app, int& exit_code) {
   auto* cmd = app.add_subcommand("stats", "Where a job's time went: speedup, efficiency, memory, failures");
   auto o = observe_options<ObserveOptions>(cmd);
   cmd->add_flag("--json", o->json, "JSON output (fields in docs/cli.md)");
-  cmd->callback([o, &exit_code] { exit_code = stats_command(*o); });
+  cmd->callback([o, &exit_code] {
+    if (locate(*o, "stats", exit_code)) exit_code = stats_command(*o);
+  });
 }
 
 void add_trace(CLI::App& app, int& exit_code) {
@@ -58,14 +77,18 @@ void add_trace(CLI::App& app, int& exit_code) {
   auto o = observe_options<ObserveOptions>(cmd);
   auto format = std::make_shared<std::string>("tsv");
   cmd->add_option("--format", *format, "tsv (Nextflow's trace format, the default) or json");
-  cmd->callback([o, format, &exit_code] { exit_code = trace_command(*o, *format); });
+  cmd->callback([o, format, &exit_code] {
+    if (locate(*o, "trace", exit_code)) exit_code = trace_command(*o, *format);
+  });
 }
 
 void add_report(CLI::App& app, int& exit_code) {
   auto* cmd = app.add_subcommand("report", "Write one self-contained HTML report of a job");
   auto o = observe_options<ReportOptions>(cmd);
   cmd->add_option("-o,--output", o->output, "The HTML file to write (default report.html)");
-  cmd->callback([o, &exit_code] { exit_code = report_command(*o); });
+  cmd->callback([o, &exit_code] {
+    if (locate(*o, "report", exit_code)) exit_code = report_command(*o);
+  });
 }
 
 void add_top(CLI::App& app, int& exit_code) {
@@ -74,7 +97,9 @@ void add_top(CLI::App& app, int& exit_code) {
   cmd->add_flag("--once", o->once, "Print one frame and exit");
   cmd->add_flag("--json", o->json, "With --once: the same facts as JSON (docs/cli.md)");
   cmd->add_option("--interval", o->interval, "Time between frames (default 1s)");
-  cmd->callback([o, &exit_code] { exit_code = top_command(*o); });
+  cmd->callback([o, &exit_code] {
+    if (locate(*o, "top", exit_code)) exit_code = top_command(*o);
+  });
 }
 
 }  // namespace jr

@@ -7,6 +7,7 @@
 
 #include "client/daemon_client.h"
 #include "client/job_format.h"
+#include "client/target.h"
 #include "daemon/queries.h"
 
 namespace jr {
@@ -19,8 +20,8 @@ constexpr std::array<const char*, 6> kJobStates = {"pending", "running", "paused
 
 void print_json(const json& value) { std::printf("%s\n", value.dump().c_str()); }
 
-DaemonCall caller(Connection& conn) {
-  return [&conn](const std::string& method, const json& params) { return conn.call(method, params); };
+DaemonCall caller(Target& target) {
+  return [&target](const std::string& method, const json& params) { return target.call(method, params); };
 }
 
 // The jobs of one state directory as jrd's job objects, in id order; with `ref`, only the job
@@ -41,15 +42,6 @@ Result<json> jobs_in_dir(const std::string& dir, const std::string& ref) {
   if (ref.empty()) return all;
   if (all.empty()) return make_error(ErrorCode::NotFound, "no job " + ref + " in " + dir);
   return json::array({all.back()});
-}
-
-// `jr status [JOB] --state DIR`: the same JSON as jrd's, from the store. One job as an object,
-// all of them as {"jobs": [...]}.
-Result<json> status_from_dir(const std::string& dir, const std::string& ref) {
-  auto jobs = jobs_in_dir(dir, ref);
-  if (!jobs) return jobs.error();
-  if (ref.empty()) return json{{"jobs", *jobs}};
-  return jobs->front();
 }
 
 // Several jobs seen as one: running while any runs (or some have started and others wait),
@@ -138,16 +130,18 @@ void print_merged(const json& merged, const std::vector<std::string>& dirs) {
 
 int list_jobs(const QueryOptions& o, const char* cmd) {
   json params = json::object();
-  if (!o.state.empty()) {
+  if (!o.only.empty()) {
     bool known = false;
-    for (const char* s : kJobStates) known = known || o.state == s;
+    for (const char* s : kJobStates) known = known || o.only == s;
     if (!known) {
-      return report(cmd, make_error(ErrorCode::Usage, "unknown job state '" + o.state +
+      return report(cmd, make_error(ErrorCode::Usage, "unknown job state '" + o.only +
                                                           "' (pending, running, paused, succeeded, failed, cancelled)"));
     }
-    params["state"] = o.state;
+    params["state"] = o.only;
   }
-  auto reply = call_daemon(daemon_socket_path(o.socket), "list", params);
+  auto target = Target::open({o.socket, o.state_dir});
+  if (!target) return report(cmd, target.error());
+  auto reply = (*target)->call("list", params);
   if (!reply) return report(cmd, reply.error());
   if (o.json) print_json(*reply);
   else print_jobs((*reply)["jobs"], false);
@@ -166,18 +160,14 @@ int status_command(const QueryOptions& o) {
     else print_merged(*merged, o.state_dirs);
     return kExitOk;
   }
-  if (!o.state_dirs.empty()) {
-    auto reply = status_from_dir(o.state_dirs.front(), o.job);
-    if (!reply) return report("status", reply.error());
-    if (o.json) print_json(*reply);
-    else if (o.job.empty()) print_jobs((*reply)["jobs"], false);
-    else print_jobs(json::array({*reply}), true);
-    return kExitOk;
-  }
-  if (o.job.empty()) return list_jobs(o, "status");
+  QueryOptions one = o;
+  if (!o.state_dirs.empty()) one.state_dir = o.state_dirs.front();
+  if (o.job.empty()) return list_jobs(one, "status");
   auto params = job_params(o.job);
   if (!params) return report("status", params.error());
-  auto reply = call_daemon(daemon_socket_path(o.socket), "status", *params);
+  auto target = Target::open({o.socket, one.state_dir});
+  if (!target) return report("status", target.error());
+  auto reply = (*target)->call("status", *params);
   if (!reply) return report("status", reply.error());
   if (o.json) print_json(*reply);
   else print_jobs(json::array({*reply}), true);
@@ -187,17 +177,17 @@ int status_command(const QueryOptions& o) {
 int tasks_command(const QueryOptions& o) {
   auto params = job_params(o.job);
   if (!params) return report("tasks", params.error());
-  if (!o.state.empty()) {
-    if (!parse_task_state(o.state)) {
-      return report("tasks", make_error(ErrorCode::Usage, "unknown task state '" + o.state +
+  if (!o.only.empty()) {
+    if (!parse_task_state(o.only)) {
+      return report("tasks", make_error(ErrorCode::Usage, "unknown task state '" + o.only +
                                                              "' (pending, running, succeeded, failed, interrupted, "
                                                              "cancelled, dropped)"));
     }
-    (*params)["state"] = o.state;
+    (*params)["state"] = o.only;
   }
-  auto conn = connect_daemon(daemon_socket_path(o.socket));
-  if (!conn) return report("tasks", conn.error());
-  auto tasks = fetch_all(caller(**conn), "tasks", *params);
+  auto target = Target::open({o.socket, o.state_dir});
+  if (!target) return report("tasks", target.error());
+  auto tasks = fetch_all(caller(**target), "tasks", *params);
   if (!tasks) return report("tasks", tasks.error());
   if (o.json) print_json(json{{"tasks", *tasks}});
   else print_tasks(*tasks);
@@ -207,9 +197,9 @@ int tasks_command(const QueryOptions& o) {
 int events_command(const QueryOptions& o) {
   auto params = job_params(o.job);
   if (!params) return report("events", params.error());
-  auto conn = connect_daemon(daemon_socket_path(o.socket));
-  if (!conn) return report("events", conn.error());
-  auto events = fetch_all(caller(**conn), "events", *params);
+  auto target = Target::open({o.socket, o.state_dir});
+  if (!target) return report("events", target.error());
+  auto events = fetch_all(caller(**target), "events", *params);
   if (!events) return report("events", events.error());
   if (o.json) print_json(json{{"events", *events}});
   else print_events(*events);
@@ -217,11 +207,13 @@ int events_command(const QueryOptions& o) {
 }
 
 int ping_command(const QueryOptions& o) {
-  std::string socket = daemon_socket_path(o.socket);
-  auto reply = call_daemon(socket, "ping", json::object());
+  auto target = Target::open({o.socket, o.state_dir});
+  if (!target) return report("ping", target.error());
+  auto reply = (*target)->call("ping", json::object());
   if (!reply) return report("ping", reply.error());
   if (o.json) print_json(*reply);
-  else std::printf("jrd (pid %lld) answers at %s\n", static_cast<long long>(reply->value("pid", 0LL)), socket.c_str());
+  else std::printf("an engine (pid %lld) answers for %s\n", static_cast<long long>(reply->value("pid", 0LL)),
+                   reply->value("state_dir", "?").c_str());
   return kExitOk;
 }
 

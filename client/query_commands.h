@@ -16,10 +16,11 @@
 namespace jr {
 
 struct QueryOptions {
-  std::string socket;  // --socket; empty: $JR_DAEMON_SOCKET, else jrd's default
-  std::string job;     // JOB: an id or a name
-  std::string state;   // --state: a job state (list) or a task state (tasks)
-  std::vector<std::string> state_dirs;  // status --state DIR…: read these stores, no daemon
+  std::string socket;     // --socket
+  std::string state_dir;  // --state (client/target.h: where commands look)
+  std::string job;        // JOB: an id or a name
+  std::string only;       // --only: a job state (list) or a task state (tasks)
+  std::vector<std::string> state_dirs;  // status --state DIR…: several are merged
   bool json = false;
 };
 

@@ -16,18 +16,17 @@
 #include "client/run_plan.h"
 #include "protocol/template.h"
 #include "daemon/engine.h"
+#include "daemon/engine_session.h"
 #include "daemon/on_finish.h"
 #include "daemon/resources.h"
-#include "daemon/server.h"
-#include "daemon/task_methods.h"
 #include "storage/codec.h"
-#include "storage/engine_lock.h"
 
 namespace jr {
 namespace {
 
 constexpr int kExitFailed = 1;
 constexpr int kExitUsage = 2;
+constexpr int kExitCancelled = 3;  // as jr wait
 
 int fail(const std::string& message) {
   std::fprintf(stderr, "jr run: %s\n", message.c_str());
@@ -125,18 +124,34 @@ int run_command(const RunOptions& o) {
   }
   if (auto st = ResourcePool(capacity, o.pin).check_fits(plan->task_at(0)); !st) return fail(st.error().message);
 
-  std::error_code ec;
-  auto dir = std::filesystem::absolute(o.state_dir, ec);
-  if (auto st = prepare_state_dir(dir); !st) return fail(st.error().message);
-  auto lock = EngineLock::acquire(dir);
-  if (!lock) return fail(lock.error().message);
-  if (o.fresh) remove_state(dir);
-  auto store = Store::open(dir / "jr.db", o.sync_full ? SyncMode::Full : SyncMode::Normal);
-  if (!store) return fail(store.error().message);
+  SessionOptions so;
+  so.state_dir = o.state_dir;
+  so.sync = o.sync_full ? SyncMode::Full : SyncMode::Normal;
+  so.signals = {SIGCHLD, SIGINT, SIGTERM, SIGHUP, *preempt};
+  so.accept_submissions = false;
+  if (o.fresh) so.before_open = remove_state;
+  EngineOptions& eo = so.engine;
+  eo.workers = jobs;
+  eo.grace = *grace;
+  eo.keep_checkpoints = o.keep_checkpoints;
+  eo.max_checkpoint_bytes = *max_checkpoint;
+  eo.sample_every = *sample_every;
+  eo.stall_timeout = *stall_timeout;
+  eo.stall_kill = o.stall_action == "kill";
+  eo.deadline_ms = deadline;
+  eo.expect_ms = expect;
+  eo.capacity = capacity;
+  eo.pin = o.pin;
+  auto session = EngineSession::open(std::move(so));
+  if (!session) return fail(session.error().message);
+  const std::filesystem::path& dir = (*session)->state_dir();
+  Store& store = (*session)->store();
+  Engine& engine = (*session)->engine();
 
+  std::error_code ec;
   spec.cwd = std::filesystem::current_path(ec).string();
   std::string template_id = template_identity(spec);
-  auto existing = (*store)->jobs();
+  auto existing = store.jobs();
   if (!existing) return fail(existing.error().message);
   JobId job = 0;
   for (auto& j : *existing) {
@@ -147,42 +162,17 @@ int run_command(const RunOptions& o) {
                 "or use another --state");
   }
 
-  auto loop = EventLoop::create({SIGCHLD, SIGINT, SIGTERM, SIGHUP, *preempt});
-  if (!loop) return fail(loop.error().message);
-  auto server = Server::listen(**loop, engine_socket_path(dir, (*store)->state_id()));
-  if (!server) return fail(server.error().message);
-  EngineOptions eo;
-  eo.state_dir = dir;
-  eo.workers = jobs;
-  eo.grace = *grace;
-  eo.socket_path = (*server)->path().string();
-  eo.keep_checkpoints = o.keep_checkpoints;
-  eo.max_checkpoint_bytes = *max_checkpoint;
-  eo.board_path = (dir / "board").string();
-  eo.sample_every = *sample_every;
-  eo.stall_timeout = *stall_timeout;
-  eo.stall_kill = o.stall_action == "kill";
-  eo.deadline_ms = deadline;
-  eo.expect_ms = expect;
-  eo.capacity = capacity;
-  eo.pin = o.pin;
-  Engine engine(**store, **loop, eo);
-  if (auto st = engine.open_board(); !st) return fail(st.error().message);
-  serve_task_methods(**server, engine);
-  if (auto st = engine.recover(); !st) return fail(st.error().message);
-
   bool resuming = job != 0;
   if (!resuming) {
-    auto created = (*store)->create_job(spec, template_id);
+    auto created = store.create_job(spec, template_id);
     if (!created) return fail(created.error().message);
     job = *created;
   }
-  auto summary = (*store)->sync_tasks(job, plan->count, plan->task_at, o.retry_failed);
+  auto summary = store.sync_tasks(job, plan->count, plan->task_at, o.retry_failed);
   if (!summary) return fail(summary.error().message);
   if (resuming) std::fprintf(stderr, "jr run: resuming %s: %s\n", dir.c_str(), describe(*summary).c_str());
   if (auto st = engine.add_job(job); !st) return fail(st.error().message);
-  auto run_id = (*store)->begin_engine_run(getpid(), "", std::getenv("SLURM_JOB_ID") ? std::getenv("SLURM_JOB_ID") : "");
-  if (!run_id) return fail(run_id.error().message);
+  if (auto st = (*session)->begin(); !st) return fail(st.error().message);
 
   std::unique_ptr<Joblog> joblog;
   if (!o.joblog.empty()) {
@@ -199,7 +189,6 @@ int run_command(const RunOptions& o) {
   auto st = engine.run();
   progress.update(engine.counts(job), true);
   progress.clear();
-  (void)(*store)->end_engine_run(*run_id);
   if (!st) {
     std::fprintf(stderr, "jr run: %s\n", st.error().message.c_str());
     return kExitFailed;
@@ -225,15 +214,22 @@ int run_command(const RunOptions& o) {
     return sig == SIGINT ? 130 : 143;
   }
   if (!spec.on_finish.empty()) {
-    std::string state = n(TaskState::Failed) > 0 ? "failed" : "succeeded";
+    std::string state = n(TaskState::Failed) > 0      ? "failed"
+                        : n(TaskState::Cancelled) > 0 ? "cancelled"
+                                                      : "succeeded";
     if (auto st = run_on_finish(spec.on_finish, job, state, c); !st) {
       std::fprintf(stderr, "jr run: %s\n", st.error().message.c_str());
     }
   }
+  if (n(TaskState::Cancelled) > 0 && n(TaskState::Failed) == 0) {
+    std::fprintf(stderr, "jr run: cancelled (jr cancel): %lld succeeded, %lld cancelled\n",
+                 static_cast<long long>(n(TaskState::Succeeded)), static_cast<long long>(n(TaskState::Cancelled)));
+    return kExitCancelled;
+  }
   if (n(TaskState::Failed) > 0) {
     std::fprintf(stderr, "jr run: %lld of %lld tasks failed:\n", static_cast<long long>(n(TaskState::Failed)),
                  static_cast<long long>(summary->total));
-    report_failures(**store, job, dir);
+    report_failures(store, job, dir);
     return kExitFailed;
   }
   std::fprintf(stderr, "jr run: %lld tasks succeeded\n", static_cast<long long>(n(TaskState::Succeeded)));

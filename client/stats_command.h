@@ -13,7 +13,8 @@ namespace jr {
 // What the observing commands (stats, trace, report, top) share: which job, read from where.
 struct ObserveOptions {
   std::string job;               // an id or a name; empty: the latest job in DIR
-  std::string state_dir = ".jr";
+  std::string state_dir;  // --state; the CLI puts here what client/target.h's rule names
+  std::string socket;     // --socket
   bool json = false;
 };
 

@@ -93,7 +93,10 @@ int submit_command(const SubmitOptions& o) {
   std::fflush(stdout);
   if (!o.wait) return kExitOk;
   conn->reset();
-  return wait_command(WaitOptions{socket, id, ""});
+  WaitOptions wait;
+  wait.socket = socket;
+  wait.job = id;
+  return wait_command(wait);
 }
 
 }  // namespace jr

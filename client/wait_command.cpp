@@ -11,6 +11,7 @@
 #include "client/daemon_client.h"
 #include "client/job_format.h"
 #include "client/progress_line.h"
+#include "client/target.h"
 
 namespace jr {
 
@@ -38,7 +39,7 @@ std::optional<Outcome> finished(const json& job) {
     std::int64_t failed = count_of(c, TaskState::Failed);
     if (failed == 0) return Outcome{kExitError, "job " + id + " failed: " + job.value("reason", "")};
     return Outcome{kExitError, "job " + id + " failed: " + std::to_string(failed) + " of " + total +
-                                   " tasks failed (jr tasks " + id + " --state failed)"};
+                                   " tasks failed (jr tasks " + id + " --only failed)"};
   }
   if (state == "cancelled") {
     return Outcome{kExitCancelled, "job " + id + " cancelled (" + std::to_string(count_of(c, TaskState::Cancelled)) +
@@ -58,7 +59,7 @@ int wait_command(const WaitOptions& o) {
     if (!t) return report("wait", make_error(ErrorCode::Usage, t.error().message));
     deadline = monotonic_ms() + t->count();
   }
-  DaemonSession session(daemon_socket_path(o.socket), "wait");
+  TargetSession session({o.socket, o.state_dir}, "wait");
   std::unique_ptr<ProgressLine> progress;
   session.on_lost = [&progress] {
     if (progress) progress->clear();
@@ -80,6 +81,14 @@ int wait_command(const WaitOptions& o) {
       progress->clear();
       std::fprintf(stderr, "jr wait: %s\n", outcome->line.c_str());
       return outcome->exit_code;
+    }
+    if (!session.live()) {
+      // A state directory no engine runs on: nothing will change it until one starts.
+      progress->clear();
+      std::fprintf(stderr, "jr wait: job %lld has not finished (it is %s) and no engine runs on its state "
+                   "directory; run it again (the same jr run command) to finish it\n",
+                   static_cast<long long>(job->value("id", 0LL)), job->value("state", "?").c_str());
+      return kExitNoDaemon;
     }
     std::int64_t now = monotonic_ms();
     if (deadline && now >= *deadline) {

@@ -4,7 +4,8 @@
 // live progress line (on stderr if it is a terminal, else on stdout if that is one). Survives
 // a restart of jrd: when the daemon goes away it reconnects for up to 30 s. Exit codes:
 // 0 every task succeeded, 1 some failed (or the job failed because one it ran --after did),
-// 3 cancelled, 4 --timeout expired (the job keeps running), 5 no daemon (client/daemon_client.h).
+// 3 cancelled, 4 --timeout expired (the job keeps running), 5 no daemon, or a state directory
+// no engine runs on while its job has not finished (client/daemon_client.h).
 #pragma once
 
 #include <string>
@@ -12,7 +13,8 @@
 namespace jr {
 
 struct WaitOptions {
-  std::string socket;   // --socket; empty: $JR_DAEMON_SOCKET, else jrd's default
+  std::string socket;     // --socket
+  std::string state_dir;  // --state (client/target.h: where commands look)
   std::string job;      // an id or a name
   std::string timeout;  // as typed; empty: wait as long as it takes
 };

@@ -5,13 +5,9 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
-#include "daemon/engine.h"
-#include "daemon/job_methods.h"
+#include "daemon/engine_session.h"
 #include "daemon/paths.h"
-#include "daemon/server.h"
 #include "daemon/systemd.h"
-#include "daemon/task_methods.h"
-#include "storage/engine_lock.h"
 
 namespace {
 
@@ -72,50 +68,37 @@ int main(int argc, char** argv) {
     capacity.gpu_ids = *ids;
   }
   std::error_code ec;
-  auto dir = std::filesystem::absolute(state_dir.empty() ? jr::default_state_dir() : std::filesystem::path(state_dir), ec);
-  if (auto st = jr::prepare_state_dir(dir); !st) return fail(st.error().message);
-  auto lock = jr::EngineLock::acquire(dir);
-  if (!lock) return fail(lock.error().message);
-  auto store = jr::Store::open(dir / "jr.db", jr::SyncMode::Normal);
-  if (!store) return fail(store.error().message);
-
-  auto loop = jr::EventLoop::create({SIGCHLD, SIGINT, SIGTERM, SIGHUP});
-  if (!loop) return fail(loop.error().message);
+  jr::SessionOptions so;
+  so.state_dir = state_dir.empty() ? jr::default_state_dir() : std::filesystem::path(state_dir);
   int inherited = jr::socket_from_systemd();
+  if (inherited >= 0) so.inherited_socket = inherited;
+  else so.public_socket = socket_path.empty() ? jr::default_socket_path(std::filesystem::absolute(so.state_dir, ec))
+                                              : std::filesystem::absolute(socket_path, ec);
   jr::notify_socket();  // before any task starts: tasks must not inherit NOTIFY_SOCKET
-  auto server = inherited >= 0 ? jr::Server::adopt(**loop, inherited)
-                               : jr::Server::listen(**loop, socket_path.empty() ? jr::default_socket_path(dir)
-                                                                                : std::filesystem::absolute(socket_path, ec));
-  if (!server) return fail(server.error().message);
-
-  jr::EngineOptions eo;
-  eo.state_dir = dir;
+  jr::EngineOptions& eo = so.engine;
   eo.workers = workers;
   eo.grace = *grace_ms;
-  eo.socket_path = (*server)->path().string();
-  eo.board_path = (dir / "board").string();
   eo.sample_every = *sample_ms;
   eo.capacity = capacity;
   eo.pin = pin;
-  jr::Engine engine(**store, **loop, eo);
-  if (auto st = engine.open_board(); !st) return fail(st.error().message);
-  if (auto st = engine.recover(); !st) return fail(st.error().message);
-  auto jobs = (*store)->jobs();
+  auto session = jr::EngineSession::open(std::move(so));
+  if (!session) return fail(session.error().message);
+  const std::filesystem::path& dir = (*session)->state_dir();
+  jr::Store& store = (*session)->store();
+  jr::Engine& engine = (*session)->engine();
+  auto jobs = store.jobs();
   if (!jobs) return fail(jobs.error().message);
   for (auto& job : *jobs) {
-    auto resumed = (*store)->resume_interrupted(job.id);
+    auto resumed = store.resume_interrupted(job.id);
     if (!resumed) return fail(resumed.error().message);
     if (*resumed) spdlog::info("job {}: {} interrupted tasks will run again", job.id, *resumed);
     if (auto st = engine.add_job(job.id); !st) return fail(st.error().message);
   }
-  const char* slurm_job = std::getenv("SLURM_JOB_ID");
-  auto run_id = (*store)->begin_engine_run(getpid(), "", slurm_job ? slurm_job : "");
-  if (!run_id) return fail(run_id.error().message);
-  jr::serve_task_methods(**server, engine);
-  jr::serve_job_methods(**server, engine, **store, dir);
+  if (auto st = (*session)->begin(); !st) return fail(st.error().message);
 
-  spdlog::info("jrd {} serving {} on {} with {} workers", JR_VERSION, dir.string(), (*server)->path().string(), workers);
-  jr::notify_systemd("READY=1\nSTATUS=serving " + (*server)->path().string());
+  std::string socket = (*session)->task_socket().string();
+  spdlog::info("jrd {} serving {} on {} with {} workers", JR_VERSION, dir.string(), socket, workers);
+  jr::notify_systemd("READY=1\nSTATUS=serving " + socket);
   bool announced_stop = false;
   while (!(engine.shutting_down() && engine.idle())) {
     if (auto st = engine.turn(); !st) {
@@ -128,7 +111,6 @@ int main(int argc, char** argv) {
       spdlog::info("shutting down: stopping running tasks (grace {})", grace);
     }
   }
-  (void)(*store)->end_engine_run(*run_id);
   spdlog::info("stopped");
   return 0;
 }

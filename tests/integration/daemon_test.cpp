@@ -123,7 +123,7 @@ TEST_F(DaemonTest, SubmitPrintsTheIdAloneAndQueriesHaveStableJsonFields) {
     ASSERT_EQ(list["jobs"].size(), 1u);
     EXPECT_EQ(list["jobs"][0], job);
   }
-  EXPECT_EQ(json::parse(jr({"list", "--state", "failed", "--json"}).out)["jobs"].size(), 0u);
+  EXPECT_EQ(json::parse(jr({"list", "--only", "failed", "--json"}).out)["jobs"].size(), 0u);
 
   auto tasks = json::parse(jr({"tasks", id, "--json"}).out, nullptr, false);
   ASSERT_EQ(tasks["tasks"].size(), 2u);
@@ -153,7 +153,7 @@ TEST_F(DaemonTest, SubmitTasksFileWithWait) {
   ASSERT_TRUE(std::regex_match(out.out, std::regex("[0-9]+\n"))) << out.out;
   EXPECT_EQ(count_lines(dir / "out.txt"), (std::map<std::string, int>{{"one", 1}, {"two", 1}, {"three", 1}}));
   EXPECT_EQ(jr({"submit", "--tasks", "missing.txt"}).exit_code, 2);
-  EXPECT_EQ(jr({"tasks", "1", "--state", "bogus"}).exit_code, 2);
+  EXPECT_EQ(jr({"tasks", "1", "--only", "bogus"}).exit_code, 2);
   auto none = jr({"status", "99"});
   EXPECT_EQ(none.exit_code, 1);
   EXPECT_EQ(none.err, "jr status: no job 99\n");
@@ -200,8 +200,8 @@ TEST_F(DaemonTest, KillNineDuringAJobThenRestartCompletesItWithoutRerunningSucce
   int waited = wait_exit(waiter);
   auto wait_err = read_file(dir / "wait.err");
   // Either it reconnected and saw the job through, or it says clearly why it stopped.
-  EXPECT_TRUE(waited == 0 || (waited == 5 && wait_err.find("lost jrd") != std::string::npos)) << waited << ": " << wait_err;
-  EXPECT_NE(wait_err.find("jr wait: lost jrd, reconnecting"), std::string::npos) << wait_err;
+  EXPECT_TRUE(waited == 0 || (waited == 5 && wait_err.find("lost the engine") != std::string::npos)) << waited << ": " << wait_err;
+  EXPECT_NE(wait_err.find("jr wait: lost the engine, reconnecting"), std::string::npos) << wait_err;
   ASSERT_EQ(jr({"wait", id}).exit_code, 0);
 
   EXPECT_EQ(count(id, "succeeded"), 200);
@@ -223,7 +223,7 @@ TEST_F(DaemonTest, PauseStartsNothingNewAndResumeGoesOn) {
   EXPECT_EQ(job["state"], "paused");
   EXPECT_EQ(job["counts"]["running"], 0);
   EXPECT_EQ(job["counts"]["pending"], 4);
-  EXPECT_EQ(json::parse(jr({"tasks", id, "--state", "running", "--json"}).out)["tasks"].size(), 0u);
+  EXPECT_EQ(json::parse(jr({"tasks", id, "--only", "running", "--json"}).out)["tasks"].size(), 0u);
   EXPECT_EQ(read_lines(dir / "started.txt").size(), 2u);
 
   ASSERT_EQ(jr({"resume", id}).exit_code, 0);
@@ -242,7 +242,7 @@ TEST_F(DaemonTest, CancelKillsTheRunningTaskAndWaitExitsThree) {
 
   auto one = jr({"cancel", id + ":2"});
   ASSERT_EQ(one.exit_code, 0) << one.err;
-  EXPECT_EQ(json::parse(jr({"tasks", id, "--state", "cancelled", "--json"}).out)["tasks"][0]["index"], 2);
+  EXPECT_EQ(json::parse(jr({"tasks", id, "--only", "cancelled", "--json"}).out)["tasks"][0]["index"], 2);
   ASSERT_EQ(jr({"cancel", id}).exit_code, 0);
   EXPECT_EQ(wait_exit(waiter), 3) << read_file(dir / "wait.err");
   auto job = status(id);

@@ -1,0 +1,81 @@
+#include "daemon/engine_session.h"
+
+#include <unistd.h>
+
+#include <cstdlib>
+#include <nlohmann/json.hpp>
+
+#include "daemon/job_methods.h"
+#include "daemon/task_methods.h"
+
+namespace jr {
+
+Result<std::unique_ptr<EngineSession>> EngineSession::open(SessionOptions o) {
+  std::unique_ptr<EngineSession> s(new EngineSession);
+  std::error_code ec;
+  s->dir_ = std::filesystem::absolute(o.state_dir, ec);
+  JR_TRY(prepare_state_dir(s->dir_));
+  auto lock = EngineLock::acquire(s->dir_);
+  if (!lock) return lock.error();
+  s->lock_ = std::move(*lock);
+  if (o.before_open) o.before_open(s->dir_);
+  auto store = Store::open(s->dir_ / "jr.db", o.sync);
+  if (!store) return store.error();
+  s->store_ = std::move(*store);
+  auto loop = EventLoop::create(o.signals);
+  if (!loop) return loop.error();
+  s->loop_ = std::move(*loop);
+
+  auto state_socket = engine_socket_path(s->dir_, s->store_->state_id());
+  if (o.inherited_socket) {
+    auto adopted = Server::adopt(*s->loop_, *o.inherited_socket);
+    if (!adopted) return adopted.error();
+    s->public_server_ = std::move(*adopted);
+  } else if (!o.public_socket.empty() && o.public_socket != state_socket) {
+    auto listening = Server::listen(*s->loop_, o.public_socket);
+    if (!listening) return listening.error();
+    s->public_server_ = std::move(*listening);
+  }
+  if (!s->public_server_ || s->public_server_->path() != state_socket) {
+    auto listening = Server::listen(*s->loop_, state_socket);
+    if (!listening) return listening.error();
+    s->state_server_ = std::move(*listening);
+  }
+
+  EngineOptions& eo = o.engine;
+  eo.state_dir = s->dir_;
+  eo.socket_path = s->task_socket().string();
+  eo.board_path = (s->dir_ / "board").string();
+  s->engine_ = std::make_unique<Engine>(*s->store_, *s->loop_, eo);
+  JR_TRY(s->engine_->open_board());
+  for (Server* server : {s->public_server_.get(), s->state_server_.get()}) {
+    if (!server) continue;
+    serve_task_methods(*server, *s->engine_);
+    serve_job_methods(*server, *s->engine_, *s->store_, s->dir_);
+    if (!o.accept_submissions) {
+      server->on("submit", [](const nlohmann::json&, const Peer&) -> Result<nlohmann::json> {
+        return make_error(ErrorCode::Usage, "this engine is a jr run: it runs only its own job; submit to jrd");
+      });
+    }
+  }
+  JR_TRY(s->engine_->recover());
+  return s;
+}
+
+EngineSession::~EngineSession() {
+  if (run_id_ && store_) (void)store_->end_engine_run(*run_id_);
+}
+
+Status EngineSession::begin() {
+  const char* slurm_job = std::getenv("SLURM_JOB_ID");
+  auto id = store_->begin_engine_run(::getpid(), "", slurm_job ? slurm_job : "");
+  if (!id) return id.error();
+  run_id_ = *id;
+  return {};
+}
+
+const std::filesystem::path& EngineSession::task_socket() const {
+  return public_server_ ? public_server_->path() : state_server_->path();
+}
+
+}  // namespace jr
