@@ -3,6 +3,8 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <poll.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -84,24 +86,56 @@ std::int64_t boot_ticks_now() {
   return static_cast<std::int64_t>(ts.tv_sec) * ticks_per_s + ts.tv_nsec / (1'000'000'000 / ticks_per_s);
 }
 
+static bool has_env_prefix(pid_t pid, const std::string& prefix) {
+  std::string env = read_small_file("/proc/" + std::to_string(pid) + "/environ");
+  std::size_t i = 0;
+  while (i < env.size()) {
+    auto j = env.find('\0', i);
+    if (j == std::string::npos) j = env.size();
+    if (env.compare(i, prefix.size(), prefix) == 0) return true;
+    i = j + 1;
+  }
+  return false;
+}
+
 std::vector<pid_t> processes_with_env_prefix(const std::string& prefix) {
   std::vector<pid_t> out;
   pid_t self = getpid();
   for (pid_t pid : all_pids()) {
-    if (pid == self) continue;
-    std::string env = read_small_file("/proc/" + std::to_string(pid) + "/environ");
-    std::size_t i = 0;
-    while (i < env.size()) {
-      auto j = env.find('\0', i);
-      if (j == std::string::npos) j = env.size();
-      if (env.compare(i, prefix.size(), prefix) == 0 && j - i >= prefix.size()) {
-        if (alive(pid)) out.push_back(pid);
-        break;
-      }
-      i = j + 1;
-    }
+    if (pid != self && has_env_prefix(pid, prefix) && alive(pid)) out.push_back(pid);
   }
   return out;
+}
+
+Status kill_carriers(const std::string& prefix, std::int64_t timeout_ms) {
+  std::int64_t deadline = monotonic_ms() + timeout_ms;
+  pid_t own_group = ::getpgrp();
+  for (;;) {
+    auto found = processes_with_env_prefix(prefix);
+    if (found.empty()) return {};
+    if (monotonic_ms() > deadline) {
+      return make_error(ErrorCode::Unavailable, std::to_string(found.size()) +
+                                                    " leftover task processes survive SIGKILL (pid " +
+                                                    std::to_string(found.front()) + ")");
+    }
+    for (pid_t pid : found) {
+      // A pidfd pins the process: once it is open, the token is checked again, and a pid
+      // reused since the scan is never signalled.
+      int fd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
+      if (fd < 0) continue;  // gone already
+      if (has_env_prefix(pid, prefix)) {
+        // The whole group at once: a child forked after the scan is in it, and dies with it.
+        pid_t group = ::getpgid(pid);
+        pollfd exited{fd, POLLIN, 0};
+        bool still_ours = ::poll(&exited, 1, 0) == 0;  // alive, so `group` was read from it
+        if (still_ours && group > 0 && group != own_group) ::kill(-group, SIGKILL);
+        ::syscall(SYS_pidfd_send_signal, fd, SIGKILL, nullptr, 0);
+      }
+      ::close(fd);
+    }
+    timespec ts{0, 2'000'000};
+    nanosleep(&ts, nullptr);
+  }
 }
 
 std::vector<pid_t> processes_in_group(pid_t pgid) {

@@ -26,6 +26,13 @@ std::int64_t boot_ticks_now();
 // `prefix` (for example "JR_RUN=3fa9c1."). Processes we may not read are skipped.
 std::vector<pid_t> processes_with_env_prefix(const std::string& prefix);
 
+// SIGKILLs every process whose environment holds `prefix`, and the process group each one is
+// in, then scans again, until a scan finds none: a process forked between a scan and a kill is
+// in a killed group, or found by the next scan. Pids are pinned with a pidfd before they are
+// signalled, so a pid reused since the scan is never hit. Unavailable when some survive
+// `timeout_ms`.
+Status kill_carriers(const std::string& prefix, std::int64_t timeout_ms);
+
 // Pids of live (non-zombie) processes in process group `pgid`.
 std::vector<pid_t> processes_in_group(pid_t pgid);
 

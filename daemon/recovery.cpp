@@ -1,8 +1,6 @@
 // Engine::recover: dealing with what a dead engine left behind (docs/DESIGN.md, crash windows).
 #include <signal.h>
 
-#include <set>
-
 #include "daemon/engine.h"
 #include "daemon/proc.h"
 
@@ -16,20 +14,23 @@ Status Engine::recover() {
   if (!running) return running.error();
   if (running->empty()) return {};
 
-  // Find every leftover before killing any: by the token each task's environment carries
-  // (this also finds a task that died before its pid was recorded, and children that left
-  // the task's process group), and by the recorded group when its leader is still the very
-  // process we started (same start time: a reused pid is someone else).
-  std::set<pid_t> victims;
-  for (pid_t pid : processes_with_env_prefix("JR_RUN=" + store_.state_id() + ".")) victims.insert(pid);
+  // Leftovers are killed by process group, which races no fork: first each recorded group
+  // whose leader is still the very process we started (same start time: a reused pid is
+  // someone else), then every process that carries this store's token (a task that died
+  // before its pid was recorded, children that left the task's group) with its group, scan
+  // after scan until none is left. Only then is anything marked, so no attempt can start
+  // beside a leftover of an earlier one.
+  std::vector<pid_t> in_groups;
   for (auto& t : *running) {
     if (t.pgid <= 0) continue;
     auto pgid = static_cast<pid_t>(t.pgid);
-    if (process_start_time(pgid) == t.proc_start) {
-      for (pid_t pid : processes_in_group(pgid)) victims.insert(pid);
-    }
+    if (process_start_time(pgid) != t.proc_start) continue;
+    auto members = processes_in_group(pgid);
+    in_groups.insert(in_groups.end(), members.begin(), members.end());
+    ::kill(-pgid, SIGKILL);
   }
-  JR_TRY(kill_and_wait(std::vector<pid_t>(victims.begin(), victims.end()), kLeftoverKillTimeoutMs));
+  JR_TRY(kill_and_wait(in_groups, kLeftoverKillTimeoutMs));
+  JR_TRY(kill_carriers("JR_RUN=" + store_.state_id() + ".", kLeftoverKillTimeoutMs));
 
   auto tx = store_.transaction();
   JR_TRY(tx.begin_status());

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cstdlib>
 #include <map>
@@ -101,6 +102,41 @@ TEST(ChaosTest, KillNineAtRandomMomentsLosesNothing) {
   }
   std::printf("chaos: %d rounds, %d kills (seed %u), %d tasks resumed, %lld steps redone of %d\n", kRounds, kills,
               seed, resumed_tasks, static_cast<long long>(redone), kTasks * kSteps);
+}
+
+// The crash window of a spawn: the engine is killed a few milliseconds after it started a task
+// that forks all the time, often before the task's process group is recorded. Each task holds
+// a lock that every process it forks inherits; an attempt that finds the lock taken runs beside
+// an earlier one. JR_TEST_KILLS sets the number of kills (bench/kill_chaos runs a thousand).
+TEST(ChaosTest, KilledRightAfterASpawnNeverRunsTwoAttemptsAtOnce) {
+  ASSERT_TRUE(kPathSet);
+  TempDir dir;
+  write_file(dir / "task.sh",
+             "#!/bin/sh\n"
+             "exec 9>>\"lock.$1\"\n"
+             "flock -n 9 || echo \"$1 $JR_ATTEMPT\" >> overlaps\n"
+             "echo \"$1 $JR_ATTEMPT\" >> starts\n"
+             "while [ ! -f stop ]; do x=$(date); done\n");
+  chmod((dir / "task.sh").c_str(), 0755);
+  const std::vector<std::string> args = {"run", "-j", "2", "--", "./task.sh", ":::", "t0", "t1", "t2"};
+  const char* wanted = std::getenv("JR_TEST_KILLS");
+  const int kills = wanted && *wanted ? std::atoi(wanted) : 30;
+  std::mt19937 rng(test_seed());
+  for (int round = 0; round < kills; ++round) {
+    auto before = read_lines(dir / "starts").size();
+    pid_t pid = start_jr(args, dir.path());
+    ASSERT_TRUE(wait_for([&] { return read_lines(dir / "starts").size() > before || !process_alive(pid); }));
+    ASSERT_TRUE(process_alive(pid)) << "jr exited: " << read_file(dir / "jr-bg.err");
+    // A moment from 0 to 20 ms after a task started: this chooses when, it synchronises nothing.
+    usleep(static_cast<useconds_t>(std::uniform_int_distribution<int>(0, 20'000)(rng)));
+    kill(pid, SIGKILL);
+    wait_exit(pid);
+  }
+  write_file(dir / "stop", "");
+  auto out = run_jr(args, dir.path());
+  EXPECT_EQ(out.exit_code, 0) << out.err;
+  EXPECT_EQ(read_file(dir / "overlaps"), "") << "attempts that started while an earlier one of their task still ran";
+  std::printf("spawn window: %d kills, %zu attempts started\n", kills, read_lines(dir / "starts").size());
 }
 
 }  // namespace
