@@ -1,7 +1,9 @@
 // Connection: a blocking client of jr's socket protocol (docs/protocol.md).
 //
-// open() connects and says hello; call() sends one request and waits for its reply, turning
-// an error reply into an Error with the server's code and message. Used by the jr commands
+// open() connects, checks that the server runs as this user or root (SO_PEERCRED) before
+// sending anything, and says hello; call() sends one request and waits for its reply (at most
+// 300 s), turning an error reply into an Error with the server's code and message. A socket
+// this user may not connect to is an Io error ("permission denied"), not Unavailable. Used by the jr commands
 // that talk to jrd, and by tasks that talk to their engine through JR_SOCKET.
 #pragma once
 

@@ -17,7 +17,9 @@ std::string daemon_socket_path(const std::string& socket_flag) {
 
 Result<std::unique_ptr<Connection>> connect_daemon(const std::string& socket_path) {
   auto conn = Connection::open(socket_path);
-  if (!conn && conn.error().code == ErrorCode::Unavailable) {
+  // Nothing listens: say how to start a daemon. (A daemon that answered with a reason, such
+  // as being out of descriptors, keeps its own words.)
+  if (!conn && conn.error().code == ErrorCode::Unavailable && conn.error().message.rfind("no jr daemon answers", 0) == 0) {
     return make_error(ErrorCode::Unavailable, "no jr daemon answers at " + socket_path +
                                                   "; start one with 'jrd &' or 'systemctl --user start jrd.socket'");
   }

@@ -1,6 +1,5 @@
 #include "client/job_input.h"
 
-#include <sched.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -31,17 +30,6 @@ Result<std::vector<std::string>> read_task_lines(const std::string& path) {
   if (in->bad()) return make_error(ErrorCode::Usage, "cannot read tasks file " + path);
   if (lines.empty()) return make_error(ErrorCode::Usage, "tasks file " + path + " holds no commands");
   return lines;
-}
-
-int default_parallelism() {
-  if (const char* s = std::getenv("SLURM_CPUS_ON_NODE")) {
-    int n = std::atoi(s);
-    if (n > 0) return n;
-  }
-  cpu_set_t set;
-  if (sched_getaffinity(0, sizeof set, &set) == 0) return std::max(1, CPU_COUNT(&set));
-  long n = sysconf(_SC_NPROCESSORS_ONLN);
-  return n > 0 ? static_cast<int>(n) : 1;
 }
 
 }  // namespace jr

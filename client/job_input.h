@@ -2,9 +2,6 @@
 //
 // read_task_lines reads `--tasks FILE` ("-": stdin): one shell command per line, blank lines
 // and lines starting with # skipped; a file holding no command is a Usage error.
-// default_parallelism is what -j means when not given: SLURM_CPUS_ON_NODE, else the CPUs this
-// process may run on (sched_getaffinity), so a job inside a Slurm allocation or a cpuset
-// does not oversubscribe it.
 #pragma once
 
 #include <string>
@@ -15,6 +12,5 @@
 namespace jr {
 
 Result<std::vector<std::string>> read_task_lines(const std::string& path);
-int default_parallelism();
 
 }  // namespace jr

@@ -15,6 +15,7 @@
 #include "client/run_command.h"
 #include "client/scaling_cli.h"
 #include "client/target.h"
+#include "daemon/resources.h"
 
 namespace {
 
@@ -144,6 +145,8 @@ int main(int argc, char** argv) {
   add_run(app, run_options);
   CheckpointOptions checkpoint_options;
   add_checkpoint(app, checkpoint_options);
+  auto* cpus = app.add_subcommand("cpus", "Print how many CPUs jr counts on here (what -j means when not given)");
+  cpus->callback([] { std::exit(std::printf("%d\n", jr::usable_cpus()) > 0 ? 0 : 1); });
   jr::add_submit(app, dash, exit_code);
   jr::add_status(app, exit_code);
   jr::add_list(app, exit_code);

@@ -83,7 +83,7 @@ int run_command(const RunOptions& o) {
   // Everything the user can get wrong is checked before anything is written.
   if (o.jobs < 0) return fail("-j must be at least 1");
   if (o.retries < 0) return fail("--retries must be 0 or more");
-  int jobs = o.jobs > 0 ? o.jobs : default_parallelism();
+  int jobs = o.jobs > 0 ? o.jobs : usable_cpus();
   auto plan = make_run_plan(o, jobs);
   if (!plan) return fail(plan.error().message);
   JobSpec& spec = plan->spec;

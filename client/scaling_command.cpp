@@ -21,6 +21,7 @@
 #include "base/signals.h"
 #include "client/figure_format.h"
 #include "client/job_input.h"
+#include "daemon/resources.h"
 #include "client/run_facts.h"
 #include "client/run_plan.h"
 #include "protocol/template.h"
@@ -255,7 +256,7 @@ int scaling_command(const ScalingOptions& o) {
   // Everything the user can get wrong is checked before anything runs.
   std::vector<int> levels;
   if (o.levels.empty()) {
-    levels = default_levels(default_parallelism());
+    levels = default_levels(usable_cpus());
   } else {
     auto parsed = parse_levels(o.levels);
     if (!parsed) return fail(parsed.error().message, kExitUsage);

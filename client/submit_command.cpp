@@ -6,6 +6,7 @@
 #include "base/duration.h"
 #include "client/daemon_client.h"
 #include "client/job_input.h"
+#include "daemon/resources.h"
 #include "client/wait_command.h"
 #include "protocol/frame.h"
 #include "protocol/template.h"
@@ -27,7 +28,7 @@ Result<json> build_request(const SubmitOptions& o) {
   if (ec) return make_error(ErrorCode::Io, "cannot read the current directory: " + ec.message());
   json p = {{"name", o.name},
             {"shell", o.shell},
-            {"parallelism", o.jobs > 0 ? o.jobs : default_parallelism()},
+            {"parallelism", o.jobs > 0 ? o.jobs : usable_cpus()},
             {"retries", o.retries},
             {"priority", o.priority},
             {"cwd", cwd.string()},

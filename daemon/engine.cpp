@@ -41,8 +41,12 @@ Engine::Engine(Store& store, EventLoop& loop, EngineOptions options)
       pool_(opt_.capacity, opt_.pin),
       logs_(opt_.state_dir / "logs"),
       work_dirs_(opt_.state_dir / "work", std::max(1, opt_.workers)) {
+  // jr's own variables are set per task; systemd's hand-over variables name this process's
+  // notification socket and descriptors, never a task's.
   for (char** e = environ; e && *e; ++e) {
-    if (std::strncmp(*e, "JR_", 3) != 0) base_env_.emplace_back(*e);
+    bool own = std::strncmp(*e, "JR_", 3) == 0 || std::strncmp(*e, "NOTIFY_SOCKET=", 14) == 0 ||
+               std::strncmp(*e, "LISTEN_", 7) == 0;
+    if (!own) base_env_.emplace_back(*e);
   }
   slot_busy_.assign(static_cast<std::size_t>(std::max(1, opt_.workers)), false);
   // Tasks find the jr that runs them (jr progress, jr checkpoint save) without relying on PATH:

@@ -1,14 +1,37 @@
 #include "daemon/engine_session.h"
 
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
 #include <nlohmann/json.hpp>
 
 #include "daemon/job_methods.h"
 #include "daemon/task_methods.h"
 
 namespace jr {
+
+namespace {
+
+// The shared fallback directory for sockets whose path under DIR is too long (/tmp/jr-UID):
+// anyone may create it first, so it is used only when it is this user's, a real directory,
+// and closed to others.
+Status ensure_private_dir(const std::filesystem::path& dir) {
+  if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) {
+    return make_error(ErrorCode::Io, "cannot create " + dir.string() + ": " + std::strerror(errno));
+  }
+  struct stat st {};
+  if (::lstat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode) || st.st_uid != ::getuid() || (st.st_mode & 077) != 0) {
+    return make_error(ErrorCode::Conflict, dir.string() + " is not a directory private to you (another user may have "
+                                                          "made it): jr will not put its socket there; remove it, or "
+                                                          "use a shorter --state path");
+  }
+  return {};
+}
+
+}  // namespace
 
 Result<std::unique_ptr<EngineSession>> EngineSession::open(SessionOptions o) {
   std::unique_ptr<EngineSession> s(new EngineSession);
@@ -27,6 +50,7 @@ Result<std::unique_ptr<EngineSession>> EngineSession::open(SessionOptions o) {
   s->loop_ = std::move(*loop);
 
   auto state_socket = engine_socket_path(s->dir_, s->store_->state_id());
+  if (state_socket.parent_path() != s->dir_) JR_TRY(ensure_private_dir(state_socket.parent_path()));
   if (o.inherited_socket) {
     auto adopted = Server::adopt(*s->loop_, *o.inherited_socket);
     if (!adopted) return adopted.error();

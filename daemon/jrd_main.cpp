@@ -7,6 +7,7 @@
 
 #include "daemon/engine_session.h"
 #include "daemon/paths.h"
+#include "daemon/resources.h"
 #include "daemon/systemd.h"
 
 namespace {
@@ -18,17 +19,12 @@ int fail(const std::string& message) {
   return kExitUsage;
 }
 
-int default_workers() {
-  long n = sysconf(_SC_NPROCESSORS_ONLN);
-  return n > 0 ? static_cast<int>(n) : 1;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
   std::string state_dir;
   std::string socket_path;
-  int workers = default_workers();
+  int workers = jr::usable_cpus();
   std::string grace = "10s";
   std::string log_level = "info";
   int cores = 0;

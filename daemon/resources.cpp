@@ -61,6 +61,8 @@ Result<std::vector<std::string>> parse_id_list(const std::string& text) {
   return ids;
 }
 
+int usable_cpus() { return detect_capacity().cores; }
+
 NodeCapacity detect_capacity() {
   NodeCapacity cap;
   cpu_set_t set;

@@ -28,6 +28,9 @@ struct NodeCapacity {
 // mask capped by the cgroup's cpu.max, else nproc; GPUs from CUDA_VISIBLE_DEVICES or
 // SLURM_JOB_GPUS; memory from the cgroup's memory.max, else MemAvailable.
 NodeCapacity detect_capacity();
+// The CPUs jr counts on: SLURM_CPUS_ON_NODE, else the affinity mask capped by the cgroup's
+// cpu.max. What -j, jrd --workers and jr.Parallel(n_jobs=-1) mean when not given (`jr cpus`).
+int usable_cpus();
 // "0,1,3" or "0-3" to a list of ids; Usage error when malformed.
 Result<std::vector<std::string>> parse_id_list(const std::string& text);
 

@@ -12,7 +12,9 @@
 #include <cstring>
 #include <exception>
 #include <nlohmann/json.hpp>
+#include <vector>
 
+#include "base/duration.h"
 #include "protocol/frame.h"
 #include "protocol/protocol.h"
 
@@ -27,6 +29,11 @@ constexpr std::size_t kMaxUnsentBytes = 64u << 20;
 // at most this many requests answered. No client's backlog delays another's reply by more.
 constexpr std::size_t kSliceBytes = 64u << 10;
 constexpr int kFramesPerTurn = 32;
+
+// Connections at once; past it, a client that has held part of a request unfinished for this
+// long makes room, else the newcomer is refused.
+constexpr std::size_t kMaxConnections = 512;
+constexpr std::int64_t kStalledFrameMs = 30'000;
 
 // Deeper JSON than any request needs is refused: copying or printing it recurses once per level.
 constexpr int kMaxJsonDepth = 64;
@@ -47,15 +54,21 @@ struct Server::Connection {
   bool closing = false;  // close once `out` is sent
   bool eof = false;      // the client shut down its sending half: answer what it sent, then close
   bool serving = false;  // the rest of its frames are deferred to the next turn
+  std::int64_t last_read_ms = monotonic_ms();
 };
 
 Server::Server(EventLoop& loop, int fd, std::filesystem::path path, bool unlink_on_exit)
-    : loop_(loop), listen_fd_(fd), path_(std::move(path)), unlink_on_exit_(unlink_on_exit) {}
+    : loop_(loop),
+      listen_fd_(fd),
+      path_(std::move(path)),
+      unlink_on_exit_(unlink_on_exit),
+      reserve_fd_(::open("/dev/null", O_RDONLY | O_CLOEXEC)) {}
 
 Server::~Server() {
   while (!conns_.empty()) close(conns_.begin()->first);
   loop_.unwatch(listen_fd_);
   ::close(listen_fd_);
+  if (reserve_fd_ >= 0) ::close(reserve_fd_);
   if (unlink_on_exit_) ::unlink(path_.c_str());
 }
 
@@ -78,7 +91,14 @@ Result<std::unique_ptr<Server>> Server::listen(EventLoop& loop, const std::files
   }
   int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
   if (fd < 0) return make_error(ErrorCode::Io, std::string("socket: ") + std::strerror(errno));
-  // A socket file whose server is gone refuses connections: replace it. A live one is not ours.
+  // A socket file whose server is gone refuses connections: replace it. A live one is not ours,
+  // and anything else at the path (a file, a link) is not jr's to delete.
+  struct stat at {};
+  if (::lstat(path.c_str(), &at) == 0 && !S_ISSOCK(at.st_mode)) {
+    ::close(fd);
+    return make_error(ErrorCode::Conflict, path.string() + " exists and is not a socket: jrd will not replace it; "
+                                                           "remove it or give another --socket");
+  }
   if (std::filesystem::exists(path, ec)) {
     int probe = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     bool live = ::connect(probe, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
@@ -121,10 +141,31 @@ Status Server::start() {
 
 void Server::on(const std::string& method, Handler handler) { methods_[method] = std::move(handler); }
 
+void Server::refuse(int fd, const std::string& why) {
+  std::string frame = encode_frame(error_reply(nullptr, ErrorCode::Unavailable, why).dump());
+  (void)!::send(fd, frame.data(), frame.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+  ::close(fd);
+}
+
 void Server::accept_all() {
   for (;;) {
     int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0 && (errno == EMFILE || errno == ENFILE) && reserve_fd_ >= 0) {
+      // Out of descriptors, the listener stays readable and the loop would spin: take the
+      // waiting client with the reserve descriptor and tell it why it is turned away.
+      ::close(reserve_fd_);
+      fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+      if (fd >= 0) refuse(fd, "jrd is out of file descriptors; try again later");
+      reserve_fd_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+      spdlog::warn("refused a connection: out of file descriptors ({} connections open)", conns_.size());
+      if (fd >= 0) continue;
+    }
     if (fd < 0) return;
+    if (conns_.size() >= kMaxConnections) drop_stalled();
+    if (conns_.size() >= kMaxConnections) {
+      refuse(fd, "jrd serves " + std::to_string(kMaxConnections) + " connections at most; try again later");
+      continue;
+    }
     ucred cred{};
     socklen_t len = sizeof cred;
     if (::getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0 ||
@@ -153,6 +194,18 @@ void Server::accept_all() {
   }
 }
 
+void Server::drop_stalled() {
+  std::int64_t now = monotonic_ms();
+  std::vector<int> stalled;
+  for (auto& [fd, c] : conns_) {
+    if (c->decoder.pending() > 0 && now - c->last_read_ms > kStalledFrameMs) stalled.push_back(fd);
+  }
+  for (int fd : stalled) {
+    spdlog::warn("dropping a client that sent part of a request and nothing for {} s", kStalledFrameMs / 1000);
+    close(fd);
+  }
+}
+
 void Server::close(int fd) {
   loop_.unwatch(fd);
   ::close(fd);
@@ -176,6 +229,7 @@ void Server::on_readable(int fd) {
     n = ::recv(fd, buf, sizeof buf, 0);
   } while (n < 0 && errno == EINTR);
   if (n > 0) {
+    c.last_read_ms = monotonic_ms();
     // After an error that ends the connection, what else the client sends is dropped unread.
     if (!c.closing) c.decoder.append(buf, static_cast<std::size_t>(n));
   } else if (n == 0) {

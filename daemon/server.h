@@ -5,7 +5,10 @@
 // client never stalls the loop or other clients; a client whose unread replies pass a bound
 // is dropped. Each connection gets a slice per turn of the loop (one bounded read, a bounded
 // number of requests) and the rest waits for the next turn, so one client's backlog delays
-// another client's reply, and the engine's own work, by one slice at most. Only the server's own uid and root may connect (SO_PEERCRED); others are refused
+// another client's reply, and the engine's own work, by one slice at most. At most 512
+// connections at once; a client that leaves half a request for 30 s makes room for a newcomer;
+// when descriptors run out, a reserve one accepts the waiting client to refuse it, so the loop
+// never spins on a listener it cannot serve. Only the server's own uid and root may connect (SO_PEERCRED); others are refused
 // and logged. Each request is dispatched through one table of methods and always gets a
 // reply: a result or a typed error. Single-threaded, like the loop it runs on.
 #pragma once
@@ -53,6 +56,10 @@ class Server {
   Server(EventLoop& loop, int fd, std::filesystem::path path, bool unlink_on_exit);
   Status start();
   void accept_all();
+  // Sends one error frame to a connection being turned away, and closes it.
+  void refuse(int fd, const std::string& why);
+  // Closes connections that hold part of a request and have sent nothing for a while.
+  void drop_stalled();
   void on_readable(int fd);
   void serve(int fd, std::uint64_t serial);
   void on_writable(int fd);
@@ -67,6 +74,7 @@ class Server {
   std::map<std::string, Handler> methods_;
   std::map<int, std::unique_ptr<Connection>> conns_;
   std::uint64_t accepted_ = 0;
+  int reserve_fd_;  // closed to accept (and refuse) a client when descriptors run out
 };
 
 }  // namespace jr

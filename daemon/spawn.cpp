@@ -92,6 +92,9 @@ bool open_as(int target, const char* path, int flags) {
   sigset_t empty;
   sigemptyset(&empty);
   ::sigprocmask(SIG_SETMASK, &empty, nullptr);
+  // Nothing but stdin, stdout and stderr reaches the task: not a descriptor jr inherited
+  // without close-on-exec, nor one a library opened without it.
+  ::close_range(3, ~0U, 0);
   // As execvp: a later directory's "not found" does not hide an earlier one's "not allowed".
   int error = ENOENT;
   for (auto& c : candidates) {

@@ -14,6 +14,7 @@
 import ctypes
 import errno
 import fcntl
+import functools
 import os
 import signal
 import sqlite3
@@ -40,6 +41,14 @@ def jr_binary():
     if not found:
         raise errors.Unavailable("jr.Parallel needs the jr binary: none on PATH; install jr or set JR_BIN")
     return found
+
+
+@functools.lru_cache(maxsize=None)
+def usable_cpus():
+    """The CPUs jr counts on here (`jr cpus`: Slurm's allocation, else the affinity mask capped by
+    the cgroup's CPU quota), so that n_jobs=-1 means what -j means to jr."""
+    out = subprocess.run([jr_binary(), "cpus"], capture_output=True, text=True, check=True)
+    return int(out.stdout)
 
 
 def _tie_to_parent(parent_pid):

@@ -30,7 +30,7 @@ def _n_jobs(n_jobs):
     if n_jobs == 0:
         raise ValueError("n_jobs == 0 has no meaning; give a positive number, or -1 for every CPU")
     if n_jobs < 0:
-        return max(1, (os.cpu_count() or 1) + 1 + n_jobs)
+        return max(1, _engine.usable_cpus() + 1 + n_jobs)
     return n_jobs
 
 

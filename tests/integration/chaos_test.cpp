@@ -116,7 +116,8 @@ TEST(ChaosTest, KilledRightAfterASpawnNeverRunsTwoAttemptsAtOnce) {
              "exec 9>>\"lock.$1\"\n"
              "flock -n 9 || echo \"$1 $JR_ATTEMPT\" >> overlaps\n"
              "echo \"$1 $JR_ATTEMPT\" >> starts\n"
-             "while [ ! -f stop ]; do x=$(date); done\n");
+             // Until told to stop, or until the test's directory is gone, however it ended.
+             "while [ ! -f stop ] && [ -f task.sh ]; do x=$(date); done\n");
   chmod((dir / "task.sh").c_str(), 0755);
   const std::vector<std::string> args = {"run", "-j", "2", "--", "./task.sh", ":::", "t0", "t1", "t2"};
   const char* wanted = std::getenv("JR_TEST_KILLS");
@@ -126,7 +127,7 @@ TEST(ChaosTest, KilledRightAfterASpawnNeverRunsTwoAttemptsAtOnce) {
     auto before = read_lines(dir / "starts").size();
     pid_t pid = start_jr(args, dir.path());
     ASSERT_TRUE(wait_for([&] { return read_lines(dir / "starts").size() > before || !process_alive(pid); }));
-    ASSERT_TRUE(process_alive(pid)) << "jr exited: " << read_file(dir / "jr-bg.err");
+    ASSERT_TRUE(process_alive(pid)) << "jr exited with " << wait_exit(pid) << ": " << read_file(dir / "jr-bg.err");
     // A moment from 0 to 20 ms after a task started: this chooses when, it synchronises nothing.
     usleep(static_cast<useconds_t>(std::uniform_int_distribution<int>(0, 20'000)(rng)));
     kill(pid, SIGKILL);

@@ -132,6 +132,20 @@ TEST(ResourcesTest, ATaskThatCanNeverFitIsRefusedAtSubmission) {
   EXPECT_FALSE(std::filesystem::exists(dir / ".jr/jr.db"));
 }
 
+TEST(ResourcesTest, JrCpusIsWhatDashJMeansWhenNotGiven) {
+  TempDir dir;
+  ::setenv("SLURM_CPUS_ON_NODE", "3", 1);
+  auto cpus = run_jr({"cpus"}, dir.path());
+  auto run = run_jr({"run", "--", "sh", "-c", "echo $JR_SLOT >> slots", ":::", "a", "b", "c", "d", "e", "f"}, dir.path());
+  ::unsetenv("SLURM_CPUS_ON_NODE");
+  EXPECT_EQ(cpus.exit_code, 0) << cpus.err;
+  EXPECT_EQ(cpus.out, "3\n");
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  auto status = run_jr({"status", "1", "--json", "--state", ".jr"}, dir.path());
+  EXPECT_NE(status.out.find("\"parallelism\":3"), std::string::npos) << status.out;
+  for (auto& slot : read_lines(dir / "slots")) EXPECT_LE(std::stoi(slot), 3);
+}
+
 // The rule, checked whatever the machine's load: a task starts only while it is expected
 // (--expect) to end before the deadline minus the grace period; at that moment the run stops,
 // interrupted, and the next run completes the rest. A loaded machine may make a started task
