@@ -131,6 +131,7 @@ int main(int argc, char** argv) {
     return jr::progress_command(argv[2], message);
   }
   CLI::App app{"jr: run many tasks in parallel, resume them after any interruption", "jr"};
+  app.set_version_flag("--version", "jr " JR_VERSION);
   app.require_subcommand(1);
   // CLI11 does not hand over what follows `--` to a prefix-command subcommand: split there.
   jr::DashWords dash;
@@ -171,6 +172,8 @@ int main(int argc, char** argv) {
   } catch (const CLI::CallForHelp& e) {
     return app.exit(e);
   } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
     std::fprintf(stderr, "jr: %s (see jr --help)\n", e.what());

@@ -7,6 +7,7 @@
 #include <memory>
 
 #include "base/duration.h"
+#include "base/plural.h"
 #include "base/deadline.h"
 #include "base/signals.h"
 #include "client/job_input.h"
@@ -34,7 +35,7 @@ int fail(const std::string& message) {
 }
 
 std::string describe(const SyncSummary& s) {
-  std::string out = std::to_string(s.total) + " tasks: ";
+  std::string out = counted(s.total, "task") + ": ";
   out += std::to_string(s.skipped) + " already succeeded (skipped), ";
   out += std::to_string(s.resumed) + " interrupted (resumed), ";
   out += std::to_string(s.pending) + " pending, ";
@@ -227,12 +228,12 @@ int run_command(const RunOptions& o) {
     return kExitCancelled;
   }
   if (n(TaskState::Failed) > 0) {
-    std::fprintf(stderr, "jr run: %lld of %lld tasks failed:\n", static_cast<long long>(n(TaskState::Failed)),
-                 static_cast<long long>(summary->total));
+    std::fprintf(stderr, "jr run: %lld of %s failed:\n", static_cast<long long>(n(TaskState::Failed)),
+                 counted(summary->total, "task").c_str());
     report_failures(store, job, dir);
     return kExitFailed;
   }
-  std::fprintf(stderr, "jr run: %lld tasks succeeded\n", static_cast<long long>(n(TaskState::Succeeded)));
+  std::fprintf(stderr, "jr run: %s succeeded\n", counted(n(TaskState::Succeeded), "task").c_str());
   return 0;
 }
 

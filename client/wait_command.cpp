@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "base/duration.h"
+#include "base/plural.h"
 #include "client/daemon_client.h"
 #include "client/job_format.h"
 #include "client/progress_line.h"
@@ -30,20 +31,20 @@ struct Outcome {
 std::optional<Outcome> finished(const json& job) {
   std::string state = job.value("state", "");
   std::string id = std::to_string(job.value("id", std::int64_t{0}));
-  std::string total = std::to_string(job.value("total", std::int64_t{0}));
+  std::string tasks = counted(job.value("total", std::int64_t{0}), "task");
   auto c = counts_from_json(job);
   if (state == "succeeded") {
-    return Outcome{kExitOk, "job " + id + " succeeded (" + total + (total == "1" ? " task)" : " tasks)")};
+    return Outcome{kExitOk, "job " + id + " succeeded (" + tasks + ")"};
   }
   if (state == "failed") {
     std::int64_t failed = count_of(c, TaskState::Failed);
     if (failed == 0) return Outcome{kExitError, "job " + id + " failed: " + job.value("reason", "")};
-    return Outcome{kExitError, "job " + id + " failed: " + std::to_string(failed) + " of " + total +
-                                   " tasks failed (jr tasks " + id + " --only failed)"};
+    return Outcome{kExitError, "job " + id + " failed: " + std::to_string(failed) + " of " + tasks +
+                                   " failed (jr tasks " + id + " --only failed)"};
   }
   if (state == "cancelled") {
     return Outcome{kExitCancelled, "job " + id + " cancelled (" + std::to_string(count_of(c, TaskState::Cancelled)) +
-                                       " of " + total + " tasks cancelled)"};
+                                       " of " + tasks + " cancelled)"};
   }
   return std::nullopt;
 }

@@ -32,6 +32,7 @@ int main(int argc, char** argv) {
   bool pin = false;
   std::string sample_every = "1s";
   CLI::App app{"jrd: the jr daemon; jr submit, status, wait, logs … talk to it"};
+  app.set_version_flag("--version", "jrd " JR_VERSION);
   app.add_option("--state", state_dir, "State directory (default $XDG_STATE_HOME/jr, else ~/.local/state/jr)");
   app.add_option("--socket", socket_path, "Socket (default $XDG_RUNTIME_DIR/jr/jrd.sock, else STATE/jrd.sock)");
   app.add_option("--workers", workers, "Tasks at once over all jobs (default: the number of CPUs)");

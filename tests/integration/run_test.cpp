@@ -74,7 +74,7 @@ TEST(RunTest, FailingTaskIsRetriedThenReported) {
   auto out = run_jr({"run", "--retries", "2", "--", "sh", "-c", "echo try >> tries.txt; echo no >&2; exit 3"}, dir.path());
   EXPECT_EQ(out.exit_code, 1);
   EXPECT_EQ(read_lines(dir / "tries.txt").size(), 3u);
-  EXPECT_NE(out.err.find("1 of 1 tasks failed"), std::string::npos) << out.err;
+  EXPECT_NE(out.err.find("1 of 1 task failed"), std::string::npos) << out.err;
   EXPECT_NE(out.err.find("exit 3"), std::string::npos) << out.err;
   EXPECT_NE(out.err.find("/logs/1.err"), std::string::npos) << out.err;
   auto db = dir / ".jr/jr.db";
@@ -235,6 +235,20 @@ TEST(RunTest, BadInputGivesOneLineAndExit2AndNoState) {
     EXPECT_EQ(std::count(out.err.begin(), out.err.end(), '\n'), 1) << out.err;
     EXPECT_FALSE(std::filesystem::exists(dir / ".jr")) << "no partial job for " << c.message;
   }
+}
+
+TEST(RunTest, VersionFlagsNameTheRelease) {
+  TempDir dir;
+  auto jr = run_jr({"--version"}, dir.path());
+  EXPECT_EQ(jr.exit_code, 0) << jr.err;
+  EXPECT_EQ(jr.out, "jr " JR_VERSION "\n");
+  std::string jrd;
+  if (FILE* p = ::popen(JRD_BIN " --version", "r")) {
+    char buf[128];
+    while (std::fgets(buf, sizeof buf, p)) jrd += buf;
+    EXPECT_EQ(::pclose(p), 0);
+  }
+  EXPECT_EQ(jrd, "jrd " JR_VERSION "\n");
 }
 
 }  // namespace
