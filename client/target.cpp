@@ -12,6 +12,7 @@
 #include "daemon/task_methods.h"
 #include "storage/engine_lock.h"
 #include "storage/store.h"
+#include "storage/task_reads.h"
 
 namespace jr {
 
@@ -104,21 +105,18 @@ class StoreTarget : public Target {
       if (!state) return make_error(ErrorCode::Usage, "unknown task state " + params["state"].dump());
     }
     if (params.contains("index")) {
-      auto all = tasks_json(*store_, job.id, state, 0, INT64_MAX, dir_);
-      if (!all) return all.error();
-      json one = json::array();
-      for (auto& t : *all) {
-        if (t["index"] == params["index"]) one.push_back(t);
+      std::int64_t index = params["index"].get<std::int64_t>();
+      auto found = tasks_at_index(*store_, job.id, index, state);
+      if (!found) return found.error();
+      if (found->empty()) {
+        return make_error(ErrorCode::NotFound, "job " + std::to_string(job.id) + " has no task " + std::to_string(index));
       }
-      if (one.empty()) {
-        return make_error(ErrorCode::NotFound, "job " + std::to_string(job.id) + " has no task " + params["index"].dump());
-      }
-      return json{{"tasks", one}};
+      return json{{"tasks", tasks_json(*found, dir_)}};
     }
-    auto page = tasks_json(*store_, job.id, state, params.value("offset", std::int64_t{0}),
-                           params.value("limit", std::int64_t{1000}), dir_);
+    auto page = list_tasks(*store_, job.id, state, params.value("offset", std::int64_t{0}),
+                           params.value("limit", std::int64_t{1000}));
     if (!page) return page.error();
-    return json{{"tasks", *page}};
+    return json{{"tasks", tasks_json(*page, dir_)}};
   }
 
   std::filesystem::path dir_;

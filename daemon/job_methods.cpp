@@ -7,6 +7,7 @@
 #include "daemon/queries.h"
 #include "protocol/template.h"
 #include "storage/codec.h"
+#include "storage/task_reads.h"
 
 namespace jr {
 namespace {
@@ -125,21 +126,18 @@ void serve_job_methods(Server& server, Engine& engine, Store& store, const std::
       state = parse_task_state(p["state"].get<std::string>());
       if (!state) return make_error(ErrorCode::Usage, "unknown task state " + p["state"].get<std::string>());
     }
-    std::int64_t offset = p.value("offset", std::int64_t{0});
-    std::int64_t limit = p.value("limit", std::int64_t{1000});
     if (p.contains("index")) {
-      auto all = tasks_json(store, *id, state, 0, INT64_MAX, state_dir);
-      if (!all) return all.error();
-      json one = json::array();
-      for (auto& t : *all) {
-        if (t["index"] == p["index"]) one.push_back(t);
+      std::int64_t index = p["index"].get<std::int64_t>();
+      auto found = tasks_at_index(store, *id, index, state);
+      if (!found) return found.error();
+      if (found->empty()) {
+        return make_error(ErrorCode::NotFound, "job " + std::to_string(*id) + " has no task " + std::to_string(index));
       }
-      if (one.empty()) return make_error(ErrorCode::NotFound, "job " + std::to_string(*id) + " has no task " + p["index"].dump());
-      return json{{"tasks", one}};
+      return json{{"tasks", tasks_json(*found, state_dir)}};
     }
-    auto tasks = tasks_json(store, *id, state, offset, limit, state_dir);
+    auto tasks = list_tasks(store, *id, state, p.value("offset", std::int64_t{0}), p.value("limit", std::int64_t{1000}));
     if (!tasks) return tasks.error();
-    return json{{"tasks", *tasks}};
+    return json{{"tasks", tasks_json(*tasks, state_dir)}};
   });
 
   server.on("events", [&engine, &store](const json& p, const Peer&) -> Result<json> {

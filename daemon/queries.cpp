@@ -1,7 +1,5 @@
 #include "daemon/queries.h"
 
-#include "storage/codec.h"
-
 namespace jr {
 
 using json = nlohmann::json;
@@ -56,31 +54,20 @@ Result<JobRow> find_job(Store& store, JobId id) {
   return make_error(ErrorCode::NotFound, "no job " + std::to_string(id));
 }
 
-Result<json> tasks_json(Store& store, JobId job, std::optional<TaskState> state, std::int64_t offset,
-                        std::int64_t limit, const std::filesystem::path& state_dir) {
-  auto sel = store.db().prepare(
-      "SELECT id, idx, state, attempts, exit_code, signal, start_ms, end_ms, spec FROM tasks "
-      "WHERE job_id = ?1 AND (?2 < 0 OR state = ?2) ORDER BY idx, id LIMIT ?3 OFFSET ?4");
-  if (!sel) return sel.error();
-  sel->bind(1, job).bind(2, state ? static_cast<int>(*state) : -1).bind(3, limit).bind(4, offset);
+json tasks_json(const std::vector<TaskListing>& tasks, const std::filesystem::path& state_dir) {
   json out = json::array();
-  for (;;) {
-    auto row = sel->step();
-    if (!row) return row.error();
-    if (!*row) break;
-    auto spec = decode_task_spec(sel->blob(8));
-    if (!spec) return spec.error();
-    auto logs = state_dir / "logs" / std::to_string(sel->i64(0));
-    auto opt_int = [&](int col) { return sel->is_null(col) ? json() : json(sel->i64(col)); };
-    out.push_back({{"id", sel->i64(0)},
-                   {"index", sel->i64(1)},
-                   {"state", to_string(static_cast<TaskState>(sel->i32(2)))},
-                   {"attempts", sel->i32(3)},
-                   {"exit_code", opt_int(4)},
-                   {"signal", opt_int(5)},
-                   {"start_ms", opt_int(6)},
-                   {"end_ms", opt_int(7)},
-                   {"argv", spec->argv},
+  auto or_null = [](const std::optional<std::int64_t>& v) { return v ? json(*v) : json(); };
+  for (const TaskListing& t : tasks) {
+    auto logs = state_dir / "logs" / std::to_string(t.id);
+    out.push_back({{"id", t.id},
+                   {"index", t.index},
+                   {"state", to_string(t.state)},
+                   {"attempts", t.attempts},
+                   {"exit_code", or_null(t.exit_code)},
+                   {"signal", or_null(t.signal)},
+                   {"start_ms", or_null(t.start_ms)},
+                   {"end_ms", or_null(t.end_ms)},
+                   {"argv", t.argv},
                    {"stdout", logs.string() + ".out"},
                    {"stderr", logs.string() + ".err"}});
   }

@@ -6,11 +6,12 @@
 #pragma once
 
 #include <nlohmann/json.hpp>
-#include <optional>
 #include <string>
+#include <vector>
 
 #include "base/result.h"
 #include "storage/store.h"
+#include "storage/task_reads.h"
 
 namespace jr {
 
@@ -18,10 +19,8 @@ namespace jr {
 std::string job_state(const JobRow& job, const StateCounts& counts);
 nlohmann::json job_json(const JobRow& job, const StateCounts& counts);
 
-// Tasks of a job in index order, optionally only those in `state`; at most `limit` from `offset`.
-Result<nlohmann::json> tasks_json(Store& store, JobId job, std::optional<TaskState> state,
-                                  std::int64_t offset, std::int64_t limit,
-                                  const std::filesystem::path& state_dir);
+// Task objects, with the paths of their logs under `state_dir`.
+nlohmann::json tasks_json(const std::vector<TaskListing>& tasks, const std::filesystem::path& state_dir);
 // Events of a job after event id `after`, at most `limit`.
 Result<nlohmann::json> events_json(Store& store, JobId job, std::int64_t after, std::int64_t limit);
 // The job a reference names: `job` if non-zero, else the state's latest job.
