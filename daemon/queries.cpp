@@ -1,11 +1,29 @@
 #include "daemon/queries.h"
 
+#include <algorithm>
+
+#include "protocol/params.h"
+
 namespace jr {
 
 using json = nlohmann::json;
 
 namespace {
+
 std::int64_t count(const StateCounts& c, TaskState s) { return c[static_cast<std::size_t>(s)]; }
+
+// The `state` of `tasks`, if given.
+Result<std::optional<TaskState>> task_state_param(const json& params) {
+  if (!params.contains("state")) return std::optional<TaskState>();
+  std::string name = string_param(params, "state", "");
+  auto state = parse_task_state(name);
+  if (!state) {
+    return make_error(ErrorCode::Usage, "tasks: state: expected a task state (pending, running, succeeded, failed, "
+                                        "interrupted, cancelled, dropped), got \"" + name + "\"");
+  }
+  return state;
+}
+
 }  // namespace
 
 std::string job_state(const JobRow& job, const StateCounts& c) {
@@ -72,6 +90,32 @@ json tasks_json(const std::vector<TaskListing>& tasks, const std::filesystem::pa
                    {"stderr", logs.string() + ".err"}});
   }
   return out;
+}
+
+Result<json> tasks_reply(Store& store, JobId job, const json& params, const std::filesystem::path& state_dir) {
+  auto state = task_state_param(params);
+  if (!state) return state.error();
+  if (params.contains("index")) {
+    std::int64_t index = int_param(params, "index", 0);
+    auto found = tasks_at_index(store, job, index, *state);
+    if (!found) return found.error();
+    if (found->empty()) {
+      return make_error(ErrorCode::NotFound, "job " + std::to_string(job) + " has no task " + std::to_string(index));
+    }
+    return json{{"tasks", tasks_json(*found, state_dir)}};
+  }
+  auto page = list_tasks(store, job, *state, int_param(params, "offset", 0), int_param(params, "limit", 1000));
+  if (!page) return page.error();
+  return json{{"tasks", tasks_json(*page, state_dir)}};
+}
+
+Result<std::string> job_state_param(const json& params) {
+  std::string want = string_param(params, "state", "");
+  if (!want.empty() && std::find(kJobStates.begin(), kJobStates.end(), want) == kJobStates.end()) {
+    return make_error(ErrorCode::Usage, "list: state: expected a job state (pending, running, paused, succeeded, "
+                                        "failed, cancelled), got \"" + want + "\"");
+  }
+  return want;
 }
 
 Result<json> events_json(Store& store, JobId job, std::int64_t after, std::int64_t limit) {

@@ -206,10 +206,18 @@ class ProtocolTest(unittest.TestCase):
     # The handshake.
 
     def test_wrong_protocol_version(self):
-        for params in ({"protocol": 2}, {"protocol": 0}, {"protocol": "1"}, {"protocol": None}, {}):
+        for params in ({"protocol": 2}, {"protocol": 0}):
             with self.connect(hello=False) as c:
                 c.send_message({"id": 1, "method": "hello", "params": params})
                 self.assertErrorThenClose(c, "unsupported_version", 1, "this server speaks version 1")
+            self.assertServing()
+
+    def test_mistyped_protocol_version(self):
+        # Not a version this server lacks, but no version at all: the request is malformed.
+        for params in ({"protocol": "1"}, {"protocol": None}, {}):
+            with self.connect(hello=False) as c:
+                c.send_message({"id": 1, "method": "hello", "params": params})
+                self.assertErrorThenClose(c, "bad_request", 1, "hello: protocol: expected an integer")
             self.assertServing()
 
     def test_request_before_hello(self):
