@@ -48,13 +48,8 @@ json error_reply(const json& id, ErrorCode code, const std::string& message) {
 // The version a hello's params agree on, or why there is none.
 Result<int> greet(const json& params) {
   JR_TRY(check_params(*find_method("hello"), params));
-  std::int64_t version = int_param(params, "protocol", 0);
-  if (version != kProtocolVersion) {
-    return make_error(ErrorCode::Unsupported, "protocol version " + std::to_string(version) +
-                                                  " is not spoken here: this server speaks version " +
-                                                  std::to_string(kProtocolVersion) + "; use a jr of the same release");
-  }
-  return kProtocolVersion;
+  std::int64_t highest = int_param(params, "protocol", 0);
+  return negotiate_protocol(int_param(params, "min_protocol", highest), highest);
 }
 
 }  // namespace

@@ -18,6 +18,7 @@ constexpr std::string_view kJobOrName[] = {"job", "name"};
 
 constexpr P kHello[] = {
     {"protocol", T::Integer, true},
+    {"min_protocol", T::Integer},
     {"client", T::String},
 };
 constexpr P kSubmit[] = {

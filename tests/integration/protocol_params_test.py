@@ -6,7 +6,8 @@
 The methods and their parameters are read from docs/protocol.md's tables, as a client written
 from the doc would (tests/protocol/methods_doc_test.cpp keeps those tables equal to the one jrd
 checks requests against). Each wrong value must be refused with bad_request, naming the
-parameter and the type the doc states, and change nothing. Also: hello's checks.
+parameter and the type the doc states, and change nothing. Also: hello's checks and version
+negotiation.
 """
 
 import os
@@ -182,12 +183,28 @@ class ParamsTest(unittest.TestCase):
                  ({"protocol": 1.0}, "hello: protocol: expected an integer, got 1.0"),
                  ({"protocol": True}, "hello: protocol: expected an integer, got true"),
                  ({"protocol": 2**64}, "hello: protocol: expected an integer, got "),
+                 ({"protocol": 1, "min_protocol": "1"}, "hello: min_protocol: expected an integer"),
                  ({"protocol": 1, "client": 7}, "hello: client: expected a string, got 7"),
+                 ({"protocol": 1, "min_protocol": 2}, "hello: min_protocol 2 is above protocol 1"),
                  ([1], "hello: params must be an object")]
         for params, message in cases:
             with self.connect(hello=False) as c:
                 c.send_message({"id": 1, "method": "hello", "params": params})
                 self.assertErrorThenClose(c, "bad_request", message)
+
+    def test_hello_negotiates_the_highest_common_version(self):
+        for params in ({"protocol": 1}, {"protocol": 1, "min_protocol": 1}, {"protocol": 7, "min_protocol": 1},
+                       {"protocol": 1, "min_protocol": -5}):
+            with self.connect(hello=False) as c:
+                self.assertEqual(c.call("hello", params)["protocol"], 1, params)
+                c.call("ping")
+        for params, message in (({"protocol": 2}, "protocol version 2 is not spoken here"),
+                                ({"protocol": 9, "min_protocol": 2}, "protocol versions 2 to 9 are not spoken here"),
+                                ({"protocol": 0}, "protocol version 0 is not spoken here"),
+                                ({"protocol": INT64_MIN}, "is not spoken here")):
+            with self.connect(hello=False) as c:
+                c.send_message({"id": 1, "method": "hello", "params": params})
+                self.assertErrorThenClose(c, "unsupported_version", message)
 
 
 if __name__ == "__main__":

@@ -206,7 +206,7 @@ class ProtocolTest(unittest.TestCase):
     # The handshake.
 
     def test_wrong_protocol_version(self):
-        for params in ({"protocol": 2}, {"protocol": 0}):
+        for params in ({"protocol": 2}, {"protocol": 0}, {"protocol": 3, "min_protocol": 2}):
             with self.connect(hello=False) as c:
                 c.send_message({"id": 1, "method": "hello", "params": params})
                 self.assertErrorThenClose(c, "unsupported_version", 1, "this server speaks version 1")

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "protocol/methods.h"
+#include "protocol/protocol.h"
 
 namespace jr {
 namespace {
@@ -133,6 +134,15 @@ TEST(ProtocolDocTest, EachMethodSectionTablesItsParams) {
     }
     EXPECT_EQ(doc.params[name], expected) << "the parameter table of " << name;
   }
+}
+
+TEST(ProtocolDocTest, StatesTheVersionRange) {
+  std::ifstream in(JR_SOURCE_DIR "/docs/protocol.md");
+  std::stringstream text;
+  text << in.rdbuf();
+  std::string range =
+      "This jrd speaks versions " + std::to_string(kMinProtocol) + " to " + std::to_string(kMaxProtocol) + ".";
+  EXPECT_NE(text.str().find(range), std::string::npos) << "docs/protocol.md does not say: " << range;
 }
 
 }  // namespace

@@ -1,5 +1,6 @@
-// check_params against protocol/methods.h's table: what is refused (with a message naming the
-// parameter, the type and the value), what is accepted, and the integer limits on both sides.
+// check_params against protocol/methods.h's table, and the hello version negotiation: what is
+// refused (with a message naming the parameter, the type and the value), what is accepted,
+// and the integer limits on both sides.
 #include "protocol/params.h"
 
 #include <gtest/gtest.h>
@@ -10,6 +11,7 @@
 #include <string>
 
 #include "protocol/methods.h"
+#include "protocol/protocol.h"
 
 namespace jr {
 namespace {
@@ -117,6 +119,37 @@ TEST(ProtocolParamsTest, ReadersReturnValuesAsSent) {
   EXPECT_TRUE(strings_param(p, "absent").empty());
   EXPECT_EQ(string_arrays_param(p, "ll"), (std::vector<std::vector<std::string>>{{"a", "b"}}));
   EXPECT_EQ(string_map_param(p, "m"), (std::vector<std::pair<std::string, std::string>>{{"K", "v"}}));
+}
+
+TEST(ProtocolVersionTest, HighestCommonVersion) {
+  auto v = negotiate_protocol(kMinProtocol, kMaxProtocol);
+  ASSERT_TRUE(v.ok()) << v.error().message;
+  EXPECT_EQ(*v, kMaxProtocol);
+  // A newer client that still speaks this server's versions gets the highest of them.
+  v = negotiate_protocol(kMinProtocol, kMaxProtocol + 5);
+  ASSERT_TRUE(v.ok()) << v.error().message;
+  EXPECT_EQ(*v, kMaxProtocol);
+}
+
+TEST(ProtocolVersionTest, NoCommonVersionNamesBothRanges) {
+  auto v = negotiate_protocol(kMaxProtocol + 1, kMaxProtocol + 2);
+  ASSERT_FALSE(v.ok());
+  EXPECT_EQ(v.error().code, ErrorCode::Unsupported);
+  EXPECT_EQ(v.error().message, "protocol versions 2 to 3 are not spoken here: this server speaks version 1; "
+                               "upgrade the server or use an older client");
+  v = negotiate_protocol(0, 0);
+  ASSERT_FALSE(v.ok());
+  EXPECT_EQ(v.error().message, "protocol version 0 is not spoken here: this server speaks version 1; "
+                               "use a newer client");
+  v = negotiate_protocol(std::numeric_limits<std::int64_t>::min(), std::numeric_limits<std::int64_t>::min());
+  EXPECT_EQ(v.error().code, ErrorCode::Unsupported);
+}
+
+TEST(ProtocolVersionTest, MinAboveMaxIsABadRequest) {
+  auto v = negotiate_protocol(2, 1);
+  ASSERT_FALSE(v.ok());
+  EXPECT_EQ(v.error().code, ErrorCode::Usage);
+  EXPECT_EQ(v.error().message, "hello: min_protocol 2 is above protocol 1");
 }
 
 }  // namespace
