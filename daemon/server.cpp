@@ -299,8 +299,12 @@ void Server::serve(int fd, std::uint64_t serial) {
 
 void Server::handle_frame(Connection& c, const std::string& body) {
   bool too_deep = false;
-  json request = json::parse(body, [&too_deep](int depth, json::parse_event_t, json&) {
-    if (depth > kMaxJsonDepth) too_deep = true;
+  json request = json::parse(body, [&too_deep](int depth, json::parse_event_t event, json&) {
+    // The parser reports a container's start at the depth of the container holding it (0 for
+    // the outermost), and its elements one deeper; an empty container has no elements. So a
+    // container's own level is its start's depth + 1, whether or not it holds anything.
+    bool opens = event == json::parse_event_t::object_start || event == json::parse_event_t::array_start;
+    if (opens && depth + 1 > kMaxJsonDepth) too_deep = true;
     return !too_deep;
   }, false);
   if (too_deep || request.is_discarded() || !request.is_object() || !request.contains("method") ||

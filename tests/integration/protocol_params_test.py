@@ -7,7 +7,7 @@ The methods and their parameters are read from docs/protocol.md's tables, as a c
 from the doc would (tests/protocol/methods_doc_test.cpp keeps those tables equal to the one jrd
 checks requests against). Each wrong value must be refused with bad_request, naming the
 parameter and the type the doc states, and change nothing. Also: hello's checks and version
-negotiation.
+negotiation, and the JSON depth limit on both sides.
 """
 
 import os
@@ -205,6 +205,24 @@ class ParamsTest(unittest.TestCase):
             with self.connect(hello=False) as c:
                 c.send_message({"id": 1, "method": "hello", "params": params})
                 self.assertErrorThenClose(c, "unsupported_version", message)
+
+    # The depth limit: 64 levels of arrays and objects are accepted, 65 refused, whatever kind.
+
+    def test_depth_limit_on_both_sides(self):
+        kinds = {
+            "empty array": lambda n: "[" * n + "]" * n,
+            "array": lambda n: "[" * n + "0" + "]" * n,
+            "empty object": lambda n: '{"a":' * (n - 1) + "{}" + "}" * (n - 1),
+            "object": lambda n: '{"a":' * n + "0" + "}" * n,
+        }
+        for kind, nested in kinds.items():
+            # The request object is level 1, so its "pad" holds the other 63 (or 64).
+            with self.connect() as c:
+                c.send_frame(('{"id": 1, "method": "ping", "pad": ' + nested(63) + "}").encode())
+                self.assertIn("result", c.recv_message(), f"64 levels of {kind} refused")
+            with self.connect() as c:
+                c.send_frame(('{"id": 1, "method": "ping", "pad": ' + nested(64) + "}").encode())
+                self.assertErrorThenClose(c, "bad_request", "nested deeper than 64 levels")
 
 
 if __name__ == "__main__":
