@@ -47,7 +47,8 @@ Result<std::unique_ptr<Connection>> Connection::open(const std::string& path) {
   ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof limit);
   ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &limit, sizeof limit);
   std::unique_ptr<Connection> c(new Connection(fd));
-  auto hello = c->call("hello", {{"protocol", kProtocolVersion}, {"client", "jr " JR_VERSION}});
+  auto hello = c->call("hello", {{"protocol", kMaxProtocol}, {"min_protocol", kMinProtocol},
+                                 {"client", "jr " JR_VERSION}});
   if (!hello) return hello.error();
   return c;
 }

@@ -1,7 +1,6 @@
 #include "client/query_commands.h"
 
 #include <algorithm>
-#include <array>
 #include <cstdio>
 #include <filesystem>
 
@@ -15,8 +14,6 @@ namespace jr {
 using json = nlohmann::json;
 
 namespace {
-
-constexpr std::array<const char*, 6> kJobStates = {"pending", "running", "paused", "succeeded", "failed", "cancelled"};
 
 void print_json(const json& value) { std::printf("%s\n", value.dump().c_str()); }
 
@@ -132,7 +129,7 @@ int list_jobs(const QueryOptions& o, const char* cmd) {
   json params = json::object();
   if (!o.only.empty()) {
     bool known = false;
-    for (const char* s : kJobStates) known = known || o.only == s;
+    for (std::string_view s : kJobStates) known = known || o.only == s;
     if (!known) {
       return report(cmd, make_error(ErrorCode::Usage, "unknown job state '" + o.only +
                                                           "' (pending, running, paused, succeeded, failed, cancelled)"));

@@ -10,6 +10,7 @@
 #include "client/daemon_client.h"
 #include "daemon/queries.h"
 #include "daemon/task_methods.h"
+#include "protocol/params.h"
 #include "storage/engine_lock.h"
 #include "storage/store.h"
 
@@ -40,19 +41,24 @@ class StoreTarget : public Target {
   StoreTarget(std::filesystem::path dir, std::unique_ptr<Store> store) : dir_(std::move(dir)), store_(std::move(store)) {}
 
   Result<json> call(const std::string& method, const json& params) override {
-    if (method == "list") return list(params.value("state", ""));
-    if (method == "status" || method == "tasks" || method == "events") {
-      auto job = find(params);
-      if (!job) return job.error();
-      if (method == "status") return status(*job);
-      if (method == "tasks") return tasks(*job, params);
-      auto events = events_json(*store_, job->id, params.value("after", std::int64_t{0}),
-                                params.value("limit", std::int64_t{10000}));
-      if (!events) return events.error();
-      return json{{"events", *events}};
+    if (method != "list" && method != "status" && method != "tasks" && method != "events") {
+      return make_error(ErrorCode::Unavailable, "no engine runs on " + dir_.string() +
+                                                    " (the job is not running): nothing can act on it now");
     }
-    return make_error(ErrorCode::Unavailable, "no engine runs on " + dir_.string() +
-                                                  " (the job is not running): nothing can act on it now");
+    // The same checks as jrd's, so that a request gets the same answer from either.
+    JR_TRY(check_params(*find_method(method), params));
+    if (method == "list") {
+      auto want = job_state_param(params);
+      if (!want) return want.error();
+      return list(*want);
+    }
+    auto job = find(params);
+    if (!job) return job.error();
+    if (method == "status") return status(*job);
+    if (method == "tasks") return tasks_reply(*store_, job->id, params, dir_);
+    auto events = events_json(*store_, job->id, int_param(params, "after", 0), int_param(params, "limit", 10000));
+    if (!events) return events.error();
+    return json{{"events", *events}};
   }
   Result<std::filesystem::path> state_dir() override { return dir_; }
   bool live() const override { return false; }
@@ -65,12 +71,13 @@ class StoreTarget : public Target {
     std::optional<JobRow> found;
     std::string ref;
     if (params.contains("job")) {
-      ref = params["job"].dump();
+      JobId id = int_param(params, "job", 0);
+      ref = std::to_string(id);
       for (auto& j : *jobs) {
-        if (json(j.id) == params["job"]) found = j;
+        if (j.id == id) found = j;
       }
     } else {
-      ref = params.value("name", "");
+      ref = string_param(params, "name", "");
       for (auto& j : *jobs) {
         if (j.name == ref) found = j;
       }
@@ -95,30 +102,6 @@ class StoreTarget : public Target {
       if (state.empty() || (*one)["state"] == state) out.push_back(std::move(*one));
     }
     return json{{"jobs", out}};
-  }
-
-  Result<json> tasks(const JobRow& job, const json& params) {
-    std::optional<TaskState> state;
-    if (params.contains("state")) {
-      state = parse_task_state(params["state"].get<std::string>());
-      if (!state) return make_error(ErrorCode::Usage, "unknown task state " + params["state"].dump());
-    }
-    if (params.contains("index")) {
-      auto all = tasks_json(*store_, job.id, state, 0, INT64_MAX, dir_);
-      if (!all) return all.error();
-      json one = json::array();
-      for (auto& t : *all) {
-        if (t["index"] == params["index"]) one.push_back(t);
-      }
-      if (one.empty()) {
-        return make_error(ErrorCode::NotFound, "job " + std::to_string(job.id) + " has no task " + params["index"].dump());
-      }
-      return json{{"tasks", one}};
-    }
-    auto page = tasks_json(*store_, job.id, state, params.value("offset", std::int64_t{0}),
-                           params.value("limit", std::int64_t{1000}), dir_);
-    if (!page) return page.error();
-    return json{{"tasks", *page}};
   }
 
   std::filesystem::path dir_;

@@ -109,6 +109,7 @@ class Engine {
 
   // ---- control of jobs (daemon/job_control.cpp)
   // Pending tasks become cancelled; running ones are signalled and recorded as cancelled.
+  // NotFound when the job, or its task at `index`, does not exist.
   Result<std::int64_t> cancel(JobId job, std::optional<std::int64_t> index);
   Status pause(JobId job, bool paused);
   // Failed (and, unless failed_only, cancelled) tasks become pending again.

@@ -2,6 +2,7 @@
 #include <signal.h>
 
 #include "daemon/engine.h"
+#include "storage/task_reads.h"
 
 namespace jr {
 
@@ -28,6 +29,13 @@ Status Engine::refresh_counts(JobRun& job) {
 Result<std::int64_t> Engine::cancel(JobId id, std::optional<std::int64_t> index) {
   JobRun* job = job_run(id);
   if (!job) return make_error(ErrorCode::NotFound, "no job " + std::to_string(id));
+  if (index) {
+    auto tasks = tasks_at_index(store_, id, *index, std::nullopt);
+    if (!tasks) return tasks.error();
+    if (tasks->empty()) {
+      return make_error(ErrorCode::NotFound, "job " + std::to_string(id) + " has no task " + std::to_string(*index));
+    }
+  }
   auto n = store_.cancel_pending(id, index, "cancelled");
   if (!n) return n.error();
   std::int64_t signalled = 0;

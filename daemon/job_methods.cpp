@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "daemon/queries.h"
+#include "protocol/params.h"
 #include "protocol/template.h"
 #include "storage/codec.h"
 
@@ -13,58 +14,48 @@ namespace {
 
 using json = nlohmann::json;
 
+// The job that `job` or `name` names (check_params made sure one of them is given).
 Result<JobId> job_param(Engine& engine, const json& p) {
-  if (p.contains("job") && p["job"].is_number_integer()) {
-    JobId id = p["job"].get<JobId>();
+  if (p.contains("job")) {
+    JobId id = int_param(p, "job", 0);
     if (!engine.job_row(id)) return make_error(ErrorCode::NotFound, "no job " + std::to_string(id));
     return id;
   }
-  if (p.contains("name") && p["name"].is_string()) {
-    std::string name = p["name"];
-    JobId found = 0;
-    for (JobId id : engine.job_ids()) {
-      if (engine.job_row(id)->name == name) found = id;  // the latest of that name
-    }
-    if (!found) return make_error(ErrorCode::NotFound, "no job named " + name);
-    return found;
+  std::string name = string_param(p, "name", "");
+  JobId found = 0;
+  for (JobId id : engine.job_ids()) {
+    if (engine.job_row(id)->name == name) found = id;  // the latest of that name
   }
-  return make_error(ErrorCode::Usage, "give \"job\" (an id) or \"name\"");
+  if (!found) return make_error(ErrorCode::NotFound, "no job named " + name);
+  return found;
 }
 
 Result<json> submit(Engine& engine, Store& store, const json& p) {
+  // The casts narrow only what the table declares to fit (protocol/methods.cpp).
   JobSpec spec;
-  spec.name = p.value("name", "");
-  spec.shell = p.value("shell", false);
-  spec.parallelism = p.value("parallelism", 1);
-  spec.retries = p.value("retries", 0);
-  spec.timeout_ms = p.value("timeout_ms", std::int64_t{0});
-  spec.priority = p.value("priority", 0);
-  spec.after_job = p.value("after", std::int64_t{0});
-  spec.cwd = p.value("cwd", "/");
-  if (spec.parallelism < 1) return make_error(ErrorCode::Usage, "parallelism must be at least 1");
-  if (spec.retries < 0) return make_error(ErrorCode::Usage, "retries must be 0 or more");
+  spec.name = string_param(p, "name", "");
+  spec.shell = bool_param(p, "shell", false);
+  spec.parallelism = static_cast<int>(int_param(p, "parallelism", 1));
+  spec.retries = static_cast<int>(int_param(p, "retries", 0));
+  spec.timeout_ms = int_param(p, "timeout_ms", 0);
+  spec.priority = static_cast<int>(int_param(p, "priority", 0));
+  spec.after_job = int_param(p, "after", 0);
+  spec.cwd = string_param(p, "cwd", "/");
   if (spec.after_job && !engine.job_row(spec.after_job)) {
     return make_error(ErrorCode::NotFound, "no job " + std::to_string(spec.after_job) + " to run after");
   }
-  std::vector<std::pair<std::string, std::string>> env;
-  if (p.contains("env")) {
-    for (auto& [k, v] : p["env"].items()) env.emplace_back(k, v.get<std::string>());
-  }
-  std::vector<std::string> lines = p.value("tasks", std::vector<std::string>());
+  auto env = string_map_param(p, "env");
+  std::vector<std::string> lines = strings_param(p, "tasks");
   std::unique_ptr<TaskExpander> expander;
   if (lines.empty()) {
-    spec.command = p.value("command", std::vector<std::string>());
+    spec.command = strings_param(p, "command");
     if (spec.command.empty()) return make_error(ErrorCode::Usage, "no command given");
-    auto sources = p.value("sources", std::vector<std::vector<std::string>>());
-    expander = std::make_unique<TaskExpander>(spec.command, sources, spec.shell);
+    expander = std::make_unique<TaskExpander>(spec.command, string_arrays_param(p, "sources"), spec.shell);
   }
-  int cpus = p.value("cpus", 0), gpus = p.value("gpus", 0);
-  std::uint64_t mem = p.value("mem", std::uint64_t{0});
-  if (cpus < 0 || gpus < 0) return make_error(ErrorCode::Usage, "cpus and gpus must be 0 or more");
   TaskSpec needs;
-  needs.cpus = cpus;
-  needs.gpus = gpus;
-  needs.mem_bytes = mem;
+  needs.cpus = static_cast<int>(int_param(p, "cpus", 0));
+  needs.gpus = static_cast<int>(int_param(p, "gpus", 0));
+  needs.mem_bytes = static_cast<std::uint64_t>(int_param(p, "mem", 0));
   JR_TRY(engine.check_fits(needs));
   std::uint64_t count = expander ? expander->size() : lines.size();
   if (count == 0) return make_error(ErrorCode::Usage, "no tasks: an input source is empty");
@@ -73,15 +64,12 @@ Result<json> submit(Engine& engine, Store& store, const json& p) {
   auto job = store.create_job(spec, template_identity(spec));
   if (!job) return job.error();
   auto summary = store.sync_tasks(*job, count, [&](std::uint64_t i) {
-    TaskSpec t;
+    TaskSpec t = needs;
     t.argv = expander ? expander->expand(i) : std::vector<std::string>{"/bin/sh", "-c", lines[i]};
     t.cwd = spec.cwd;
     t.env = env;
     t.timeout_ms = spec.timeout_ms;
     t.retries = spec.retries;
-    t.cpus = cpus;
-    t.gpus = gpus;
-    t.mem_bytes = mem;
     return t;
   }, false);
   if (!summary) return summary.error();
@@ -108,11 +96,12 @@ void serve_job_methods(Server& server, Engine& engine, Store& store, const std::
   });
 
   server.on("list", [&engine](const json& p, const Peer&) -> Result<json> {
-    std::string want = p.value("state", "");
+    auto want = job_state_param(p);
+    if (!want) return want.error();
     json jobs = json::array();
     for (JobId id : engine.job_ids()) {
       auto j = job_json(*engine.job_row(id), engine.counts(id));
-      if (want.empty() || j["state"] == want) jobs.push_back(std::move(j));
+      if (want->empty() || j["state"] == *want) jobs.push_back(std::move(j));
     }
     return json{{"jobs", jobs}};
   });
@@ -120,32 +109,13 @@ void serve_job_methods(Server& server, Engine& engine, Store& store, const std::
   server.on("tasks", [&engine, &store, state_dir](const json& p, const Peer&) -> Result<json> {
     auto id = job_param(engine, p);
     if (!id) return id.error();
-    std::optional<TaskState> state;
-    if (p.contains("state")) {
-      state = parse_task_state(p["state"].get<std::string>());
-      if (!state) return make_error(ErrorCode::Usage, "unknown task state " + p["state"].get<std::string>());
-    }
-    std::int64_t offset = p.value("offset", std::int64_t{0});
-    std::int64_t limit = p.value("limit", std::int64_t{1000});
-    if (p.contains("index")) {
-      auto all = tasks_json(store, *id, state, 0, INT64_MAX, state_dir);
-      if (!all) return all.error();
-      json one = json::array();
-      for (auto& t : *all) {
-        if (t["index"] == p["index"]) one.push_back(t);
-      }
-      if (one.empty()) return make_error(ErrorCode::NotFound, "job " + std::to_string(*id) + " has no task " + p["index"].dump());
-      return json{{"tasks", one}};
-    }
-    auto tasks = tasks_json(store, *id, state, offset, limit, state_dir);
-    if (!tasks) return tasks.error();
-    return json{{"tasks", *tasks}};
+    return tasks_reply(store, *id, p, state_dir);
   });
 
   server.on("events", [&engine, &store](const json& p, const Peer&) -> Result<json> {
     auto id = job_param(engine, p);
     if (!id) return id.error();
-    auto events = events_json(store, *id, p.value("after", std::int64_t{0}), p.value("limit", std::int64_t{10000}));
+    auto events = events_json(store, *id, int_param(p, "after", 0), int_param(p, "limit", 10000));
     if (!events) return events.error();
     return json{{"events", *events}};
   });
@@ -154,7 +124,7 @@ void serve_job_methods(Server& server, Engine& engine, Store& store, const std::
     auto id = job_param(engine, p);
     if (!id) return id.error();
     std::optional<std::int64_t> index;
-    if (p.contains("index")) index = p["index"].get<std::int64_t>();
+    if (p.contains("index")) index = int_param(p, "index", 0);
     auto n = engine.cancel(*id, index);
     if (!n) return n.error();
     return json{{"cancelled", *n}};
@@ -172,7 +142,7 @@ void serve_job_methods(Server& server, Engine& engine, Store& store, const std::
   server.on("retry", [&engine](const json& p, const Peer&) -> Result<json> {
     auto id = job_param(engine, p);
     if (!id) return id.error();
-    auto n = engine.retry(*id, p.value("failed_only", false));
+    auto n = engine.retry(*id, bool_param(p, "failed_only", false));
     if (!n) return n.error();
     return json{{"requeued", *n}};
   });

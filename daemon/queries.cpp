@@ -1,13 +1,29 @@
 #include "daemon/queries.h"
 
-#include "storage/codec.h"
+#include <algorithm>
+
+#include "protocol/params.h"
 
 namespace jr {
 
 using json = nlohmann::json;
 
 namespace {
+
 std::int64_t count(const StateCounts& c, TaskState s) { return c[static_cast<std::size_t>(s)]; }
+
+// The `state` of `tasks`, if given.
+Result<std::optional<TaskState>> task_state_param(const json& params) {
+  if (!params.contains("state")) return std::optional<TaskState>();
+  std::string name = string_param(params, "state", "");
+  auto state = parse_task_state(name);
+  if (!state) {
+    return make_error(ErrorCode::Usage, "tasks: state: expected a task state (pending, running, succeeded, failed, "
+                                        "interrupted, cancelled, dropped), got \"" + name + "\"");
+  }
+  return state;
+}
+
 }  // namespace
 
 std::string job_state(const JobRow& job, const StateCounts& c) {
@@ -56,35 +72,50 @@ Result<JobRow> find_job(Store& store, JobId id) {
   return make_error(ErrorCode::NotFound, "no job " + std::to_string(id));
 }
 
-Result<json> tasks_json(Store& store, JobId job, std::optional<TaskState> state, std::int64_t offset,
-                        std::int64_t limit, const std::filesystem::path& state_dir) {
-  auto sel = store.db().prepare(
-      "SELECT id, idx, state, attempts, exit_code, signal, start_ms, end_ms, spec FROM tasks "
-      "WHERE job_id = ?1 AND (?2 < 0 OR state = ?2) ORDER BY idx, id LIMIT ?3 OFFSET ?4");
-  if (!sel) return sel.error();
-  sel->bind(1, job).bind(2, state ? static_cast<int>(*state) : -1).bind(3, limit).bind(4, offset);
+json tasks_json(const std::vector<TaskListing>& tasks, const std::filesystem::path& state_dir) {
   json out = json::array();
-  for (;;) {
-    auto row = sel->step();
-    if (!row) return row.error();
-    if (!*row) break;
-    auto spec = decode_task_spec(sel->blob(8));
-    if (!spec) return spec.error();
-    auto logs = state_dir / "logs" / std::to_string(sel->i64(0));
-    auto opt_int = [&](int col) { return sel->is_null(col) ? json() : json(sel->i64(col)); };
-    out.push_back({{"id", sel->i64(0)},
-                   {"index", sel->i64(1)},
-                   {"state", to_string(static_cast<TaskState>(sel->i32(2)))},
-                   {"attempts", sel->i32(3)},
-                   {"exit_code", opt_int(4)},
-                   {"signal", opt_int(5)},
-                   {"start_ms", opt_int(6)},
-                   {"end_ms", opt_int(7)},
-                   {"argv", spec->argv},
+  auto or_null = [](const std::optional<std::int64_t>& v) { return v ? json(*v) : json(); };
+  for (const TaskListing& t : tasks) {
+    auto logs = state_dir / "logs" / std::to_string(t.id);
+    out.push_back({{"id", t.id},
+                   {"index", t.index},
+                   {"state", to_string(t.state)},
+                   {"attempts", t.attempts},
+                   {"exit_code", or_null(t.exit_code)},
+                   {"signal", or_null(t.signal)},
+                   {"start_ms", or_null(t.start_ms)},
+                   {"end_ms", or_null(t.end_ms)},
+                   {"argv", t.argv},
                    {"stdout", logs.string() + ".out"},
                    {"stderr", logs.string() + ".err"}});
   }
   return out;
+}
+
+Result<json> tasks_reply(Store& store, JobId job, const json& params, const std::filesystem::path& state_dir) {
+  auto state = task_state_param(params);
+  if (!state) return state.error();
+  if (params.contains("index")) {
+    std::int64_t index = int_param(params, "index", 0);
+    auto found = tasks_at_index(store, job, index, *state);
+    if (!found) return found.error();
+    if (found->empty()) {
+      return make_error(ErrorCode::NotFound, "job " + std::to_string(job) + " has no task " + std::to_string(index));
+    }
+    return json{{"tasks", tasks_json(*found, state_dir)}};
+  }
+  auto page = list_tasks(store, job, *state, int_param(params, "offset", 0), int_param(params, "limit", 1000));
+  if (!page) return page.error();
+  return json{{"tasks", tasks_json(*page, state_dir)}};
+}
+
+Result<std::string> job_state_param(const json& params) {
+  std::string want = string_param(params, "state", "");
+  if (!want.empty() && std::find(kJobStates.begin(), kJobStates.end(), want) == kJobStates.end()) {
+    return make_error(ErrorCode::Usage, "list: state: expected a job state (pending, running, paused, succeeded, "
+                                        "failed, cancelled), got \"" + want + "\"");
+  }
+  return want;
 }
 
 Result<json> events_json(Store& store, JobId job, std::int64_t after, std::int64_t limit) {

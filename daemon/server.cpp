@@ -9,6 +9,8 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <exception>
 #include <nlohmann/json.hpp>
@@ -16,6 +18,7 @@
 
 #include "base/duration.h"
 #include "protocol/frame.h"
+#include "protocol/params.h"
 #include "protocol/protocol.h"
 
 namespace jr {
@@ -40,6 +43,13 @@ constexpr int kMaxJsonDepth = 64;
 
 json error_reply(const json& id, ErrorCode code, const std::string& message) {
   return json{{"id", id}, {"error", {{"code", wire_code(code)}, {"message", message}}}};
+}
+
+// The version a hello's params agree on, or why there is none.
+Result<int> greet(const json& params) {
+  JR_TRY(check_params(*find_method("hello"), params));
+  std::int64_t highest = int_param(params, "protocol", 0);
+  return negotiate_protocol(int_param(params, "min_protocol", highest), highest);
 }
 
 }  // namespace
@@ -139,7 +149,15 @@ Status Server::start() {
   return loop_.watch(listen_fd_, EPOLLIN, [this](std::uint32_t) { accept_all(); });
 }
 
-void Server::on(const std::string& method, Handler handler) { methods_[method] = std::move(handler); }
+void Server::on(const std::string& method, Handler handler) {
+  const MethodSpec* spec = find_method(method);
+  if (!spec || method == "hello") {
+    // A method outside the table would go unchecked and undocumented: a bug of the caller's.
+    std::fprintf(stderr, "jr: internal error: method \"%s\" is not in protocol/methods.cpp\n", method.c_str());
+    std::abort();
+  }
+  methods_[method] = Method{spec, std::move(handler)};
+}
 
 void Server::refuse(int fd, const std::string& why) {
   std::string frame = encode_frame(error_reply(nullptr, ErrorCode::Unavailable, why).dump());
@@ -281,8 +299,12 @@ void Server::serve(int fd, std::uint64_t serial) {
 
 void Server::handle_frame(Connection& c, const std::string& body) {
   bool too_deep = false;
-  json request = json::parse(body, [&too_deep](int depth, json::parse_event_t, json&) {
-    if (depth > kMaxJsonDepth) too_deep = true;
+  json request = json::parse(body, [&too_deep](int depth, json::parse_event_t event, json&) {
+    // The parser reports a container's start at the depth of the container holding it (0 for
+    // the outermost), and its elements one deeper; an empty container has no elements. So a
+    // container's own level is its start's depth + 1, whether or not it holds anything.
+    bool opens = event == json::parse_event_t::object_start || event == json::parse_event_t::array_start;
+    if (opens && depth + 1 > kMaxJsonDepth) too_deep = true;
     return !too_deep;
   }, false);
   if (too_deep || request.is_discarded() || !request.is_object() || !request.contains("method") ||
@@ -298,17 +320,15 @@ void Server::handle_frame(Connection& c, const std::string& body) {
   static const json kNoParams = json::object();
   const json& params = request.contains("params") ? request["params"] : kNoParams;
   if (method == "hello") {
-    const json* protocol = params.is_object() && params.contains("protocol") ? &params["protocol"] : nullptr;
-    int version = protocol && protocol->is_number_integer() ? protocol->get<int>() : 0;
-    if (version != kProtocolVersion) {
+    // Any failed hello ends the connection: the two sides do not share a protocol.
+    auto version = greet(params);
+    if (!version) {
       c.closing = true;
-      send(c, error_reply(id, ErrorCode::Unsupported,
-                          "protocol version " + std::to_string(version) + " is not spoken here: this server speaks version " +
-                              std::to_string(kProtocolVersion) + "; use a jr of the same release"));
+      send(c, error_reply(id, version.error().code, version.error().message));
       return;
     }
     c.greeted = true;
-    send(c, json{{"id", id}, {"result", {{"protocol", kProtocolVersion}, {"server", "jr " JR_VERSION}}}});
+    send(c, json{{"id", id}, {"result", {{"protocol", *version}, {"server", "jr " JR_VERSION}}}});
     return;
   }
   if (!c.greeted) {
@@ -316,18 +336,21 @@ void Server::handle_frame(Connection& c, const std::string& body) {
     send(c, error_reply(id, ErrorCode::Usage, "the first request must be \"hello\""));
     return;
   }
-  auto handler = methods_.find(method);
-  if (handler == methods_.end()) {
+  auto entry = methods_.find(method);
+  if (entry == methods_.end()) {
     send(c, error_reply(id, ErrorCode::Usage, "unknown method \"" + method + "\""));
     return;
   }
   Result<json> result = make_error(ErrorCode::Internal, "no result");
-  try {
-    result = handler->second(params, c.peer);
-  } catch (const json::exception& e) {
-    result = make_error(ErrorCode::Usage, std::string("bad parameters for ") + method + ": " + e.what());
-  } catch (const std::exception& e) {
-    result = make_error(ErrorCode::Internal, method + " failed: " + e.what());
+  if (auto checked = check_params(*entry->second.spec, params); !checked) {
+    result = checked.error();
+  } else {
+    try {
+      result = entry->second.handler(params, c.peer);
+    } catch (const std::exception& e) {
+      // Params were checked against the table: a handler that still throws is a bug of jrd's.
+      result = make_error(ErrorCode::Internal, method + " failed: " + e.what());
+    }
   }
   if (result) {
     send(c, json{{"id", id}, {"result", std::move(*result)}});

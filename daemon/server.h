@@ -8,9 +8,10 @@
 // another client's reply, and the engine's own work, by one slice at most. At most 512
 // connections at once; a client that leaves half a request for 30 s makes room for a newcomer;
 // when descriptors run out, a reserve one accepts the waiting client to refuse it, so the loop
-// never spins on a listener it cannot serve. Only the server's own uid and root may connect (SO_PEERCRED); others are refused
-// and logged. Each request is dispatched through one table of methods and always gets a
-// reply: a result or a typed error. Single-threaded, like the loop it runs on.
+// never spins on a listener it cannot serve. Only the server's own uid and root may connect
+// (SO_PEERCRED); others are refused and logged. Each request's params are checked against
+// protocol/methods.h's table before its handler runs; every request gets a reply: a result or
+// a typed error. Single-threaded, like the loop it runs on.
 #pragma once
 
 #include <sys/types.h>
@@ -25,6 +26,7 @@
 
 #include "base/result.h"
 #include "daemon/event_loop.h"
+#include "protocol/methods.h"
 
 namespace jr {
 
@@ -46,13 +48,19 @@ class Server {
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;
 
-  // Registers a method; the table is what docs/protocol.md documents.
+  // Registers the handler of a method of protocol/methods.h (not "hello", which the server
+  // answers itself). Every request's params are checked against the method's declaration
+  // before its handler runs. REQUIRES: the method is in that table; aborts otherwise.
   void on(const std::string& method, Handler handler);
   const std::filesystem::path& path() const { return path_; }
   std::size_t connections() const;
 
  private:
   struct Connection;
+  struct Method {
+    const MethodSpec* spec;
+    Handler handler;
+  };
   Server(EventLoop& loop, int fd, std::filesystem::path path, bool unlink_on_exit);
   Status start();
   void accept_all();
@@ -71,7 +79,7 @@ class Server {
   int listen_fd_;
   std::filesystem::path path_;
   bool unlink_on_exit_;
-  std::map<std::string, Handler> methods_;
+  std::map<std::string, Method> methods_;
   std::map<int, std::unique_ptr<Connection>> conns_;
   std::uint64_t accepted_ = 0;
   int reserve_fd_;  // closed to accept (and refuse) a client when descriptors run out

@@ -5,19 +5,20 @@
 
 #include <nlohmann/json.hpp>
 
+#include "protocol/params.h"
+
 namespace jr {
 
 using json = nlohmann::json;
 
 void serve_task_methods(Server& server, Engine& engine) {
   server.on("checkpoint.save", [&engine](const json& p, const Peer&) -> Result<json> {
-    auto files = p.value("files", std::vector<std::string>());
-    auto info = engine.save_checkpoint(p.at("run").get<std::string>(), files);
+    auto info = engine.save_checkpoint(string_param(p, "run", ""), strings_param(p, "files"));
     if (!info) return info.error();
     return json{{"seq", info->seq}, {"size", info->size}, {"attempt", info->attempt}};
   });
   server.on("result.save", [&engine](const json& p, const Peer&) -> Result<json> {
-    auto st = engine.save_result(p.at("run").get<std::string>(), p.at("path").get<std::string>());
+    auto st = engine.save_result(string_param(p, "run", ""), string_param(p, "path", ""));
     if (!st) return st.error();
     return json::object();
   });

@@ -76,12 +76,12 @@ TEST(ServerTest, OneClientsBacklogDelaysAnotherByOneSliceAtMost) {
   // The flooding client: hello, then a thousand pings in one write (they fit one slice).
   int flood = connect_to(dir / "sock");
   constexpr int kPings = 1000;
-  std::string burst = frame({{"id", 0}, {"method", "hello"}, {"params", {{"protocol", kProtocolVersion}}}});
+  std::string burst = frame({{"id", 0}, {"method", "hello"}, {"params", {{"protocol", kMaxProtocol}}}});
   for (int i = 1; i <= kPings; ++i) burst += frame({{"id", i}, {"method", "ping"}});
   ASSERT_LT(burst.size(), 64u << 10);
   ASSERT_EQ(::send(flood, burst.data(), burst.size(), 0), static_cast<ssize_t>(burst.size()));
   int other = connect_to(dir / "sock");
-  std::string hello = frame({{"id", 0}, {"method", "hello"}, {"params", {{"protocol", kProtocolVersion}}}}) +
+  std::string hello = frame({{"id", 0}, {"method", "hello"}, {"params", {{"protocol", kMaxProtocol}}}}) +
                       frame({{"id", 1}, {"method", "ping"}});
   ASSERT_EQ(::send(other, hello.data(), hello.size(), 0), static_cast<ssize_t>(hello.size()));
 

@@ -127,6 +127,23 @@ class ProtocolTest(unittest.TestCase):
             self.assertEqual(e.exception.code, "not_found")
             c.call("ping")  # the connection stays open after a typed error
 
+    def test_missing_task_is_not_found(self):
+        with self.connect() as c:
+            # Task 0 runs, task 1 waits (parallelism 1).
+            job = c.call("submit", {"command": ["sleep", "{}"], "sources": [["600", "601"]]})["job"]
+            try:
+                for method in ("cancel", "tasks"):
+                    with self.assertRaises(ProtocolError) as e:
+                        c.call(method, {"job": job, "index": 99})
+                    self.assertEqual(e.exception.code, "not_found", method)
+                    self.assertEqual(e.exception.message, f"job {job} has no task 99")
+                self.assertEqual(c.call("status", {"job": job})["counts"]["cancelled"], 0)
+                self.assertEqual(c.call("cancel", {"job": job, "index": 1}), {"cancelled": 1})
+                # A task that exists but has ended: found, with nothing left to cancel.
+                self.assertEqual(c.call("cancel", {"job": job, "index": 1}), {"cancelled": 0})
+            finally:
+                c.call("cancel", {"job": job})
+
     def test_bad_requests_keep_the_connection(self):
         with self.connect() as c:
             for method, params in [("bogus", {}), ("status", {}), ("submit", {"command": []}),
@@ -189,10 +206,18 @@ class ProtocolTest(unittest.TestCase):
     # The handshake.
 
     def test_wrong_protocol_version(self):
-        for params in ({"protocol": 2}, {"protocol": 0}, {"protocol": "1"}, {"protocol": None}, {}):
+        for params in ({"protocol": 2}, {"protocol": 0}, {"protocol": 3, "min_protocol": 2}):
             with self.connect(hello=False) as c:
                 c.send_message({"id": 1, "method": "hello", "params": params})
                 self.assertErrorThenClose(c, "unsupported_version", 1, "this server speaks version 1")
+            self.assertServing()
+
+    def test_mistyped_protocol_version(self):
+        # Not a version this server lacks, but no version at all: the request is malformed.
+        for params in ({"protocol": "1"}, {"protocol": None}, {}):
+            with self.connect(hello=False) as c:
+                c.send_message({"id": 1, "method": "hello", "params": params})
+                self.assertErrorThenClose(c, "bad_request", 1, "hello: protocol: expected an integer")
             self.assertServing()
 
     def test_request_before_hello(self):

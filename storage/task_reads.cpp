@@ -1,0 +1,53 @@
+#include "storage/task_reads.h"
+
+#include "storage/codec.h"
+
+namespace jr {
+namespace {
+
+// The columns every read selects, in the order read_rows takes them.
+#define JR_TASK_COLUMNS "SELECT id, idx, state, attempts, exit_code, signal, start_ms, end_ms, spec FROM tasks "
+
+Result<std::vector<TaskListing>> read_rows(sql::Stmt& sel) {
+  std::vector<TaskListing> out;
+  auto opt = [&](int col) { return sel.is_null(col) ? std::nullopt : std::optional<std::int64_t>(sel.i64(col)); };
+  for (;;) {
+    auto row = sel.step();
+    if (!row) return row.error();
+    if (!*row) return out;
+    auto spec = decode_task_spec(sel.blob(8));
+    if (!spec) return spec.error();
+    out.push_back(TaskListing{sel.i64(0), sel.i64(1), static_cast<TaskState>(sel.i32(2)), sel.i32(3), opt(4),
+                              opt(5), opt(6), opt(7), std::move(spec->argv)});
+  }
+}
+
+}  // namespace
+
+Result<std::vector<TaskListing>> list_tasks(Store& store, JobId job, std::optional<TaskState> state,
+                                            std::int64_t offset, std::int64_t limit) {
+  auto sel = store.db().prepare(JR_TASK_COLUMNS
+                                "WHERE job_id = ?1 AND (?2 < 0 OR state = ?2) ORDER BY idx, id LIMIT ?3 OFFSET ?4");
+  if (!sel) return sel.error();
+  sel->bind(1, job).bind(2, state ? static_cast<int>(*state) : -1).bind(3, limit).bind(4, offset);
+  return read_rows(*sel);
+}
+
+Result<std::vector<TaskListing>> tasks_at_index(Store& store, JobId job, std::int64_t index,
+                                                std::optional<TaskState> state) {
+  // The only index with idx in it is tasks_runnable (job_id, state, idx): naming every state
+  // makes SQLite seek once per state instead of reading all of the job's entries. Cheaper
+  // than one more index, which every task inserted would pay for.
+  static_assert(kTaskStateCount == 7, "list every task state below");
+  auto sel = state ? store.db().prepare(JR_TASK_COLUMNS "WHERE job_id = ?1 AND state = ?3 AND idx = ?2 ORDER BY id")
+                   : store.db().prepare(JR_TASK_COLUMNS "WHERE job_id = ?1 AND state IN (0, 1, 2, 3, 4, 5, 6) "
+                                                        "AND idx = ?2 ORDER BY id");
+  if (!sel) return sel.error();
+  sel->bind(1, job).bind(2, index);
+  if (state) sel->bind(3, static_cast<int>(*state));
+  return read_rows(*sel);
+}
+
+#undef JR_TASK_COLUMNS
+
+}  // namespace jr
