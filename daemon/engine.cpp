@@ -13,6 +13,7 @@
 #include "daemon/proc.h"
 #include "jr/board.hpp"
 #include "daemon/spawn.h"
+#include "storage/state_dir.h"
 
 extern char** environ;
 
@@ -83,11 +84,7 @@ Status Engine::add_job(JobId id) {
   run.row = std::move(**row);
   run.counts = *counts;
   jobs_[id] = std::move(run);
-  auto logs = opt_.state_dir / "logs";
-  if (::mkdir(logs.c_str(), 0700) != 0 && errno != EEXIST) {
-    return make_error(ErrorCode::Io, "cannot create " + logs.string() + ": " + std::strerror(errno));
-  }
-  return {};
+  return make_private_dir(opt_.state_dir / "logs");
 }
 
 StateCounts Engine::counts(JobId id) const {

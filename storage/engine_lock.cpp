@@ -1,7 +1,6 @@
 #include "storage/engine_lock.h"
 
 #include <fcntl.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -20,19 +19,6 @@ struct flock whole_file(short type) {
 }
 
 }  // namespace
-
-Status prepare_state_dir(const std::filesystem::path& dir) {
-  std::error_code ec;
-  std::filesystem::create_directories(dir, ec);
-  if (ec) return make_error(ErrorCode::Io, "cannot create state directory " + dir.string() + ": " + ec.message());
-  if (::chmod(dir.c_str(), 0700) != 0 && errno != EPERM) {
-    return make_error(ErrorCode::Io, "cannot use state directory " + dir.string() + ": " + std::strerror(errno));
-  }
-  if (::access(dir.c_str(), W_OK | X_OK) != 0) {
-    return make_error(ErrorCode::Io, "cannot write to state directory " + dir.string() + ": " + std::strerror(errno));
-  }
-  return {};
-}
 
 Result<std::unique_ptr<EngineLock>> EngineLock::acquire(const std::filesystem::path& dir) {
   auto path = dir / "lock";

@@ -20,6 +20,7 @@
 
 #include "base/result.h"
 #include "storage/engine_lock.h"
+#include "storage/state_dir.h"
 #include "storage/store.h"
 
 namespace jr {
