@@ -335,7 +335,7 @@ Status Engine::spawn(Attempt& a) {
     return {};
   }
   // The command could not start: say why in its log, then record it as exit 127, as a shell does.
-  int fd = ::open(req.stderr_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+  int fd = ::open(req.stderr_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
   if (fd >= 0) {
     std::string line = "jr: " + pid.error().message + "\n";
     (void)!::write(fd, line.data(), line.size());

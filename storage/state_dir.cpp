@@ -27,6 +27,8 @@ constexpr Entry kEntries[] = {
     {"board", Kind::File},  {"logs", Kind::Directory}, {"work", Kind::Directory},
 };
 
+constexpr const char* kLinkRefused = " is a symbolic link, which jr does not follow in a state directory; remove it";
+
 std::string user_name(uid_t uid) {
   auto* pw = ::getpwuid(uid);
   return pw ? pw->pw_name : "uid " + std::to_string(uid);
@@ -41,7 +43,7 @@ std::string octal(mode_t mode) {
 // What is wrong with `path`, as (l)stat found it; empty when nothing is. `subject` names it in
 // the message ("it" for DIR itself).
 std::string fault(const fs::path& path, const struct stat& st, Kind kind, const std::string& subject) {
-  if (S_ISLNK(st.st_mode)) return subject + " is a symbolic link, which jr does not follow in a state directory; remove it";
+  if (S_ISLNK(st.st_mode)) return subject + kLinkRefused;
   if (kind == Kind::Directory && !S_ISDIR(st.st_mode)) return subject + " is not a directory; remove it";
   if (kind == Kind::File && !S_ISREG(st.st_mode)) return subject + " is not a regular file; remove it";
   if (st.st_uid != ::geteuid()) {
@@ -110,6 +112,10 @@ Status make_private_dir(const fs::path& path) {
     return make_error(ErrorCode::Conflict, why);
   }
   return {};
+}
+
+Error symbolic_link_refused(const fs::path& path) {
+  return make_error(ErrorCode::Conflict, path.string() + kLinkRefused);
 }
 
 }  // namespace jr

@@ -25,4 +25,7 @@ Status prepare_state_dir(const std::filesystem::path& state_dir);
 // writable by no one else.
 Status make_private_dir(const std::filesystem::path& path);
 
+// The error for a symbolic link found where jr keeps a file or directory of its own.
+Error symbolic_link_refused(const std::filesystem::path& path);
+
 }  // namespace jr

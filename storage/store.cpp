@@ -1,8 +1,10 @@
 #include "storage/store.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -11,6 +13,7 @@
 #include "base/duration.h"
 #include "storage/codec.h"
 #include "storage/schema.h"
+#include "storage/state_dir.h"
 
 namespace jr {
 namespace {
@@ -32,11 +35,36 @@ std::string random_id() {
   return hex;
 }
 
+// Whether `path` is there, looked at before SQLite opens it: a link there is refused, never
+// followed (nor replaced by a new store), and so is anything but a regular file.
+Result<bool> regular_file_exists(const std::string& path) {
+  struct stat st {};
+  if (::lstat(path.c_str(), &st) != 0) {
+    if (errno == ENOENT) return false;
+    return make_error(ErrorCode::Io, "cannot open " + path + ": " + std::strerror(errno));
+  }
+  if (S_ISLNK(st.st_mode)) return symbolic_link_refused(path);
+  if (!S_ISREG(st.st_mode)) return make_error(ErrorCode::Conflict, path + " is not a regular file; remove it");
+  return true;
+}
+
+// Whether the store is there. Its -wal and -shm files are checked too: SQLite opens them by
+// name, following links, and even a reader may write the -shm file (it truncates it when it
+// is the first to open the store).
+Result<bool> store_exists(const std::filesystem::path& path) {
+  for (const char* suffix : {"-wal", "-shm"}) {
+    auto found = regular_file_exists(path.string() + suffix);
+    if (!found) return found.error();
+  }
+  return regular_file_exists(path.string());
+}
+
 }  // namespace
 
 Result<std::unique_ptr<Store>> Store::open(const std::filesystem::path& path, SyncMode sync) {
-  std::error_code ec;
-  if (!std::filesystem::exists(path, ec)) JR_TRY(create(path, sync));
+  auto exists = store_exists(path);
+  if (!exists) return exists.error();
+  if (!*exists) JR_TRY(create(path, sync));
   auto db = sql::Db::open(path, sql::Db::Mode::ReadWrite);
   if (!db) return db.error();
   std::unique_ptr<Store> store(new Store(std::move(*db)));
@@ -89,10 +117,9 @@ void Store::merge_wal_if_due() {
 }
 
 Result<std::unique_ptr<Store>> Store::open_read_only(const std::filesystem::path& path) {
-  std::error_code ec;
-  if (!std::filesystem::exists(path, ec)) {
-    return make_error(ErrorCode::NotFound, "no jr state at " + path.parent_path().string());
-  }
+  auto exists = store_exists(path);
+  if (!exists) return exists.error();
+  if (!*exists) return make_error(ErrorCode::NotFound, "no jr state at " + path.parent_path().string());
   auto db = sql::Db::open(path, sql::Db::Mode::ReadOnly);
   if (!db) return db.error();
   std::unique_ptr<Store> store(new Store(std::move(*db)));

@@ -105,5 +105,21 @@ TEST(StateDirTest, ASymbolicLinkInPlaceOfAnEntryIsRefused) {
   EXPECT_EQ(fs::file_size(dir / "victim"), 0u);
 }
 
+TEST(StateDirTest, APlantedLogLinkIsNotFollowed) {
+  TempDir dir;
+  auto logs = dir / "st/logs";
+  fs::create_directories(logs);
+  ::chmod((dir / "st").c_str(), 0700);
+  ::chmod(logs.c_str(), 0700);
+  write_file(dir / "victim", "precious\n");
+  fs::create_symlink(dir / "victim", logs / "1.out");  // task 1's stdout
+  auto out = run_jr({"run", "--state", "st", "--", "echo", "{}", ":::", "hello"}, dir.path());
+  EXPECT_EQ(out.exit_code, 1);
+  EXPECT_EQ(read_file(dir / "victim"), "precious\n");
+  EXPECT_TRUE(has(read_file(logs / "1.err"), "cannot open its log " + (logs / "1.out").string() +
+                                                 ": it is a symbolic link"))
+      << read_file(logs / "1.err");
+}
+
 }  // namespace
 }  // namespace jr::test

@@ -214,6 +214,21 @@ TEST_F(SchemaTest, ReadOnlyOpenOfMissingFileIsNotFound) {
   EXPECT_EQ(empty.error().message, path_.string() + " holds no jr job yet");
 }
 
+TEST_F(SchemaTest, SymbolicLinkIsRefusedAndItsTargetLeftAlone) {
+  auto target = dir_ / "target";
+  std::ofstream(target).flush();
+  fs::create_symlink(target, path_);
+  Error e = open_error(path_);
+  EXPECT_EQ(e.code, ErrorCode::Conflict) << e.message;
+  EXPECT_EQ(e.message, path_.string() + " is a symbolic link, which jr does not follow in a state directory; remove it");
+  EXPECT_FALSE(Store::open_read_only(path_).ok());
+  EXPECT_EQ(fs::file_size(target), 0u);
+  fs::remove(path_);
+  fs::create_symlink(dir_ / "missing", path_);  // dangling: no new store behind it either
+  EXPECT_EQ(open_error(path_).message, e.message);
+  EXPECT_FALSE(fs::exists(dir_ / "missing"));
+}
+
 TEST_F(SchemaTest, NewDatabaseIsPrivateWhateverTheUmask) {
   mode_t old = ::umask(0);
   auto store = Store::open(path_, SyncMode::Normal);
