@@ -68,7 +68,7 @@ Result<std::unique_ptr<Store>> Store::open(const std::filesystem::path& path, Sy
   auto db = sql::Db::open(path, sql::Db::Mode::ReadWrite);
   if (!db) return db.error();
   std::unique_ptr<Store> store(new Store(std::move(*db)));
-  JR_TRY(store->init(false, sync, path));
+  JR_TRY(store->init(Access::ReadWrite, sync, path));
   return store;
 }
 
@@ -88,7 +88,7 @@ Status Store::create(const std::filesystem::path& path, SyncMode sync) {
       return make_error(db.error().code, message);
     }
     Store store(std::move(*db));
-    JR_TRY(store.init(false, sync, fresh));
+    JR_TRY(store.init(Access::Create, sync, fresh));
   }
   // Closing the last connection checkpointed and removed the WAL: the file is all there is.
   std::error_code ec;
@@ -123,23 +123,23 @@ Result<std::unique_ptr<Store>> Store::open_read_only(const std::filesystem::path
   auto db = sql::Db::open(path, sql::Db::Mode::ReadOnly);
   if (!db) return db.error();
   std::unique_ptr<Store> store(new Store(std::move(*db)));
-  JR_TRY(store->init(true, SyncMode::Normal, path));
+  JR_TRY(store->init(Access::ReadOnly, SyncMode::Normal, path));
   return store;
 }
 
-Status Store::init(bool read_only, SyncMode sync, const std::filesystem::path& path) {
+Status Store::init(Access access, SyncMode sync, const std::filesystem::path& path) {
   // Every pragma the store relies on, in one place:
   // - busy_timeout: readers (jr status) and the writer may briefly contend for the WAL index.
   // - journal_mode=WAL: readers never block the engine, and a commit is one append.
   // - synchronous: NORMAL survives process death, FULL also power loss (see store.h).
   // - foreign_keys: a task cannot point at a job that is not there.
   JR_TRY(db_->exec("PRAGMA busy_timeout = 5000"));
-  if (read_only) {
-    JR_TRY(check_schema(*db_, path.string()));
-  } else {
-    // Refuse a file that is not ours before any pragma changes it; then switch to WAL before
-    // migrating, so that a reader never finds a hot rollback journal it may not roll back.
-    JR_TRY(check_openable(*db_, path.string()));
+  // Refuse a file that is not ours (only the one create() just made may be empty) before any
+  // pragma changes it.
+  if (access != Access::Create) JR_TRY(check_openable(*db_, path.string()));
+  if (access != Access::ReadOnly) {
+    // WAL before migrating, so that a reader never finds a hot rollback journal it may not
+    // roll back.
     JR_TRY(db_->exec("PRAGMA journal_mode = WAL"));
     JR_TRY(db_->exec(sync == SyncMode::Full ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL"));
     JR_TRY(db_->exec("PRAGMA foreign_keys = ON"));
