@@ -30,24 +30,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-Result<std::string> slurp(const fs::path& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return make_error(ErrorCode::Io, "cannot read " + path.string() + ": " + std::strerror(errno));
-  struct stat sb {};
-  ::fstat(fd, &sb);
-  std::string out;
-  out.resize(static_cast<std::size_t>(sb.st_size));
-  std::size_t got = 0;
-  while (got < out.size()) {
-    ssize_t n = ::read(fd, out.data() + got, out.size() - got);
-    if (n <= 0) break;
-    got += static_cast<std::size_t>(n);
-  }
-  ::close(fd);
-  out.resize(got);
-  return out;
-}
-
 // A path inside `dir` named relatively, or nothing when it would escape `dir`.
 std::optional<std::string> relative_inside(const fs::path& dir, const std::string& name) {
   fs::path p = fs::path(name).is_absolute() ? fs::path(name) : dir / name;
@@ -57,41 +39,6 @@ std::optional<std::string> relative_inside(const fs::path& dir, const std::strin
 }
 
 }  // namespace
-
-Result<std::vector<CheckpointFile>> read_checkpoint_files(const fs::path& dir,
-                                                          const std::vector<std::string>& files,
-                                                          std::uint64_t max_bytes) {
-  std::vector<std::string> names;
-  std::error_code ec;
-  if (files.empty()) {
-    for (auto it = fs::recursive_directory_iterator(dir, ec); !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
-      if (it->is_regular_file(ec)) names.push_back(fs::relative(it->path(), dir, ec).string());
-    }
-    if (ec) return make_error(ErrorCode::Io, "cannot list " + dir.string() + ": " + ec.message());
-  } else {
-    for (auto& f : files) {
-      auto rel = relative_inside(dir, f);
-      if (!rel) return make_error(ErrorCode::Usage, f + " is not inside the checkpoint directory " + dir.string());
-      names.push_back(*rel);
-    }
-  }
-  std::vector<CheckpointFile> out;
-  std::uint64_t total = 0;
-  for (auto& name : names) {
-    struct stat sb {};
-    auto path = dir / name;
-    if (::stat(path.c_str(), &sb) != 0) return make_error(ErrorCode::NotFound, "cannot read " + path.string() + ": " + std::strerror(errno));
-    total += static_cast<std::uint64_t>(sb.st_size);
-    if (total > max_bytes) {
-      return make_error(ErrorCode::Usage, "checkpoint exceeds --max-checkpoint (" + std::to_string(total) +
-                                              "+ bytes, limit " + std::to_string(max_bytes) + ")");
-    }
-    auto bytes = slurp(path);
-    if (!bytes) return bytes.error();
-    out.push_back({name, static_cast<std::uint32_t>(sb.st_mode & 0777), std::move(*bytes)});
-  }
-  return out;
-}
 
 Status write_checkpoint_files(const fs::path& dir, const std::vector<CheckpointFile>& files) {
   for (auto& f : files) {
