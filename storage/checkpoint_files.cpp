@@ -164,6 +164,59 @@ std::optional<std::string> relative_inside(const fs::path& dir, const std::strin
   return rel.string();
 }
 
+Error cannot_write(const fs::path& shown, const std::string& why) {
+  return make_error(ErrorCode::Io, "cannot write " + shown.string() + ": " + why);
+}
+
+// Writes one file of an archive, `parts` naming it below the directory `root` (shown as `dir`).
+Status write_one(int root, const fs::path& dir, const std::vector<std::string>& parts, const CheckpointFile& f) {
+  fs::path shown = dir;
+  for (auto& p : parts) shown /= p;
+  Fd held;
+  int at = root;
+  fs::path where = dir;
+  for (std::size_t i = 0; i + 1 < parts.size(); ++i) {
+    const std::string& name = parts[i];
+    where /= name;
+    if (::mkdirat(at, name.c_str(), 0700) != 0 && errno != EEXIST) return cannot_write(shown, std::strerror(errno));
+    Fd next(::openat(at, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    if (!next) {
+      int err = errno;
+      struct stat st {};
+      if (::fstatat(at, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode)) {
+        return cannot_write(shown, where.string() + " is a symbolic link, which jr does not follow");
+      }
+      return cannot_write(shown, where.string() + ": " + std::strerror(err));
+    }
+    held = std::move(next);
+    at = held.get();
+  }
+  // A new file under a temporary name, renamed over the old: whatever was at the name (a link
+  // included) is replaced, never written through.
+  const std::string& name = parts.back();
+  std::string temp = name + ".jr-tmp";
+  ::unlinkat(at, temp.c_str(), 0);
+  mode_t mode = f.mode & 0777;  // no setuid, setgid or sticky bit, whatever the archive says
+  Fd out(::openat(at, temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode ? mode : 0600));
+  if (!out) return cannot_write(shown, std::strerror(errno));
+  for (std::size_t put = 0; put < f.bytes.size();) {
+    ssize_t n = ::write(out.get(), f.bytes.data() + put, f.bytes.size() - put);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      std::string why = n < 0 ? std::strerror(errno) : "short write";
+      ::unlinkat(at, temp.c_str(), 0);
+      return cannot_write(shown, why);
+    }
+    put += static_cast<std::size_t>(n);
+  }
+  if (::renameat(at, temp.c_str(), at, name.c_str()) != 0) {
+    std::string why = std::strerror(errno);
+    ::unlinkat(at, temp.c_str(), 0);
+    return cannot_write(shown, why);
+  }
+  return {};
+}
+
 }  // namespace
 
 Result<std::vector<CheckpointFile>> read_checkpoint_files(const fs::path& dir, const std::vector<std::string>& files,
@@ -202,6 +255,17 @@ Result<std::string> read_task_file(const fs::path& path) {
   auto fd = open_regular(AT_FDCWD, path.string(), path, &st);
   if (!fd) return fd.error();
   return read_up_to(fd->get(), static_cast<std::size_t>(st.st_size), path);
+}
+
+Status write_checkpoint_files(const fs::path& dir, const std::vector<CheckpointFile>& files) {
+  Fd root(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!root) return make_error(ErrorCode::Io, "cannot write to " + dir.string() + ": " + std::strerror(errno));
+  for (auto& f : files) {
+    auto parts = components(f.path);
+    if (!parts) return make_error(ErrorCode::Corrupt, "checkpoint names a file outside its directory: " + f.path);
+    JR_TRY(write_one(root.get(), dir, *parts, f));
+  }
+  return {};
 }
 
 }  // namespace jr

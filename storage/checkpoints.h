@@ -1,6 +1,6 @@
 // Checkpoints and results: the bytes a task hands the store to keep across attempts.
 //
-// A checkpoint is a set of files from the task's JR_CHECKPOINT_DIR (read by
+// A checkpoint is a set of files from the task's JR_CHECKPOINT_DIR (read and restored by
 // storage/checkpoint_files.h), packed into one cereal archive and stored as one row, in one
 // transaction: a save interrupted at any point leaves the previous checkpoint intact. The last
 // `keep` checkpoints of a task are kept. A result is one blob per task, replaced by a later
@@ -8,7 +8,6 @@
 #pragma once
 
 #include <cstdint>
-#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -24,10 +23,6 @@ struct CheckpointInfo {
   std::int64_t size = 0;    // bytes of the stored archive
   int attempt = 0;
 };
-
-// Writes an archive's files under `dir`, which must exist; each file is written whole
-// (temp + rename), so a crash leaves old or new bytes, never a torn file.
-Status write_checkpoint_files(const std::filesystem::path& dir, const std::vector<CheckpointFile>& files);
 
 std::string encode_checkpoint(const std::vector<CheckpointFile>& files);
 Result<std::vector<CheckpointFile>> decode_checkpoint(const std::string& blob);

@@ -77,5 +77,22 @@ TEST(TaskPathTest, ASymbolicLinkIsNeverSaved) {
   EXPECT_EQ(names, std::vector<std::string>{"data"});
 }
 
+TEST(TaskPathTest, CheckpointGetFollowsNoLinkInsideItsDirectory) {
+  ASSERT_TRUE(kPathSet);
+  TempDir dir;
+  write_script(dir / "task.sh",
+               "mkdir \"$JR_CHECKPOINT_DIR/sub\"\n"
+               "echo new > \"$JR_CHECKPOINT_DIR/sub/f\"\n"
+               "jr checkpoint save\n");
+  ASSERT_EQ(run_jr({"run", "./task.sh"}, dir.path()).exit_code, 0);
+  fs::create_directories(dir / "out");
+  fs::create_directories(dir / "elsewhere");
+  fs::create_directory_symlink(dir / "elsewhere", dir / "out/sub");
+  auto get = run_jr({"checkpoint", "get", "1:0", "-o", "out"}, dir.path());
+  EXPECT_EQ(get.exit_code, 1);
+  EXPECT_EQ(get.err, "jr checkpoint get: cannot write out/sub/f: out/sub is a symbolic link, which jr does not follow\n");
+  EXPECT_TRUE(fs::is_empty(dir / "elsewhere"));
+}
+
 }  // namespace
 }  // namespace jr::test
