@@ -41,7 +41,7 @@ Result<CheckpointInfo> Engine::save_checkpoint(const std::string& token, const s
 Status Engine::save_result(const std::string& token, const std::string& path) {
   Attempt* a = running_attempt(token);
   if (!a) return make_error(ErrorCode::NotFound, "no running task attempt " + token + " in this engine");
-  auto bytes = read_task_file(path, opt_.max_result_bytes, "--max-result");
+  auto bytes = read_task_file(path);
   if (!bytes) return bytes.error();
   return jr::save_result(store_, a->task, *bytes);
 }

@@ -48,11 +48,10 @@ WorkDirs::~WorkDirs() {
 
 Status WorkDirs::make_empty(int slot) {
   int& fd = fds_[static_cast<std::size_t>(slot - 1)];
-  // Still the directory at its path (a task may have renamed it away, and left a link to it
-  // there), and empty.
+  // Still the directory at its path (a task may have renamed it away), and empty.
   auto& opened = ids_[static_cast<std::size_t>(slot - 1)];
   struct stat named {};
-  if (fd >= 0 && ::lstat(path(slot).c_str(), &named) == 0 && named.st_ino == opened.st_ino &&
+  if (fd >= 0 && ::stat(path(slot).c_str(), &named) == 0 && named.st_ino == opened.st_ino &&
       named.st_dev == opened.st_dev && holds_nothing(fd)) {
     return {};
   }
@@ -63,7 +62,7 @@ Status WorkDirs::make_empty(int slot) {
   std::filesystem::remove_all(dir, ec);
   JR_TRY(make_private_dir(root_));
   JR_TRY(make_private_dir(dir));
-  fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+  fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0 || ::fstat(fd, &opened) != 0) {
     if (fd >= 0) ::close(fd);
     fd = -1;

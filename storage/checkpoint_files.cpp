@@ -250,16 +250,11 @@ Result<std::vector<CheckpointFile>> read_checkpoint_files(const fs::path& dir, c
   return collector.take();
 }
 
-Result<std::string> read_task_file(const fs::path& path, std::uint64_t max_bytes, const std::string& limit_flag) {
+Result<std::string> read_task_file(const fs::path& path) {
   struct stat st {};
   auto fd = open_regular(AT_FDCWD, path.string(), path, &st);
   if (!fd) return fd.error();
-  auto size = static_cast<std::uint64_t>(st.st_size);
-  if (size > max_bytes) {
-    return make_error(ErrorCode::Usage, path.string() + " exceeds " + limit_flag + " (" + std::to_string(size) +
-                                            " bytes, limit " + std::to_string(max_bytes) + ")");
-  }
-  return read_up_to(fd->get(), static_cast<std::size_t>(size), path);
+  return read_up_to(fd->get(), static_cast<std::size_t>(st.st_size), path);
 }
 
 Status write_checkpoint_files(const fs::path& dir, const std::vector<CheckpointFile>& files) {

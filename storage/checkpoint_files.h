@@ -32,10 +32,8 @@ struct CheckpointFile {
 Result<std::vector<CheckpointFile>> read_checkpoint_files(const std::filesystem::path& dir,
                                                           const std::vector<std::string>& files,
                                                           std::uint64_t max_bytes);
-// The bytes of the regular file `path` (a result), refused as above; `limit_flag` names the
-// option that set `max_bytes`.
-Result<std::string> read_task_file(const std::filesystem::path& path, std::uint64_t max_bytes,
-                                   const std::string& limit_flag);
+// The bytes of the regular file `path` (a result), refused as above.
+Result<std::string> read_task_file(const std::filesystem::path& path);
 
 // Writes an archive's files below `dir`, which must exist and may itself be a link (the caller
 // names it); each file whole (temp + rename), so a crash leaves old or new bytes, never a torn

@@ -6,13 +6,6 @@
 namespace jr::sql {
 
 Result<bool> Stmt::step() {
-  if (bind_rc_ != SQLITE_OK) {
-    int failed = bind_rc_;
-    bind_rc_ = SQLITE_OK;
-    sqlite3_reset(stmt_);
-    return make_error(failed == SQLITE_TOOBIG ? ErrorCode::Usage : ErrorCode::Internal,
-                      std::string("database: ") + sqlite3_errstr(failed));
-  }
   int rc = sqlite3_step(stmt_);
   if (rc == SQLITE_ROW) return true;
   // Reset once done, so the cached statement can be bound and run again at once.

@@ -121,19 +121,5 @@ TEST(StateDirTest, APlantedLogLinkIsNotFollowed) {
       << read_file(logs / "1.err");
 }
 
-// A task that moves its JR_CHECKPOINT_DIR away and leaves a link to it in its place: the next
-// task of the slot gets a directory again, not the link.
-TEST(StateDirTest, ALinkInPlaceOfAWorkDirectoryIsReplaced) {
-  TempDir dir;
-  write_file(dir / "task.sh", "#!/bin/sh\n"
-             "if [ \"$1\" = first ]; then mv \"$JR_CHECKPOINT_DIR\" moved && ln -s \"$PWD/moved\" \"$JR_CHECKPOINT_DIR\"; "
-             "else echo x > \"$JR_CHECKPOINT_DIR/f\"; fi\n");
-  ::chmod((dir / "task.sh").c_str(), 0755);
-  auto out = run_jr({"run", "-j", "1", "./task.sh", ":::", "first", "second"}, dir.path());
-  ASSERT_EQ(out.exit_code, 0) << out.err;
-  EXPECT_TRUE(fs::is_empty(dir / "moved"));
-  EXPECT_FALSE(fs::is_symlink(dir / ".jr/work/1"));
-}
-
 }  // namespace
 }  // namespace jr::test

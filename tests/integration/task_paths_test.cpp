@@ -94,21 +94,5 @@ TEST(TaskPathTest, CheckpointGetFollowsNoLinkInsideItsDirectory) {
   EXPECT_TRUE(fs::is_empty(dir / "elsewhere"));
 }
 
-TEST(TaskPathTest, AResultAboveMaxResultIsRefusedBeforeItIsRead) {
-  ASSERT_TRUE(kPathSet);
-  TempDir dir;
-  write_script(dir / "task.sh",
-               "head -c 5000 /dev/zero > big\n"
-               "jr result save big 2> big.err && echo saved > big.rc\n"
-               "echo small > small\n"
-               "jr result save small\n");
-  auto out = run_jr({"run", "--max-result", "4K", "./task.sh"}, dir.path());
-  ASSERT_EQ(out.exit_code, 0) << out.err;
-  EXPECT_FALSE(fs::exists(dir / "big.rc"));
-  EXPECT_EQ(read_file(dir / "big.err"), "jr result save: " + (dir / "big").string() +
-                                            " exceeds --max-result (5000 bytes, limit 4096)\n");
-  EXPECT_EQ(query_text(dir / ".jr/jr.db", "SELECT bytes FROM results"), "small\n");
-}
-
 }  // namespace
 }  // namespace jr::test
