@@ -10,7 +10,6 @@
 
 #include "daemon/job_methods.h"
 #include "daemon/task_methods.h"
-#include "storage/state_dir.h"
 
 namespace jr {
 

@@ -8,8 +8,6 @@
 #include <cerrno>
 #include <cstring>
 
-#include "storage/state_dir.h"
-
 namespace jr {
 namespace {
 
@@ -60,8 +58,11 @@ Status WorkDirs::make_empty(int slot) {
   const std::string& dir = path(slot);
   std::error_code ec;
   std::filesystem::remove_all(dir, ec);
-  JR_TRY(make_private_dir(root_));
-  JR_TRY(make_private_dir(dir));
+  std::filesystem::create_directories(root_, ec);
+  ::chmod(root_.c_str(), 0700);
+  if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) {
+    return make_error(ErrorCode::Io, "cannot create " + dir + ": " + std::strerror(errno));
+  }
   fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0 || ::fstat(fd, &opened) != 0) {
     if (fd >= 0) ::close(fd);
