@@ -39,6 +39,7 @@ void add_run(CLI::App& app, jr::RunOptions& o) {
   run->add_option("--preempt-signal", o.preempt_signal, "Signal that preempts the run, besides INT and TERM (default TERM)");
   run->add_option("--keep-checkpoints", o.keep_checkpoints, "Checkpoints kept per task (default 2)");
   run->add_option("--max-checkpoint", o.max_checkpoint, "Largest checkpoint a task may save (default 1G)");
+  run->add_option("--max-result", o.max_result, "Largest result a task may save (default 1G)");
   run->add_option("--cpus", o.cpus, "Cores each task holds while it runs (default: not counted)");
   run->add_option("--gpus", o.gpus, "GPUs each task gets (CUDA_VISIBLE_DEVICES)");
   run->add_option("--mem", o.mem, "Memory each task needs (e.g. 4G); compared with its peak RSS");

@@ -96,6 +96,8 @@ int run_command(const RunOptions& o) {
   if (o.keep_checkpoints < 1) return fail("--keep-checkpoints must be at least 1");
   auto max_checkpoint = parse_size(o.max_checkpoint);
   if (!max_checkpoint) return fail(max_checkpoint.error().message);
+  auto max_result = parse_size(o.max_result);
+  if (!max_result) return fail(max_result.error().message);
   auto sample_every = parse_duration(o.sample_every);
   if (!sample_every) return fail(sample_every.error().message);
   auto stall_timeout = parse_duration(o.stall_timeout);
@@ -136,6 +138,7 @@ int run_command(const RunOptions& o) {
   eo.grace = *grace;
   eo.keep_checkpoints = o.keep_checkpoints;
   eo.max_checkpoint_bytes = *max_checkpoint;
+  eo.max_result_bytes = *max_result;
   eo.sample_every = *sample_every;
   eo.stall_timeout = *stall_timeout;
   eo.stall_kill = o.stall_action == "kill";

@@ -28,6 +28,7 @@ struct RunOptions {
   std::string preempt_signal = "TERM";
   int keep_checkpoints = 2;
   std::string max_checkpoint = "1G";
+  std::string max_result = "1G";
   std::string sample_every = "1s";
   std::string stall_timeout = "0";
   std::string stall_action = "report";

@@ -13,6 +13,7 @@
 #include "daemon/proc.h"
 #include "jr/board.hpp"
 #include "daemon/spawn.h"
+#include "storage/state_dir.h"
 
 extern char** environ;
 
@@ -87,11 +88,7 @@ Status Engine::add_job(JobId id) {
   run.row = std::move(**row);
   run.counts = *counts;
   jobs_[id] = std::move(run);
-  auto logs = opt_.state_dir / "logs";
-  if (::mkdir(logs.c_str(), 0700) != 0 && errno != EEXIST) {
-    return make_error(ErrorCode::Io, "cannot create " + logs.string() + ": " + std::strerror(errno));
-  }
-  return {};
+  return make_private_dir(opt_.state_dir / "logs");
 }
 
 StateCounts Engine::counts(JobId id) const {
@@ -342,7 +339,7 @@ Status Engine::spawn(Attempt& a) {
     return {};
   }
   // The command could not start: say why in its log, then record it as exit 127, as a shell does.
-  int fd = ::open(req.stderr_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+  int fd = ::open(req.stderr_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
   if (fd >= 0) {
     std::string line = "jr: " + pid.error().message + "\n";
     (void)!::write(fd, line.data(), line.size());

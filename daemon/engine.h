@@ -54,6 +54,7 @@ struct EngineOptions {
   bool pin = false;                 // give each task CPUs no other running task has
   int keep_checkpoints = 2;
   std::uint64_t max_checkpoint_bytes = 1ull << 30;
+  std::uint64_t max_result_bytes = 1ull << 30;
 };
 
 // One finished attempt, as reported to the engine's owner (progress line, joblog).

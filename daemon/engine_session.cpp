@@ -10,6 +10,7 @@
 
 #include "daemon/job_methods.h"
 #include "daemon/task_methods.h"
+#include "storage/state_dir.h"
 
 namespace jr {
 

@@ -56,7 +56,7 @@ std::vector<std::string> exec_candidates(const std::string& name) {
 // What went wrong in the child before it could exec, written into the engine's memory (shared
 // until exec) just before the child exits.
 struct ChildFailure {
-  enum Stage { kNone, kGroup, kOpen, kChdir, kExec };
+  enum Stage { kNone, kGroup, kOpenStdin, kOpenStdout, kOpenStderr, kChdir, kExec };
   Stage stage = kNone;
   int error = 0;
 };
@@ -85,9 +85,11 @@ bool open_as(int target, const char* path, int flags) {
   dfl.sa_handler = SIG_DFL;
   const auto& reset = non_default_signals();
   for (int i = 0; i < reset.count; ++i) ::sigaction(reset.signals[i], &dfl, nullptr);
-  if (!open_as(0, "/dev/null", O_RDONLY)) child_fails(failure, ChildFailure::kOpen);
-  if (!open_as(1, req.stdout_path.c_str(), O_WRONLY | O_CREAT | O_APPEND)) child_fails(failure, ChildFailure::kOpen);
-  if (!open_as(2, req.stderr_path.c_str(), O_WRONLY | O_CREAT | O_APPEND)) child_fails(failure, ChildFailure::kOpen);
+  if (!open_as(0, "/dev/null", O_RDONLY)) child_fails(failure, ChildFailure::kOpenStdin);
+  // Never through a link: whoever planted one would have the task's output appended to its target.
+  constexpr int kLog = O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW;
+  if (!open_as(1, req.stdout_path.c_str(), kLog)) child_fails(failure, ChildFailure::kOpenStdout);
+  if (!open_as(2, req.stderr_path.c_str(), kLog)) child_fails(failure, ChildFailure::kOpenStderr);
   if (!req.cwd.empty() && ::chdir(req.cwd.c_str()) != 0) child_fails(failure, ChildFailure::kChdir);
   sigset_t empty;
   sigemptyset(&empty);
@@ -156,16 +158,23 @@ Result<pid_t> spawn_task(const SpawnRequest& req) {
   if (failure.stage == ChildFailure::kNone) return pid;
   ::waitpid(pid, nullptr, 0);
   int error = failure.error;
+  std::string why = std::strerror(error);
   switch (failure.stage) {
     case ChildFailure::kGroup: what += ": cannot give it a process group of its own"; break;
-    case ChildFailure::kOpen: what += ": cannot open its log or /dev/null"; break;
+    case ChildFailure::kOpenStdin: what += ": cannot open /dev/null"; break;
+    case ChildFailure::kOpenStdout:
+    case ChildFailure::kOpenStderr:
+      what += ": cannot open its log ";
+      what += failure.stage == ChildFailure::kOpenStdout ? req.stdout_path : req.stderr_path;
+      if (error == ELOOP) why = "it is a symbolic link, which jr does not follow";
+      break;
     case ChildFailure::kChdir: what += ": cannot enter " + req.cwd; break;
     case ChildFailure::kExec:
       if (!req.cwd.empty() && error == ENOENT) what += " (in " + req.cwd + ")";
       break;
     case ChildFailure::kNone: break;
   }
-  return make_error(ErrorCode::Io, what + ": " + std::strerror(error));
+  return make_error(ErrorCode::Io, what + ": " + why);
 }
 
 }  // namespace jr

@@ -8,6 +8,8 @@
 #include <algorithm>
 #include <string>
 
+#include "storage/state_dir.h"
+
 namespace jr {
 namespace {
 
@@ -49,7 +51,8 @@ std::filesystem::path TaskLogs::spare_path(int spare, int stream) const {
 void TaskLogs::sweep() {
   swept_ = true;
   auto spare_dir = dir_ / ".spare";
-  if (::mkdir(spare_dir.c_str(), 0700) != 0 && errno != EEXIST) {
+  // Its leftovers are unlinked below: through a link, that would be another directory's files.
+  if (!make_private_dir(spare_dir)) {
     usable_ = false;  // no spares: every task's open creates its log
     return;
   }

@@ -41,10 +41,9 @@ Result<CheckpointInfo> Engine::save_checkpoint(const std::string& token, const s
 Status Engine::save_result(const std::string& token, const std::string& path) {
   Attempt* a = running_attempt(token);
   if (!a) return make_error(ErrorCode::NotFound, "no running task attempt " + token + " in this engine");
-  auto dir = std::filesystem::path(path).parent_path();
-  auto files = read_checkpoint_files(dir, {path}, std::uint64_t{1} << 40);
-  if (!files) return files.error();
-  return jr::save_result(store_, a->task, files->front().bytes);
+  auto bytes = read_task_file(path, opt_.max_result_bytes, "--max-result");
+  if (!bytes) return bytes.error();
+  return jr::save_result(store_, a->task, *bytes);
 }
 
 }  // namespace jr

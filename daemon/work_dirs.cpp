@@ -8,6 +8,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include "storage/state_dir.h"
+
 namespace jr {
 namespace {
 
@@ -46,10 +48,11 @@ WorkDirs::~WorkDirs() {
 
 Status WorkDirs::make_empty(int slot) {
   int& fd = fds_[static_cast<std::size_t>(slot - 1)];
-  // Still the directory at its path (a task may have renamed it away), and empty.
+  // Still the directory at its path (a task may have renamed it away, and left a link to it
+  // there), and empty.
   auto& opened = ids_[static_cast<std::size_t>(slot - 1)];
   struct stat named {};
-  if (fd >= 0 && ::stat(path(slot).c_str(), &named) == 0 && named.st_ino == opened.st_ino &&
+  if (fd >= 0 && ::lstat(path(slot).c_str(), &named) == 0 && named.st_ino == opened.st_ino &&
       named.st_dev == opened.st_dev && holds_nothing(fd)) {
     return {};
   }
@@ -58,12 +61,9 @@ Status WorkDirs::make_empty(int slot) {
   const std::string& dir = path(slot);
   std::error_code ec;
   std::filesystem::remove_all(dir, ec);
-  std::filesystem::create_directories(root_, ec);
-  ::chmod(root_.c_str(), 0700);
-  if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) {
-    return make_error(ErrorCode::Io, "cannot create " + dir + ": " + std::strerror(errno));
-  }
-  fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  JR_TRY(make_private_dir(root_));
+  JR_TRY(make_private_dir(dir));
+  fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
   if (fd < 0 || ::fstat(fd, &opened) != 0) {
     if (fd >= 0) ::close(fd);
     fd = -1;

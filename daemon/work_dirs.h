@@ -3,7 +3,8 @@
 //
 // Most tasks leave it empty, so the check is on the per-task path: each directory is kept open
 // and read from its start, rather than opened, read and closed each time. A directory that is
-// not empty, or is no longer the one at its path, is removed and made afresh.
+// not empty, or is no longer the one at its path (a link to it counts as another), is removed
+// and made afresh.
 #pragma once
 
 #include <sys/stat.h>

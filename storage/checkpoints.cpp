@@ -1,15 +1,8 @@
 #include "storage/checkpoints.h"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <cereal/archives/portable_binary.hpp>
 #include <cereal/types/string.hpp>
 #include <cereal/types/vector.hpp>
-#include <cerrno>
-#include <cstring>
-#include <fstream>
 #include <sstream>
 
 #include "base/duration.h"
@@ -26,99 +19,6 @@ void serialize(Archive& ar, CheckpointFile& f, std::uint32_t /*version*/) {
 CEREAL_CLASS_VERSION(jr::CheckpointFile, 1);
 
 namespace jr {
-namespace fs = std::filesystem;
-
-namespace {
-
-Result<std::string> slurp(const fs::path& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return make_error(ErrorCode::Io, "cannot read " + path.string() + ": " + std::strerror(errno));
-  struct stat sb {};
-  ::fstat(fd, &sb);
-  std::string out;
-  out.resize(static_cast<std::size_t>(sb.st_size));
-  std::size_t got = 0;
-  while (got < out.size()) {
-    ssize_t n = ::read(fd, out.data() + got, out.size() - got);
-    if (n <= 0) break;
-    got += static_cast<std::size_t>(n);
-  }
-  ::close(fd);
-  out.resize(got);
-  return out;
-}
-
-// A path inside `dir` named relatively, or nothing when it would escape `dir`.
-std::optional<std::string> relative_inside(const fs::path& dir, const std::string& name) {
-  fs::path p = fs::path(name).is_absolute() ? fs::path(name) : dir / name;
-  auto rel = p.lexically_normal().lexically_relative(dir.lexically_normal());
-  if (rel.empty() || *rel.begin() == "..") return std::nullopt;
-  return rel.string();
-}
-
-}  // namespace
-
-Result<std::vector<CheckpointFile>> read_checkpoint_files(const fs::path& dir,
-                                                          const std::vector<std::string>& files,
-                                                          std::uint64_t max_bytes) {
-  std::vector<std::string> names;
-  std::error_code ec;
-  if (files.empty()) {
-    for (auto it = fs::recursive_directory_iterator(dir, ec); !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
-      if (it->is_regular_file(ec)) names.push_back(fs::relative(it->path(), dir, ec).string());
-    }
-    if (ec) return make_error(ErrorCode::Io, "cannot list " + dir.string() + ": " + ec.message());
-  } else {
-    for (auto& f : files) {
-      auto rel = relative_inside(dir, f);
-      if (!rel) return make_error(ErrorCode::Usage, f + " is not inside the checkpoint directory " + dir.string());
-      names.push_back(*rel);
-    }
-  }
-  std::vector<CheckpointFile> out;
-  std::uint64_t total = 0;
-  for (auto& name : names) {
-    struct stat sb {};
-    auto path = dir / name;
-    if (::stat(path.c_str(), &sb) != 0) return make_error(ErrorCode::NotFound, "cannot read " + path.string() + ": " + std::strerror(errno));
-    total += static_cast<std::uint64_t>(sb.st_size);
-    if (total > max_bytes) {
-      return make_error(ErrorCode::Usage, "checkpoint exceeds --max-checkpoint (" + std::to_string(total) +
-                                              "+ bytes, limit " + std::to_string(max_bytes) + ")");
-    }
-    auto bytes = slurp(path);
-    if (!bytes) return bytes.error();
-    out.push_back({name, static_cast<std::uint32_t>(sb.st_mode & 0777), std::move(*bytes)});
-  }
-  return out;
-}
-
-Status write_checkpoint_files(const fs::path& dir, const std::vector<CheckpointFile>& files) {
-  for (auto& f : files) {
-    auto rel = relative_inside(dir, f.path);
-    if (!rel) return make_error(ErrorCode::Corrupt, "checkpoint names a file outside its directory: " + f.path);
-    auto path = dir / *rel;
-    std::error_code ec;
-    fs::create_directories(path.parent_path(), ec);
-    auto tmp = path.string() + ".jr-tmp";
-    int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, f.mode ? f.mode : 0600);
-    if (fd < 0) return make_error(ErrorCode::Io, "cannot write " + tmp + ": " + std::strerror(errno));
-    std::size_t put = 0;
-    while (put < f.bytes.size()) {
-      ssize_t n = ::write(fd, f.bytes.data() + put, f.bytes.size() - put);
-      if (n <= 0) {
-        ::close(fd);
-        return make_error(ErrorCode::Io, "cannot write " + tmp + ": " + std::strerror(errno));
-      }
-      put += static_cast<std::size_t>(n);
-    }
-    ::close(fd);
-    if (::rename(tmp.c_str(), path.c_str()) != 0) {
-      return make_error(ErrorCode::Io, "cannot write " + path.string() + ": " + std::strerror(errno));
-    }
-  }
-  return {};
-}
 
 std::string encode_checkpoint(const std::vector<CheckpointFile>& files) {
   std::ostringstream out;

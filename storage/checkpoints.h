@@ -1,26 +1,21 @@
 // Checkpoints and results: the bytes a task hands the store to keep across attempts.
 //
-// A checkpoint is a set of files from the task's JR_CHECKPOINT_DIR, packed into one cereal
-// archive and stored as one row, in one transaction: a save interrupted at any point leaves
-// the previous checkpoint intact. The last `keep` checkpoints of a task are kept. A result is
-// one blob per task, replaced by a later save (the Python API's return values).
+// A checkpoint is a set of files from the task's JR_CHECKPOINT_DIR (read and restored by
+// storage/checkpoint_files.h), packed into one cereal archive and stored as one row, in one
+// transaction: a save interrupted at any point leaves the previous checkpoint intact. The last
+// `keep` checkpoints of a task are kept. A result is one blob per task, replaced by a later
+// save (the Python API's return values).
 #pragma once
 
 #include <cstdint>
-#include <filesystem>
 #include <string>
 #include <vector>
 
 #include "base/result.h"
+#include "storage/checkpoint_files.h"
 #include "storage/store.h"
 
 namespace jr {
-
-struct CheckpointFile {
-  std::string path;         // relative to the checkpoint directory
-  std::uint32_t mode = 0600;
-  std::string bytes;
-};
 
 struct CheckpointInfo {
   std::int64_t seq = 0;
@@ -28,15 +23,6 @@ struct CheckpointInfo {
   std::int64_t size = 0;    // bytes of the stored archive
   int attempt = 0;
 };
-
-// Reads `files` (relative to `dir`, or absolute inside it), or every regular file under
-// `dir` when `files` is empty. Refuses a total above `max_bytes`, naming both sizes.
-Result<std::vector<CheckpointFile>> read_checkpoint_files(const std::filesystem::path& dir,
-                                                          const std::vector<std::string>& files,
-                                                          std::uint64_t max_bytes);
-// Writes an archive's files under `dir`, which must exist; each file is written whole
-// (temp + rename), so a crash leaves old or new bytes, never a torn file.
-Status write_checkpoint_files(const std::filesystem::path& dir, const std::vector<CheckpointFile>& files);
 
 std::string encode_checkpoint(const std::vector<CheckpointFile>& files);
 Result<std::vector<CheckpointFile>> decode_checkpoint(const std::string& blob);

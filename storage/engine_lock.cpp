@@ -1,7 +1,6 @@
 #include "storage/engine_lock.h"
 
 #include <fcntl.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -21,22 +20,9 @@ struct flock whole_file(short type) {
 
 }  // namespace
 
-Status prepare_state_dir(const std::filesystem::path& dir) {
-  std::error_code ec;
-  std::filesystem::create_directories(dir, ec);
-  if (ec) return make_error(ErrorCode::Io, "cannot create state directory " + dir.string() + ": " + ec.message());
-  if (::chmod(dir.c_str(), 0700) != 0 && errno != EPERM) {
-    return make_error(ErrorCode::Io, "cannot use state directory " + dir.string() + ": " + std::strerror(errno));
-  }
-  if (::access(dir.c_str(), W_OK | X_OK) != 0) {
-    return make_error(ErrorCode::Io, "cannot write to state directory " + dir.string() + ": " + std::strerror(errno));
-  }
-  return {};
-}
-
 Result<std::unique_ptr<EngineLock>> EngineLock::acquire(const std::filesystem::path& dir) {
   auto path = dir / "lock";
-  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
   if (fd < 0) return make_error(ErrorCode::Io, "cannot open " + path.string() + ": " + std::strerror(errno));
   struct flock fl = whole_file(F_WRLCK);
   if (::fcntl(fd, F_SETLK, &fl) != 0) {
@@ -56,8 +42,9 @@ EngineLock::~EngineLock() { ::close(fd_); }
 int EngineLock::holder(const std::filesystem::path& dir) {
   auto path = dir / "lock";
   // Only a process that does not hold the lock may call this: closing fd below would drop a
-  // lock this process held on the same file.
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  // lock this process held on the same file. Readers ask of any directory: a FIFO or a link
+  // in place of the lock must not block them or lead them elsewhere.
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
   if (fd < 0) return 0;
   struct flock fl = whole_file(F_WRLCK);
   int pid = 0;

@@ -31,7 +31,4 @@ class EngineLock {
   int fd_;
 };
 
-// Creates DIR (and its parents) if needed and makes it 0700; errors as one line.
-Status prepare_state_dir(const std::filesystem::path& state_dir);
-
 }  // namespace jr

@@ -186,19 +186,21 @@ Status check(sql::Db& db, const std::string& path, bool* empty) {
   return {};
 }
 
+// Store::create builds a store under another name and renames it into place whole, so an
+// empty jr.db is never one jr left: something else made it.
+Error empty_store(const std::string& path) {
+  return make_error(ErrorCode::Corrupt, path + " is empty: jr never leaves an empty store, so something else made it; "
+                                               "remove it if it holds nothing of yours");
+}
+
 }  // namespace
 
 int current_schema_version() { return static_cast<int>(migrations().size()); }
 
 Status check_openable(sql::Db& db, const std::string& path) {
   bool empty = false;
-  return check(db, path, &empty);
-}
-
-Status check_schema(sql::Db& db, const std::string& path) {
-  bool empty = false;
   JR_TRY(check(db, path, &empty));
-  if (empty) return make_error(ErrorCode::NotFound, path + " holds no jr job yet");
+  if (empty) return empty_store(path);
   return {};
 }
 

@@ -25,10 +25,8 @@ Status migrate(sql::Db& db, const std::string& path_for_messages);
 // migration.
 Status migrate_to(sql::Db& db, int target, const std::string& path_for_messages);
 
-// Checks that `db` is empty or a jr store this build can open, without changing it.
+// Checks, without changing it, that `db` is a jr store this build can open. An empty database
+// is not: jr never leaves one (Corrupt).
 Status check_openable(sql::Db& db, const std::string& path_for_messages);
-
-// Checks a store opened read-only without changing it.
-Status check_schema(sql::Db& db, const std::string& path_for_messages);
 
 }  // namespace jr

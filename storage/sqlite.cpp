@@ -6,6 +6,13 @@
 namespace jr::sql {
 
 Result<bool> Stmt::step() {
+  if (bind_rc_ != SQLITE_OK) {
+    int failed = bind_rc_;
+    bind_rc_ = SQLITE_OK;
+    sqlite3_reset(stmt_);
+    return make_error(failed == SQLITE_TOOBIG ? ErrorCode::Usage : ErrorCode::Internal,
+                      std::string("database: ") + sqlite3_errstr(failed));
+  }
   int rc = sqlite3_step(stmt_);
   if (rc == SQLITE_ROW) return true;
   // Reset once done, so the cached statement can be bound and run again at once.
@@ -40,8 +47,9 @@ std::string Stmt::blob(int col) const {
 Result<std::unique_ptr<Db>> Db::open(const std::filesystem::path& path, Mode mode) {
   if (mode == Mode::ReadWrite) {
     // Create the file ourselves so it is 0600 whatever the umask; SQLite gives its -wal and
-    // -shm files the database file's permissions.
-    int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    // -shm files the database file's permissions. Never through a link (Store checked the
+    // name with lstat; SQLite's own NOFOLLOW would refuse a link anywhere in the path).
+    int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
     if (fd < 0) {
       return make_error(ErrorCode::Io, "cannot open " + path.string() + ": " + std::strerror(errno));
     }

@@ -30,27 +30,26 @@ class Stmt {
   ~Stmt() {
     if (stmt_) sqlite3_reset(stmt_);
   }
-  Stmt(Stmt&& other) noexcept : stmt_(other.stmt_), db_(other.db_) { other.stmt_ = nullptr; }
+  Stmt(Stmt&& other) noexcept : stmt_(other.stmt_), db_(other.db_), bind_rc_(other.bind_rc_) { other.stmt_ = nullptr; }
   Stmt(const Stmt&) = delete;
   Stmt& operator=(const Stmt&) = delete;
 
-  Stmt& bind(int i, std::int64_t v) { sqlite3_bind_int64(stmt_, i, v); return *this; }
-  Stmt& bind(int i, int v) { sqlite3_bind_int64(stmt_, i, v); return *this; }
-  Stmt& bind(int i, double v) { sqlite3_bind_double(stmt_, i, v); return *this; }
+  // A bind that fails (a value above SQLite's length limit) fails the next step(), rather than
+  // leaving the statement to run with NULL in the value's place.
+  Stmt& bind(int i, std::int64_t v) { return note(sqlite3_bind_int64(stmt_, i, v)); }
+  Stmt& bind(int i, int v) { return note(sqlite3_bind_int64(stmt_, i, v)); }
+  Stmt& bind(int i, double v) { return note(sqlite3_bind_double(stmt_, i, v)); }
   Stmt& bind(int i, std::string_view v) {
-    sqlite3_bind_text(stmt_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
-    return *this;
+    return note(sqlite3_bind_text64(stmt_, i, v.data(), v.size(), SQLITE_TRANSIENT, SQLITE_UTF8));
   }
   Stmt& bind_blob(int i, std::string_view v) {
-    sqlite3_bind_blob64(stmt_, i, v.data(), v.size(), SQLITE_TRANSIENT);
-    return *this;
+    return note(sqlite3_bind_blob64(stmt_, i, v.data(), v.size(), SQLITE_TRANSIENT));
   }
   // Binds without copying: `v` must outlive the statement's next step (large checkpoints).
   Stmt& bind_blob_static(int i, std::string_view v) {
-    sqlite3_bind_blob64(stmt_, i, v.data(), v.size(), SQLITE_STATIC);
-    return *this;
+    return note(sqlite3_bind_blob64(stmt_, i, v.data(), v.size(), SQLITE_STATIC));
   }
-  Stmt& bind_null(int i) { sqlite3_bind_null(stmt_, i); return *this; }
+  Stmt& bind_null(int i) { return note(sqlite3_bind_null(stmt_, i)); }
 
   // Steps once: true when a row is available, false when done (the statement is then reset
   // and may be bound again). Errors become Error.
@@ -66,8 +65,14 @@ class Stmt {
   std::string blob(int col) const;
 
  private:
+  Stmt& note(int rc) {
+    if (bind_rc_ == SQLITE_OK) bind_rc_ = rc;
+    return *this;
+  }
+
   sqlite3_stmt* stmt_;
   sqlite3* db_;
+  int bind_rc_ = SQLITE_OK;  // the first failed bind's code since the last step
 };
 
 class Db {

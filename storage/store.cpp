@@ -1,8 +1,10 @@
 #include "storage/store.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -11,6 +13,7 @@
 #include "base/duration.h"
 #include "storage/codec.h"
 #include "storage/schema.h"
+#include "storage/state_dir.h"
 
 namespace jr {
 namespace {
@@ -32,15 +35,40 @@ std::string random_id() {
   return hex;
 }
 
+// Whether `path` is there, looked at before SQLite opens it: a link there is refused, never
+// followed (nor replaced by a new store), and so is anything but a regular file.
+Result<bool> regular_file_exists(const std::string& path) {
+  struct stat st {};
+  if (::lstat(path.c_str(), &st) != 0) {
+    if (errno == ENOENT) return false;
+    return make_error(ErrorCode::Io, "cannot open " + path + ": " + std::strerror(errno));
+  }
+  if (S_ISLNK(st.st_mode)) return symbolic_link_refused(path);
+  if (!S_ISREG(st.st_mode)) return make_error(ErrorCode::Conflict, path + " is not a regular file; remove it");
+  return true;
+}
+
+// Whether the store is there. Its -wal and -shm files are checked too: SQLite opens them by
+// name, following links, and even a reader may write the -shm file (it truncates it when it
+// is the first to open the store).
+Result<bool> store_exists(const std::filesystem::path& path) {
+  for (const char* suffix : {"-wal", "-shm"}) {
+    auto found = regular_file_exists(path.string() + suffix);
+    if (!found) return found.error();
+  }
+  return regular_file_exists(path.string());
+}
+
 }  // namespace
 
 Result<std::unique_ptr<Store>> Store::open(const std::filesystem::path& path, SyncMode sync) {
-  std::error_code ec;
-  if (!std::filesystem::exists(path, ec)) JR_TRY(create(path, sync));
+  auto exists = store_exists(path);
+  if (!exists) return exists.error();
+  if (!*exists) JR_TRY(create(path, sync));
   auto db = sql::Db::open(path, sql::Db::Mode::ReadWrite);
   if (!db) return db.error();
   std::unique_ptr<Store> store(new Store(std::move(*db)));
-  JR_TRY(store->init(false, sync, path));
+  JR_TRY(store->init(Access::ReadWrite, sync, path));
   return store;
 }
 
@@ -60,7 +88,7 @@ Status Store::create(const std::filesystem::path& path, SyncMode sync) {
       return make_error(db.error().code, message);
     }
     Store store(std::move(*db));
-    JR_TRY(store.init(false, sync, fresh));
+    JR_TRY(store.init(Access::Create, sync, fresh));
   }
   // Closing the last connection checkpointed and removed the WAL: the file is all there is.
   std::error_code ec;
@@ -89,30 +117,29 @@ void Store::merge_wal_if_due() {
 }
 
 Result<std::unique_ptr<Store>> Store::open_read_only(const std::filesystem::path& path) {
-  std::error_code ec;
-  if (!std::filesystem::exists(path, ec)) {
-    return make_error(ErrorCode::NotFound, "no jr state at " + path.parent_path().string());
-  }
+  auto exists = store_exists(path);
+  if (!exists) return exists.error();
+  if (!*exists) return make_error(ErrorCode::NotFound, "no jr state at " + path.parent_path().string());
   auto db = sql::Db::open(path, sql::Db::Mode::ReadOnly);
   if (!db) return db.error();
   std::unique_ptr<Store> store(new Store(std::move(*db)));
-  JR_TRY(store->init(true, SyncMode::Normal, path));
+  JR_TRY(store->init(Access::ReadOnly, SyncMode::Normal, path));
   return store;
 }
 
-Status Store::init(bool read_only, SyncMode sync, const std::filesystem::path& path) {
+Status Store::init(Access access, SyncMode sync, const std::filesystem::path& path) {
   // Every pragma the store relies on, in one place:
   // - busy_timeout: readers (jr status) and the writer may briefly contend for the WAL index.
   // - journal_mode=WAL: readers never block the engine, and a commit is one append.
   // - synchronous: NORMAL survives process death, FULL also power loss (see store.h).
   // - foreign_keys: a task cannot point at a job that is not there.
   JR_TRY(db_->exec("PRAGMA busy_timeout = 5000"));
-  if (read_only) {
-    JR_TRY(check_schema(*db_, path.string()));
-  } else {
-    // Refuse a file that is not ours before any pragma changes it; then switch to WAL before
-    // migrating, so that a reader never finds a hot rollback journal it may not roll back.
-    JR_TRY(check_openable(*db_, path.string()));
+  // Refuse a file that is not ours (only the one create() just made may be empty) before any
+  // pragma changes it.
+  if (access != Access::Create) JR_TRY(check_openable(*db_, path.string()));
+  if (access != Access::ReadOnly) {
+    // WAL before migrating, so that a reader never finds a hot rollback journal it may not
+    // roll back.
     JR_TRY(db_->exec("PRAGMA journal_mode = WAL"));
     JR_TRY(db_->exec(sync == SyncMode::Full ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL"));
     JR_TRY(db_->exec("PRAGMA foreign_keys = ON"));

@@ -147,8 +147,9 @@ class Store {
                    std::optional<TaskState> to, int attempt, const std::string& detail);
 
  private:
+  enum class Access { Create, ReadWrite, ReadOnly };
   explicit Store(std::unique_ptr<sql::Db> db) : db_(std::move(db)) {}
-  Status init(bool read_only, SyncMode sync, const std::filesystem::path& path);
+  Status init(Access access, SyncMode sync, const std::filesystem::path& path);
   static Status create(const std::filesystem::path& path, SyncMode sync);
   Status task_event(TaskId id, TaskState from, TaskState to, int attempt, const std::string& detail);
   Status record_attempt(TaskId id, TaskState outcome, const Exit& exit, std::int64_t now_ms);

@@ -339,7 +339,9 @@ class Board {
       return detail::fail<Board>(err, "a progress board needs 1 to " +
                                           std::to_string(kMaxSlots) + " slots");
     const std::string temp = path + ".tmp";
-    const int fd = ::open(temp.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+    // A new file, never one found under the name (a link, or another file's second name).
+    ::unlink(temp.c_str());
+    const int fd = ::open(temp.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
     if (fd < 0)
       return detail::fail<Board>(err, "cannot create " + temp + ": " + std::strerror(errno));
     detail::Header header{{}, kLayoutVersion, slot_count, engine_pid, kSlotBytes, {}};
@@ -355,14 +357,20 @@ class Board {
     else if (n != static_cast<ssize_t>(sizeof header))
       failure = "short write";
     ::close(fd);
+    // Mapped under the name only this call made, then renamed: what is mapped is the file just
+    // written, whatever another process puts at `path` meanwhile.
+    std::optional<detail::Mapping> mapping;
+    if (failure.empty()) {
+      std::string map_err;
+      mapping = detail::Mapping::open(temp, /*writable=*/true, &map_err);
+      if (!mapping) failure = map_err;
+    }
     if (failure.empty() && ::rename(temp.c_str(), path.c_str()) != 0)
       failure = std::strerror(errno);
     if (!failure.empty()) {
       ::unlink(temp.c_str());
       return detail::fail<Board>(err, "cannot create progress board " + path + ": " + failure);
     }
-    auto mapping = detail::Mapping::open(path, /*writable=*/true, err);
-    if (!mapping) return std::nullopt;
     return Board(std::move(*mapping));
   }
 

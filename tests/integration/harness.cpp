@@ -40,6 +40,18 @@ pid_t spawn(const std::string& bin, const std::vector<std::string>& args, const 
   return pid;
 }
 
+Output run_to_end(const std::string& bin, const std::vector<std::string>& args, const std::filesystem::path& cwd) {
+  std::string out = (cwd / ".jr-test-out").string();
+  std::string err = (cwd / ".jr-test-err").string();
+  Output o;
+  o.exit_code = wait_exit(spawn(bin, args, cwd, out, err));
+  o.out = read_file(out);
+  o.err = read_file(err);
+  std::filesystem::remove(out);
+  std::filesystem::remove(err);
+  return o;
+}
+
 }  // namespace
 
 TempDir::TempDir() {
@@ -61,15 +73,11 @@ int wait_exit(pid_t pid) {
 }
 
 Output run_jr(const std::vector<std::string>& args, const std::filesystem::path& cwd) {
-  std::string out = (cwd / ".jr-test-out").string();
-  std::string err = (cwd / ".jr-test-err").string();
-  Output o;
-  o.exit_code = wait_exit(spawn(JR_BIN, args, cwd, out, err));
-  o.out = read_file(out);
-  o.err = read_file(err);
-  std::filesystem::remove(out);
-  std::filesystem::remove(err);
-  return o;
+  return run_to_end(JR_BIN, args, cwd);
+}
+
+Output run_jr_as_nobody(const std::vector<std::string>& args, const std::filesystem::path& cwd) {
+  return run_to_end("/usr/bin/setpriv", cat({"--reuid=nobody", "--regid=nogroup", "--clear-groups", JR_BIN}, args), cwd);
 }
 
 pid_t start_jr(const std::vector<std::string>& args, const std::filesystem::path& cwd,

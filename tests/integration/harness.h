@@ -35,6 +35,10 @@ struct Output {
 // Runs `jr ARGS…` in `cwd` to completion; stdin is /dev/null.
 Output run_jr(const std::vector<std::string>& args, const std::filesystem::path& cwd);
 
+// Runs `jr ARGS…` as the user nobody (group nogroup, no other groups), through setpriv: the
+// other user of the tests of trust boundaries. REQUIRES: root; such tests skip without it.
+Output run_jr_as_nobody(const std::vector<std::string>& args, const std::filesystem::path& cwd);
+
 // Starts `jr ARGS…` in `cwd` in the background, stdout and stderr to files in cwd.
 pid_t start_jr(const std::vector<std::string>& args, const std::filesystem::path& cwd,
                const std::string& log_name = "jr-bg");

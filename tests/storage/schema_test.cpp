@@ -20,6 +20,7 @@
 
 #include "base/result.h"
 #include "storage/engine_lock.h"
+#include "storage/state_dir.h"
 #include "storage/store.h"
 
 namespace jr {
@@ -206,11 +207,35 @@ TEST_F(SchemaTest, ReadOnlyOpenOfMissingFileIsNotFound) {
   ASSERT_FALSE(reader.ok());
   EXPECT_EQ(reader.error().code, ErrorCode::NotFound) << reader.error().message;
   EXPECT_FALSE(fs::exists(dir_ / "missing.db"));
-  std::ofstream(path_).flush();  // exists, but no engine has written it yet
-  auto empty = Store::open_read_only(path_);
-  ASSERT_FALSE(empty.ok());
-  EXPECT_EQ(empty.error().code, ErrorCode::NotFound) << empty.error().message;
-  EXPECT_EQ(empty.error().message, path_.string() + " holds no jr job yet");
+}
+
+// jr makes a store whole under another name and renames it into place (Store::create), so an
+// empty jr.db is something else's: neither a writer nor a reader turns it into a store.
+TEST_F(SchemaTest, EmptyFileIsAnErrorNotANewStore) {
+  std::ofstream(path_).flush();
+  Error e = open_error(path_);
+  EXPECT_EQ(e.code, ErrorCode::Corrupt) << e.message;
+  EXPECT_EQ(e.message, path_.string() + " is empty: jr never leaves an empty store, so something else made it; "
+                                        "remove it if it holds nothing of yours");
+  auto reader = Store::open_read_only(path_);
+  ASSERT_FALSE(reader.ok());
+  EXPECT_EQ(reader.error().message, e.message);
+  EXPECT_EQ(fs::file_size(path_), 0u);
+}
+
+TEST_F(SchemaTest, SymbolicLinkIsRefusedAndItsTargetLeftAlone) {
+  auto target = dir_ / "target";
+  std::ofstream(target).flush();
+  fs::create_symlink(target, path_);
+  Error e = open_error(path_);
+  EXPECT_EQ(e.code, ErrorCode::Conflict) << e.message;
+  EXPECT_EQ(e.message, path_.string() + " is a symbolic link, which jr does not follow in a state directory; remove it");
+  EXPECT_FALSE(Store::open_read_only(path_).ok());
+  EXPECT_EQ(fs::file_size(target), 0u);
+  fs::remove(path_);
+  fs::create_symlink(dir_ / "missing", path_);  // dangling: no new store behind it either
+  EXPECT_EQ(open_error(path_).message, e.message);
+  EXPECT_FALSE(fs::exists(dir_ / "missing"));
 }
 
 TEST_F(SchemaTest, NewDatabaseIsPrivateWhateverTheUmask) {

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "base/result.h"
+#include "storage/checkpoints.h"
 #include "storage/codec.h"
 #include "storage/types.h"
 
@@ -500,6 +501,19 @@ TEST_F(StoreTest, HundredThousandTasksInOneTransaction) {
   EXPECT_EQ(summary->added, 100000);
   EXPECT_EQ(*store_->count_states(job_), (StateCounts{100000, 0, 0, 0, 0, 0, 0}));
   EXPECT_EQ(runnable(2, 0).size(), 2u);
+}
+
+// A value longer than SQLite takes (1,000,000,000 bytes by default, below the 1 GiB default of
+// --max-result and --max-checkpoint) is refused by its bind: it must not turn into a NULL that
+// fails as "NOT NULL constraint failed".
+TEST_F(StoreTest, AValueAboveSQLitesLengthLimitIsNamedAsSuch) {
+  sync({"a"});
+  sqlite3_limit(store_->db().raw(), SQLITE_LIMIT_LENGTH, 1000);
+  auto st = save_result(*store_, id("a"), std::string(2000, 'x'));
+  ASSERT_FALSE(st.ok());
+  EXPECT_EQ(st.error().message, "database: string or blob too big");
+  EXPECT_TRUE(save_result(*store_, id("a"), "fits").ok());
+  EXPECT_EQ(q("SELECT bytes FROM results"), "fits");
 }
 
 }  // namespace
