@@ -35,10 +35,11 @@ std::int64_t tv_ms(const timeval& tv) {
 
 }  // namespace
 
-Engine::Engine(Store& store, EventLoop& loop, EngineOptions options)
+Engine::Engine(Store& store, EventLoop& loop, EngineOptions options, Containment containment)
     : store_(store),
       loop_(loop),
       opt_(std::move(options)),
+      containment_(std::move(containment)),
       pool_(opt_.capacity, opt_.pin),
       logs_(opt_.state_dir / "logs"),
       work_dirs_(opt_.state_dir / "work", std::max(1, opt_.workers)) {
@@ -122,8 +123,10 @@ void Engine::shutdown(int sig) {
   if (shutdown_signal_ == 0) shutdown_signal_ = sig;
   std::int64_t deadline = monotonic_ms() + opt_.grace.count();
   for (auto& [pid, a] : running_) {
+    if (pid <= 0) continue;  // placed, not yet spawned
     if (now) {
       ::kill(-pid, SIGKILL);
+      containment_.kill_slot(a->slot);
     } else {
       ::kill(-pid, sig);
       a->kill_at = deadline;
@@ -138,9 +141,15 @@ void Engine::reap() {
     if (waitid(P_ALL, 0, &info, WEXITED | WNOHANG | WNOWAIT) != 0 || info.si_pid == 0) return;
     pid_t pid = info.si_pid;
     // The leader is still an unreaped zombie, so its pid, and with it the process group, cannot
-    // have been reused: kill what the task left behind before reaping. A task's processes never
-    // outlive the record that says it runs.
-    ::kill(-pid, SIGKILL);
+    // have been reused: kill what the task left behind before reaping, its group and its slot's
+    // cgroup. A task's processes never outlive the record that says it runs. (Another child is
+    // a descendant that escaped a task and was reparented to the engine, a subreaper.)
+    auto it = running_.find(pid);
+    if (it != running_.end()) {
+      containment_.end_slot(it->second->slot);
+      ::kill(-pid, SIGKILL);
+    }
+    orphans_possible_ = true;
     int status = 0;
     rusage ru{};
     if (wait4(pid, &status, 0, &ru) != pid) return;
@@ -329,6 +338,8 @@ Status Engine::spawn(Attempt& a) {
   req.stdout_path = logs_.stdout_path(a.task).string();
   req.stderr_path = logs_.stderr_path(a.task).string();
   req.cpu_ids = a.alloc.cpu_ids;
+  req.cgroup_fd = containment_.slot_group_fd(a.slot);
+  req.subreaper = containment_.kind() == Containment::Kind::Subreaper;
   std::int64_t before = boot_ticks_now();
   auto pid = spawn_task(req);
   std::int64_t after = boot_ticks_now();
@@ -358,6 +369,7 @@ void Engine::check_timers() {
       a->kill_at = now + opt_.grace.count();
     } else if (a->kill_at && now >= a->kill_at) {
       ::kill(-a->pid, SIGKILL);
+      containment_.kill_slot(a->slot);
     }
   }
 }
@@ -434,6 +446,15 @@ Status Engine::process() {
       running_.erase(it);
     }
     reaped_.clear();
+    if (orphans_possible_ && containment_.kind() == Containment::Kind::Subreaper) {
+      // What escaped a task that has ended is now the engine's child: kill it. Its own
+      // children come to the engine in turn when it dies, and are killed on that reap.
+      std::vector<pid_t> known;
+      for (auto& [pid, a] : running_) known.push_back(pid);
+      for (auto& r : held_) known.push_back(r.pid);
+      kill_orphans(known);
+    }
+    orphans_possible_ = false;
     if (opt_.sample_every.count() > 0 && monotonic_ms() >= next_sample_at_) JR_TRY(sample());
     JR_TRY(fill_slots(&started));
     // Held back by the deadline with nothing left running: stop now, as at the deadline.

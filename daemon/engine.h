@@ -26,8 +26,10 @@
 
 #include "base/duration.h"
 #include "base/result.h"
+#include "daemon/containment.h"
 #include "daemon/event_loop.h"
 #include "daemon/resources.h"
+#include "daemon/state_place.h"
 #include "daemon/task_logs.h"
 #include "daemon/work_dirs.h"
 #include "storage/checkpoints.h"
@@ -72,13 +74,16 @@ struct TaskEnd {
 
 class Engine {
  public:
-  Engine(Store& store, EventLoop& loop, EngineOptions options);
+  // `containment` is how every task's processes are kept together (daemon/containment.h).
+  Engine(Store& store, EventLoop& loop, EngineOptions options, Containment containment);
   // Creates the progress board when options name one; Io error when it cannot.
   Status open_board();
   ~Engine();
 
-  // Kills what a dead engine left running and marks those tasks interrupted.
-  Status recover();
+  // Kills what a dead engine left running (when `place` says it can be this store's own) and
+  // marks those tasks interrupted; records `here` as this engine's place.
+  Status recover(const PlaceCheck& place, const StatePlace& here);
+  const Containment& containment() const { return containment_; }
   // Starts scheduling a job's tasks.
   Status add_job(JobId job);
 
@@ -183,6 +188,8 @@ class Engine {
   Store& store_;
   EventLoop& loop_;
   EngineOptions opt_;
+  Containment containment_;
+  bool orphans_possible_ = false;  // a task ended since the last kill_orphans (Subreaper kind)
   std::vector<std::string> base_env_;
   std::map<JobId, JobRun> jobs_;
   std::unordered_map<pid_t, std::unique_ptr<Attempt>> running_;

@@ -8,7 +8,9 @@
 #include <cstring>
 #include <nlohmann/json.hpp>
 
+#include "daemon/containment.h"
 #include "daemon/job_methods.h"
+#include "daemon/state_place.h"
 #include "daemon/task_methods.h"
 #include "storage/state_dir.h"
 
@@ -46,6 +48,10 @@ Result<std::unique_ptr<EngineSession>> EngineSession::open(SessionOptions o) {
   auto store = Store::open(s->dir_ / "jr.db", o.sync);
   if (!store) return store.error();
   s->store_ = std::move(*store);
+  // Before anything uses the state id: a copied directory gets its own.
+  auto here = StatePlace::here(s->dir_);
+  auto place = check_place(*s->store_, here);
+  if (!place) return place.error();
   auto loop = EventLoop::create(o.signals);
   if (!loop) return loop.error();
   s->loop_ = std::move(*loop);
@@ -71,7 +77,11 @@ Result<std::unique_ptr<EngineSession>> EngineSession::open(SessionOptions o) {
   eo.state_dir = s->dir_;
   eo.socket_path = s->task_socket().string();
   eo.board_path = (s->dir_ / "board").string();
-  s->engine_ = std::make_unique<Engine>(*s->store_, *s->loop_, eo);
+  auto containment = Containment::open("jr-" + s->store_->state_id() + "-" + std::to_string(::getpid()),
+                                       std::max(1, eo.workers));
+  if (!containment) return containment.error();
+  here.group = containment->group();
+  s->engine_ = std::make_unique<Engine>(*s->store_, *s->loop_, eo, std::move(*containment));
   JR_TRY(s->engine_->open_board());
   for (Server* server : {s->public_server_.get(), s->state_server_.get()}) {
     if (!server) continue;
@@ -83,7 +93,7 @@ Result<std::unique_ptr<EngineSession>> EngineSession::open(SessionOptions o) {
       });
     }
   }
-  JR_TRY(s->engine_->recover());
+  JR_TRY(s->engine_->recover(*place, here));
   return s;
 }
 

@@ -1,6 +1,7 @@
 // Engine::recover: dealing with what a dead engine left behind (docs/DESIGN.md, crash windows).
 #include <signal.h>
 
+#include "daemon/containment.h"
 #include "daemon/engine.h"
 #include "daemon/proc.h"
 
@@ -9,36 +10,45 @@ namespace {
 constexpr std::int64_t kLeftoverKillTimeoutMs = 10'000;
 }
 
-Status Engine::recover() {
+Status Engine::recover(const PlaceCheck& place, const StatePlace& here) {
   auto running = store_.running_tasks();
   if (!running) return running.error();
-  if (running->empty()) return {};
 
-  // Leftovers are killed by process group, which races no fork: first each recorded group
-  // whose leader is still the very process we started (same start time: a reused pid is
-  // someone else), then every process that carries this store's token (a task that died
-  // before its pid was recorded, children that left the task's group) with its group, scan
-  // after scan until none is left. Only then is anything marked, so no attempt can start
-  // beside a leftover of an earlier one.
-  std::vector<pid_t> in_groups;
-  for (auto& t : *running) {
-    if (t.pgid <= 0) continue;
-    auto pgid = static_cast<pid_t>(t.pgid);
-    if (process_start_time(pgid) != t.proc_start) continue;
-    auto members = processes_in_group(pgid);
-    in_groups.insert(in_groups.end(), members.begin(), members.end());
-    ::kill(-pgid, SIGKILL);
+  // Only what can be this store's own is signalled: never after a copy, a reboot, or on
+  // another host (daemon/state_place.h). Leftovers are killed whole, which races no fork:
+  // first the last engine's cgroup group, then each recorded process group whose leader is
+  // still the very process we started (same start time: a reused pid is someone else), then
+  // every process that carries this store's token (a task that died before its pid was
+  // recorded, children that left the task's group) with its group, scan after scan until none
+  // is left. Only then is anything marked, so no attempt can start beside a leftover of an
+  // earlier one.
+  if (place.may_signal) {
+    if (place.last && is_jr_group(place.last->group, "jr-" + store_.state_id() + "-")) {
+      JR_TRY(kill_group_tree(place.last->group, kLeftoverKillTimeoutMs));
+    }
+    if (!running->empty()) {
+      std::vector<pid_t> in_groups;
+      for (auto& t : *running) {
+        if (t.pgid <= 0) continue;
+        auto pgid = static_cast<pid_t>(t.pgid);
+        if (process_start_time(pgid) != t.proc_start) continue;
+        auto members = processes_in_group(pgid);
+        in_groups.insert(in_groups.end(), members.begin(), members.end());
+        ::kill(-pgid, SIGKILL);
+      }
+      JR_TRY(kill_and_wait(in_groups, kLeftoverKillTimeoutMs));
+      JR_TRY(kill_carriers("JR_RUN=" + store_.state_id() + ".", kLeftoverKillTimeoutMs));
+    }
   }
-  JR_TRY(kill_and_wait(in_groups, kLeftoverKillTimeoutMs));
-  JR_TRY(kill_carriers("JR_RUN=" + store_.state_id() + ".", kLeftoverKillTimeoutMs));
 
   auto tx = store_.transaction();
   JR_TRY(tx.begin_status());
   for (auto& t : *running) {
     Exit exit;
-    exit.detail = "engine died";
+    exit.detail = place.may_signal ? "engine died" : "engine died elsewhere (another host, boot or directory)";
     JR_TRY(store_.interrupt_task(t.id, exit, now_ms()));
   }
+  JR_TRY(record_place(store_, here));
   return tx.commit();
 }
 

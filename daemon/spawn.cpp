@@ -1,13 +1,19 @@
 #include "daemon/spawn.h"
 
 #include <fcntl.h>
+#include <linux/sched.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <new>
 
 namespace jr {
 namespace {
@@ -53,13 +59,22 @@ std::vector<std::string> exec_candidates(const std::string& name) {
   return out;
 }
 
-// What went wrong in the child before it could exec, written into the engine's memory (shared
-// until exec) just before the child exits.
+// What went wrong in the child before it could exec, written just before the child exits into
+// a page the engine shares with it: a vfork child shares all the engine's memory, a clone3
+// child (a copy) only this page.
 struct ChildFailure {
   enum Stage { kNone, kGroup, kOpenStdin, kOpenStdout, kOpenStderr, kChdir, kExec };
   Stage stage = kNone;
   int error = 0;
 };
+
+volatile ChildFailure* shared_failure_page() {
+  static volatile ChildFailure* page = [] {
+    void* p = ::mmap(nullptr, sizeof(ChildFailure), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    return p == MAP_FAILED ? nullptr : new (p) ChildFailure;
+  }();
+  return page;
+}
 
 // Puts `path` opened with `flags` on descriptor `target`; false with errno set on failure.
 bool open_as(int target, const char* path, int flags) {
@@ -81,6 +96,7 @@ bool open_as(int target, const char* path, int flags) {
 [[noreturn]] void exec_child(const SpawnRequest& req, char* const* argv, char* const* envp,
                              const std::vector<std::string>& candidates, volatile ChildFailure* failure) {
   if (::setpgid(0, 0) != 0) child_fails(failure, ChildFailure::kGroup);
+  if (req.subreaper) ::prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
   struct sigaction dfl {};
   dfl.sa_handler = SIG_DFL;
   const auto& reset = non_default_signals();
@@ -112,7 +128,16 @@ bool open_as(int target, const char* path, int flags) {
 __attribute__((noinline)) pid_t vfork_child(const SpawnRequest& req, char* const* argv, char* const* envp,
                                             const std::vector<std::string>& candidates,
                                             volatile ChildFailure* failure) {
-  pid_t pid = vfork();
+  pid_t pid;
+  if (req.cgroup_fd >= 0) {
+    clone_args args{};
+    args.flags = CLONE_VFORK | CLONE_INTO_CGROUP;
+    args.exit_signal = SIGCHLD;
+    args.cgroup = static_cast<std::uint64_t>(req.cgroup_fd);
+    pid = static_cast<pid_t>(::syscall(SYS_clone3, &args, sizeof args));
+  } else {
+    pid = vfork();
+  }
   if (pid == 0) exec_child(req, argv, envp, candidates, failure);
   return pid;
 }
@@ -147,14 +172,19 @@ Result<pid_t> spawn_task(const SpawnRequest& req) {
   sigset_t all, saved_mask;
   sigfillset(&all);
   if (block) pthread_sigmask(SIG_SETMASK, &all, &saved_mask);
-  volatile ChildFailure failure;
-  pid_t pid = vfork_child(req, argv.data(), envp.data(), candidates, &failure);
+  volatile ChildFailure* page = shared_failure_page();
+  if (!page) return make_error(ErrorCode::Io, "cannot run " + req.argv[0] + ": " + std::strerror(errno));
+  page->stage = ChildFailure::kNone;
+  page->error = 0;
+  pid_t pid = vfork_child(req, argv.data(), envp.data(), candidates, page);
   int vfork_error = errno;
   if (block) pthread_sigmask(SIG_SETMASK, &saved_mask, nullptr);
   if (pinned) sched_setaffinity(0, sizeof saved_cpus, &saved_cpus);
 
   std::string what = "cannot run " + req.argv[0];
+  if (pid < 0 && req.cgroup_fd >= 0) what += " in its cgroup";
   if (pid < 0) return make_error(ErrorCode::Io, what + ": " + std::strerror(vfork_error));
+  ChildFailure failure{page->stage, page->error};
   if (failure.stage == ChildFailure::kNone) return pid;
   ::waitpid(pid, nullptr, 0);
   int error = failure.error;

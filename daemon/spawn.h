@@ -13,6 +13,10 @@
 // and makes system calls only, on data prepared before the vfork. A CPU set is applied by
 // pinning the (single-threaded) engine for the duration of the spawn: the child inherits the
 // mask from its first instruction, which setting it afterwards could not guarantee.
+//
+// With a cgroup, the child is created inside it by clone3(CLONE_INTO_CGROUP | CLONE_VFORK):
+// a copy of the engine rather than a borrowing of its memory, but no migration after the fact,
+// which would cost a task's start a fifth again (cgroup migration waits for an RCU grace period).
 #pragma once
 
 #include <sys/types.h>
@@ -31,6 +35,8 @@ struct SpawnRequest {
   std::string stdout_path;         // absolute
   std::string stderr_path;         // absolute
   std::vector<int> cpu_ids;        // non-empty: the only CPUs the task may run on
+  int cgroup_fd = -1;              // >= 0: a cgroup v2 group the child is created in
+  bool subreaper = false;          // the child is a child subreaper (daemon/containment.h)
 };
 
 // The pid of the started child (also its process group id), or an Io error naming the

@@ -23,7 +23,8 @@ void serve_task_methods(Server& server, Engine& engine) {
     return json::object();
   });
   server.on("ping", [&engine](const json&, const Peer&) -> Result<json> {
-    return json{{"pid", ::getpid()}, {"state_dir", engine.state_dir().string()}};
+    return json{{"pid", ::getpid()}, {"state_dir", engine.state_dir().string()},
+                {"containment", engine.containment().describe()}};
   });
 }
 

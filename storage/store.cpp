@@ -158,6 +158,28 @@ Status Store::init(Access access, SyncMode sync, const std::filesystem::path& pa
   return {};
 }
 
+Status Store::renew_state_id() {
+  std::string id = random_id();
+  JR_TRY(set_meta_value("state_id", id));
+  state_id_ = id;
+  return {};
+}
+
+Result<std::string> Store::meta_value(const std::string& key) {
+  auto sel = db_->prepare("SELECT value FROM meta WHERE key = ?1");
+  if (!sel) return sel.error();
+  sel->bind(1, key);
+  auto row = sel->step();
+  if (!row) return row.error();
+  return *row ? sel->text(0) : std::string();
+}
+
+Status Store::set_meta_value(const std::string& key, const std::string& value) {
+  auto up = db_->prepare("INSERT INTO meta(key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = ?2");
+  if (!up) return up.error();
+  return up->bind(1, key).bind(2, value).run();
+}
+
 Status Store::add_event(JobId job, TaskId task, std::optional<TaskState> from,
                         std::optional<TaskState> to, int attempt, const std::string& detail) {
   auto ins = db_->prepare(

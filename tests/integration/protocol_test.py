@@ -77,7 +77,9 @@ class ProtocolTest(unittest.TestCase):
         with self.connect() as c:
             self.assertEqual(c.server["protocol"], 1)
             self.assertTrue(c.server["server"].startswith("jr "), c.server)
-            self.assertEqual(c.call("ping"), {"pid": self.jrd.proc.pid, "state_dir": self.jrd.state})
+            pong = c.call("ping")
+            self.assertEqual({k: pong[k] for k in ("pid", "state_dir")}, {"pid": self.jrd.proc.pid, "state_dir": self.jrd.state})
+            self.assertRegex(pong["containment"], r"^(cgroup /.*|subreaper)$")
 
     def test_submit_status_tasks_events(self):
         with self.connect() as c:
@@ -259,8 +261,9 @@ class ProtocolTest(unittest.TestCase):
             body = head + b"x" * (MAX_FRAME_BYTES - len(head) - len(tail)) + tail
             self.assertEqual(len(body), MAX_FRAME_BYTES)
             c.send_frame(body)
-            self.assertEqual(c.recv_message(),
-                             {"id": 9, "result": {"pid": self.jrd.proc.pid, "state_dir": self.jrd.state}})
+            reply = c.recv_message()
+            self.assertEqual(reply["id"], 9)
+            self.assertEqual(reply["result"]["pid"], self.jrd.proc.pid)
 
     def test_frame_cut_short_then_client_vanishes(self):
         body = json.dumps({"id": 1, "method": "hello", "params": {"protocol": 1}}).encode()
