@@ -1,10 +1,13 @@
 #include "client/run_explain.h"
 
+#include <unistd.h>
+
 #include <cstdio>
 #include <ctime>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
+#include "daemon/containment.h"
 #include "storage/codec.h"
 #include "storage/explain.h"
 
@@ -68,6 +71,12 @@ int explain_run(const RunOptions& o, const RunPlan& plan) {
     std::fprintf(stderr, "jr run: %s\n", ex.error().message.c_str());
     return 2;
   }
+  // What an engine started now would have; the probe's group goes with it.
+  auto containment = Containment::open("jr-explain-" + std::to_string(::getpid()), 0);
+  if (!containment) {
+    std::fprintf(stderr, "jr run: %s\n", containment.error().message.c_str());
+    return 2;
+  }
   if (o.json) {
     auto tasks = nlohmann::json::array();
     for (auto& d : ex->tasks) {
@@ -77,7 +86,8 @@ int explain_run(const RunOptions& o, const RunPlan& plan) {
       if (d.index >= 0) t["argv"] = plan.task_at(static_cast<std::uint64_t>(d.index)).argv;
       tasks.push_back(std::move(t));
     }
-    std::printf("%s\n", nlohmann::json{{"summary", summary_json(ex->summary)}, {"tasks", tasks}}.dump().c_str());
+    std::printf("%s\n", nlohmann::json{{"summary", summary_json(ex->summary)}, {"tasks", tasks},
+                                       {"containment", containment->describe()}}.dump().c_str());
     return 0;
   }
   for (auto& d : ex->tasks) {
@@ -97,6 +107,14 @@ int explain_run(const RunOptions& o, const RunPlan& plan) {
               static_cast<long long>(s.retried), static_cast<long long>(s.skipped),
               static_cast<long long>(s.kept_failed), static_cast<long long>(s.dropped),
               static_cast<long long>(s.duplicates));
+  if (containment->kind() == Containment::Kind::Cgroup) {
+    std::printf("containment: cgroup: every task runs in a cgroup v2 group below %s; ending a task kills all its processes\n",
+                containment->group().c_str());
+  } else {
+    std::printf("containment: subreaper (%s): a process that leaves its task's process group is killed when the task "
+                "ends, but after a kill -9 of jr only if it kept JR_RUN in its environment\n",
+                containment->fallback_reason().c_str());
+  }
   return 0;
 }
 

@@ -145,7 +145,10 @@ Result<Containment> Containment::open(const std::string& name, int slots) {
   }
   become_subreaper();
   Containment c;
-  if (want == "subreaper") return c;
+  if (want == "subreaper") {
+    c.fallback_reason_ = "JR_CONTAINMENT=subreaper";
+    return c;
+  }
   std::string base = own_cgroup();
   std::string why;
   if (base.empty()) {
@@ -173,11 +176,16 @@ Result<Containment> Containment::open(const std::string& name, int slots) {
   if (c.kind_ == Kind::Subreaper && want == "cgroup") {
     return make_error(ErrorCode::Unavailable, "JR_CONTAINMENT=cgroup, but " + why);
   }
+  c.fallback_reason_ = why;
   return c;
 }
 
 Containment::Containment(Containment&& o) noexcept
-    : kind_(o.kind_), group_(std::move(o.group_)), slots_(std::move(o.slots_)), retired_(std::move(o.retired_)) {
+    : kind_(o.kind_),
+      group_(std::move(o.group_)),
+      fallback_reason_(std::move(o.fallback_reason_)),
+      slots_(std::move(o.slots_)),
+      retired_(std::move(o.retired_)) {
   o.group_.clear();
   o.slots_.clear();
 }
@@ -185,6 +193,7 @@ Containment::Containment(Containment&& o) noexcept
 Containment& Containment::operator=(Containment&& o) noexcept {
   std::swap(kind_, o.kind_);
   std::swap(group_, o.group_);
+  std::swap(fallback_reason_, o.fallback_reason_);
   std::swap(slots_, o.slots_);
   std::swap(retired_, o.retired_);
   return *this;

@@ -51,6 +51,8 @@ class Containment {
   std::string describe() const;
   // The engine's group (absolute path); empty for Subreaper.
   const std::string& group() const { return group_; }
+  // Subreaper: why no cgroup could be had ("JR_CONTAINMENT=subreaper", "no cgroup2 mount", …).
+  const std::string& fallback_reason() const { return fallback_reason_; }
 
   // A descriptor of slot `slot`'s group (1-based), for spawn_task; -1 for Subreaper, and when
   // a new group for the slot cannot be made (the task then runs in the engine's own).
@@ -71,6 +73,7 @@ class Containment {
 
   Kind kind_ = Kind::Subreaper;
   std::string group_;
+  std::string fallback_reason_;
   std::vector<Slot> slots_;
   std::vector<std::string> retired_;  // killed slot groups, removed once empty
 };

@@ -1,0 +1,127 @@
+// Containment (issue 15): a task's descendant that leaves its process group and drops JR_RUN
+// (`setsid env -i …`) still ends with the task, under a cgroup and under the subreaper fallback;
+// after a kill -9 of jr run it is gone before attempt 2 starts (cgroup); a copy of a state
+// directory never signals the original's tasks.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <nlohmann/json.hpp>
+
+#include "tests/integration/harness.h"
+
+namespace jr::test {
+namespace {
+
+// Sets JR_CONTAINMENT for the jr processes this test starts, and unsets it after.
+class ContainmentEnv {
+ public:
+  explicit ContainmentEnv(const std::string& kind) { ::setenv("JR_CONTAINMENT", kind.c_str(), 1); }
+  ~ContainmentEnv() { ::unsetenv("JR_CONTAINMENT"); }
+};
+
+// Whether this machine lets jr make a cgroup (root on a cgroup2 mount with cgroup.kill).
+bool cgroup_available(const TempDir& dir) {
+  ContainmentEnv env("cgroup");
+  return run_jr({"run", "--state", (dir / "probe").string(), "--", "true"}, dir.path()).exit_code == 0;
+}
+
+// A task that starts `setsid env -i sh -c 'echo $$ > PIDFILE; exec sleep 1000'`, waits until it
+// has written its pid, then exits (or, with `then`, runs `then`).
+std::string escaping_task(const std::filesystem::path& pid_file, const std::string& then = "exit 0") {
+  return "setsid env -i sh -c 'echo $$ > " + pid_file.string() + ".tmp; mv " + pid_file.string() + ".tmp " +
+         pid_file.string() + "; exec sleep 1000' & while [ ! -s " + pid_file.string() + " ]; do :; done; " + then;
+}
+
+pid_t read_pid(const std::filesystem::path& file) { return static_cast<pid_t>(std::atoi(read_file(file).c_str())); }
+
+class EscapedDescendant : public ::testing::TestWithParam<std::string> {};
+
+// Task 0 leaves an escaped descendant and ends; task 1, which starts after it in the same slot
+// while the engine still runs, waits until that descendant no longer runs (a zombie runs
+// nothing) and succeeds. Where containment fails, task 1 times out and jr exits 1.
+TEST_P(EscapedDescendant, DiesWithItsTask) {
+  TempDir dir;
+  if (GetParam() == "cgroup" && !cgroup_available(dir)) GTEST_SKIP() << "no cgroup can be made here (needs root and cgroup2)";
+  ContainmentEnv env(GetParam());
+  auto pid_file = dir / "desc.pid";
+  std::string wait_gone = "p=$(cat " + pid_file.string() + "); "
+                          "while s=$(cut -d' ' -f3 /proc/$p/stat 2>/dev/null) && [ \"$s\" != Z ]; do :; done";
+  std::string task = "if [ {} = 0 ]; then " + escaping_task(pid_file) + "; else " + wait_gone + "; fi";
+  auto out = run_jr({"run", "-j", "1", "--timeout", "120s", "--", "sh", "-c", task, ":::", "0", "1"}, dir.path());
+  EXPECT_EQ(out.exit_code, 0) << "the escaped descendant outlived its task: " << out.err;
+  pid_t desc = read_pid(pid_file);
+  ASSERT_GT(desc, 0);
+  EXPECT_FALSE(process_alive(desc));
+}
+
+INSTANTIATE_TEST_SUITE_P(Containment, EscapedDescendant, ::testing::Values("cgroup", "subreaper"));
+
+TEST(ContainmentTest, PingAndExplainNameTheContainment) {
+  TempDir dir;
+  bool cgroup = cgroup_available(dir);
+  auto out = run_jr({"run", "--explain", "--", "true"}, dir.path());
+  ASSERT_EQ(out.exit_code, 0) << out.err;
+  EXPECT_NE(out.out.find(cgroup ? "containment: cgroup" : "containment: subreaper"), std::string::npos) << out.out;
+  ContainmentEnv env("subreaper");
+  out = run_jr({"run", "--explain", "--", "true"}, dir.path());
+  EXPECT_NE(out.out.find("containment: subreaper"), std::string::npos) << out.out;
+}
+
+TEST(ContainmentTest, AfterKillNineTheEscapedDescendantIsGoneBeforeAttemptTwo) {
+  TempDir dir;
+  if (!cgroup_available(dir)) GTEST_SKIP() << "no cgroup can be made here (needs root and cgroup2)";
+  ContainmentEnv env("cgroup");
+  // Attempt 1 leaves an escaped descendant and runs on; attempt 2 records whether that
+  // descendant still runs (a zombie no longer runs anything).
+  auto pid_file = dir / "desc.pid";
+  std::string attempt2 = "p=$(cat " + pid_file.string() + "); s=$(cut -d' ' -f3 /proc/$p/stat 2>/dev/null); "
+                         "if [ -n \"$s\" ] && [ \"$s\" != Z ]; then echo alive > " + (dir / "seen").string() +
+                         "; else echo gone > " + (dir / "seen").string() + "; fi";
+  std::string task = "if [ \"$JR_ATTEMPT\" = 1 ]; then " +
+                     escaping_task(pid_file, "touch " + (dir / "running").string() + "; exec sleep 1000") +
+                     "; else " + attempt2 + "; fi";
+  std::vector<std::string> args = {"run", "--", "sh", "-c", task};
+  pid_t jr = start_jr(args, dir.path());
+  ASSERT_TRUE(wait_for([&] { return std::filesystem::exists(dir / "running"); })) << read_file(dir / "jr-bg.err");
+  ::kill(jr, SIGKILL);
+  wait_exit(jr);
+  pid_t desc = read_pid(pid_file);
+  ASSERT_TRUE(process_alive(desc)) << "the descendant should have outlived the killed engine";
+  auto out = run_jr(args, dir.path());
+  ASSERT_EQ(out.exit_code, 0) << out.err;
+  EXPECT_EQ(read_file(dir / "seen"), "gone\n");
+  EXPECT_FALSE(process_alive(desc));
+}
+
+TEST(ContainmentTest, ACopiedStateDirectoryNeverSignalsTheOriginalsTasks) {
+  TempDir dir;
+  // A's task writes its pid and runs on; B's (the copy's) ends at once.
+  auto a = dir / "A";
+  auto b = dir / "B";
+  std::string task = "if [ \"$JR_STATE_DIR\" = " + a.string() + " ]; then echo $$ > " + (dir / "a.pid").string() +
+                     ".tmp; mv " + (dir / "a.pid").string() + ".tmp " + (dir / "a.pid").string() + "; exec sleep 1000; fi";
+  std::vector<std::string> cmd = {"--", "sh", "-c", task};
+  auto with_state = [&](const std::filesystem::path& state) {
+    std::vector<std::string> args = {"run", "--state", state.string()};
+    args.insert(args.end(), cmd.begin(), cmd.end());
+    return args;
+  };
+  pid_t jr_a = start_jr(with_state(a), dir.path(), "jr-a");
+  ASSERT_TRUE(wait_for([&] { return std::filesystem::exists(dir / "a.pid"); })) << read_file(dir / "jr-a.err");
+  pid_t task_a = read_pid(dir / "a.pid");
+  // As a user would copy it: cp copies the socket too, which std::filesystem::copy refuses.
+  ASSERT_EQ(std::system(("cp -r " + a.string() + " " + b.string()).c_str()), 0);
+  auto out = run_jr(with_state(b), dir.path());
+  EXPECT_EQ(out.exit_code, 0) << out.err;
+  EXPECT_TRUE(process_alive(task_a)) << "the copy's engine killed the original's task";
+  EXPECT_NE(query_text(a / "jr.db", "SELECT value FROM meta WHERE key = 'state_id'"),
+            query_text(b / "jr.db", "SELECT value FROM meta WHERE key = 'state_id'"))
+      << "a copy keeps its original's JR_RUN tokens";
+  ::kill(jr_a, SIGTERM);
+  EXPECT_EQ(wait_exit(jr_a), 143) << read_file(dir / "jr-a.err");
+}
+
+}  // namespace
+}  // namespace jr::test
