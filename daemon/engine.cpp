@@ -13,6 +13,7 @@
 #include "daemon/proc.h"
 #include "jr/board.hpp"
 #include "daemon/spawn.h"
+#include "protocol/template.h"
 #include "storage/state_dir.h"
 
 extern char** environ;
@@ -98,7 +99,7 @@ StateCounts Engine::counts(JobId id) const {
 
 bool Engine::idle() const {
   if (!running_.empty()) return false;
-  if (shutting_down()) return true;
+  if (shutting_down() || halted_) return true;
   for (auto& [id, job] : jobs_) {
     if (job.counts[static_cast<int>(TaskState::Pending)] > 0) return false;
   }
@@ -126,6 +127,21 @@ void Engine::shutdown(int sig) {
       ::kill(-pid, SIGKILL);
     } else {
       ::kill(-pid, sig);
+      a->kill_at = deadline;
+    }
+  }
+  wake_now_ = true;
+}
+
+void Engine::halt(bool stop_running) {
+  halted_ = true;
+  if (stop_running) {
+    std::int64_t deadline = monotonic_ms() + opt_.grace.count();
+    for (auto& [pid, a] : running_) {
+      if (a->kill_at != 0 || a->halted) continue;
+      a->halted = true;
+      if (pid <= 0) continue;  // a placeholder, not spawned yet
+      ::kill(-pid, SIGTERM);
       a->kill_at = deadline;
     }
   }
@@ -187,7 +203,7 @@ Status Engine::finish(Attempt& a, Exit exit) {
     exit.detail = "cancelled";
     JR_TRY(store_.cancel_running(a.task, exit, now));
     to = TaskState::Cancelled;
-  } else if (shutting_down() && !exit.succeeded() && !a.timed_out) {
+  } else if ((shutting_down() || a.halted) && !exit.succeeded() && !a.timed_out) {
     exit.detail = "shutdown";
     JR_TRY(store_.interrupt_task(a.task, exit, now));
     to = TaskState::Interrupted;
@@ -213,7 +229,7 @@ Status Engine::finish(Attempt& a, Exit exit) {
 }
 
 Status Engine::fill_slots(std::vector<Attempt*>* started) {
-  if (shutting_down()) return {};
+  if (shutting_down() || halted_) return {};
   check_deadline();
   if (shutting_down()) return {};
   std::int64_t now = now_ms();
@@ -322,7 +338,8 @@ Status Engine::spawn(Attempt& a) {
   JR_TRY(prepare_checkpoint_dir(a));
   discard_partial_outputs(a.spec);
   SpawnRequest req;
-  req.argv = a.spec.argv;
+  const JobRun* job = job_run(a.job);
+  req.argv = job && job->row.spec.uses_slot ? with_slot(a.spec.argv, a.slot) : a.spec.argv;
   req.env = environment(a);
   req.cwd = a.spec.cwd;
   logs_.prepare(a.task);

@@ -95,6 +95,11 @@ class Engine {
   // True when the run stopped because of --deadline (a shutdown with SIGTERM's exit code).
   bool stopped_for_deadline() const { return stopped_for_deadline_; }
   int shutdown_signal() const { return shutdown_signal_; }
+  // Stops starting tasks (`jr run --halt`); with `stop_running`, also sends SIGTERM to every
+  // running task's process group (SIGKILL after the grace period) and records those tasks as
+  // interrupted, for a later run to resume. Tasks that end on their own are recorded as usual.
+  void halt(bool stop_running);
+  bool halted() const { return halted_; }
   // True when nothing runs and no added job has work left (or a shutdown has completed).
   bool idle() const;
 
@@ -146,6 +151,7 @@ class Engine {
     bool timed_out = false;
     bool cancelled = false;
     bool stalled = false;
+    bool halted = false;           // stopped by halt(true)
     int samples = 0;
     std::int64_t peak_sampled_kb = 0;  // the largest RSS the sampler saw
     Allocation alloc;
@@ -202,6 +208,7 @@ class Engine {
   std::int64_t flush_pids_at_ = 0;
   std::int64_t backoff_until_ = 0;  // wall clock; 0: no task waits for a retry
   int shutdown_signal_ = 0;
+  bool halted_ = false;
   std::string jr_bin_;  // JR_BIN for tasks
   bool wake_now_ = false;
   std::unique_ptr<board::Board> board_;
