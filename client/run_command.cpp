@@ -205,6 +205,8 @@ int run_command(const RunOptions& o) {
     progress.update(engine.counts(job));
   };
   progress.update(engine.counts(job), true);
+  // The line moves while tasks run, not only when one ends: the running count, the rate.
+  if (progress.enabled()) engine.set_ticker(Millis(1000), [&] { progress.update(engine.counts(job), true); });
   auto st = engine.run();
   progress.update(engine.counts(job), true);
   progress.clear();

@@ -392,6 +392,7 @@ std::int64_t Engine::next_deadline() const {
   if (!unrecorded_pids_.empty()) consider(flush_pids_at_);
   for (auto& r : held_) consider(r.held_until);
   if (!running_.empty() && opt_.sample_every.count() > 0) consider(next_sample_at_);
+  if (!running_.empty() && tick_) consider(next_tick_at_);
   if (opt_.deadline_ms && !shutting_down()) {
     consider(monotonic_ms() + std::max<std::int64_t>(1, opt_.deadline_ms - opt_.grace.count() - now_ms()));
   }
@@ -400,10 +401,20 @@ std::int64_t Engine::next_deadline() const {
   return next;
 }
 
+void Engine::set_ticker(Millis every, std::function<void()> tick) {
+  tick_every_ = every;
+  tick_ = std::move(tick);
+}
+
 Status Engine::turn() {
   JR_TRY(loop_.wait_once(next_deadline()));
   wake_now_ = false;
-  return process();
+  JR_TRY(process());
+  if (tick_ && monotonic_ms() >= next_tick_at_) {
+    next_tick_at_ = monotonic_ms() + tick_every_.count();
+    tick_();
+  }
+  return {};
 }
 
 Status Engine::process() {

@@ -107,6 +107,8 @@ class Engine {
   // Usage error when a task asks for more than this node has at all (so it could never start).
   Status check_fits(const TaskSpec& spec) const { return pool_.check_fits(spec); }
   std::function<void(const TaskEnd&)> on_task_end;
+  // Called at least every `every` while tasks run, between turns (jr run's live line).
+  void set_ticker(Millis every, std::function<void()> tick);
 
   // ---- requests from running tasks (daemon/task_requests.cpp); `run_token` is the
   // task's JR_RUN, which must name an attempt that is running now.
@@ -209,6 +211,9 @@ class Engine {
   std::int64_t backoff_until_ = 0;  // wall clock; 0: no task waits for a retry
   int shutdown_signal_ = 0;
   bool halted_ = false;
+  Millis tick_every_{0};
+  std::function<void()> tick_;
+  std::int64_t next_tick_at_ = 0;  // monotonic
   std::string jr_bin_;  // JR_BIN for tasks
   bool wake_now_ = false;
   std::unique_ptr<board::Board> board_;

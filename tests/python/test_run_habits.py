@@ -5,6 +5,7 @@ runs (exit 2, no state written)."""
 import json
 import os
 import pty
+import select
 import subprocess
 import unittest
 
@@ -181,6 +182,32 @@ class RunHabitsTest(TempDirTest):
         self.run_ok("run", "--shell", "--state", self.state, "--", "echo {} > out_{}.txt", ":::", "a")
         with open(os.path.join(self.dir, "out_a.txt")) as f:
             self.assertEqual(f.read(), "a\n")
+
+
+class LiveLineTest(TempDirTest):
+    """Issue 16, section 4: the live line on a terminal moves while tasks run, not only as they end."""
+
+    def test_the_line_shows_running_tasks_before_any_ends(self):
+        leader, follower = pty.openpty()
+        self.addCleanup(os.close, leader)
+        hold = 'while [ ! -e release ]; do sleep 0.05; done'
+        jr = subprocess.Popen([jr_bin(), "run", "-j", "2", "--state", self.state, "--", "sh", "-c", hold, "{}",
+                               ":::", "a", "b"], cwd=self.dir, stdin=subprocess.DEVNULL, stdout=follower,
+                              stderr=subprocess.PIPE)
+        os.close(follower)
+        self.addCleanup(jr.kill)
+        seen = bytearray()
+
+        def shows_two_running():
+            ready, _, _ = select.select([leader], [], [], 0.1)
+            if ready:
+                seen.extend(os.read(leader, 4096))
+            return b"[0/2] 2 running" in seen
+
+        # No task ends before the release: only a tick can draw the running count.
+        wait_for(shows_two_running, what="the live line to say 2 running")
+        open(os.path.join(self.dir, "release"), "w").close()
+        self.assertEqual(jr.wait(timeout=600), 0)
 
 
 if __name__ == "__main__":
