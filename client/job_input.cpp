@@ -1,5 +1,6 @@
 #include "client/job_input.h"
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -8,6 +9,9 @@
 #include <cstring>
 #include <fstream>
 #include <iostream>
+#include <sstream>
+
+#include "protocol/template.h"
 
 namespace jr {
 
@@ -30,6 +34,21 @@ Result<std::vector<std::string>> read_task_lines(const std::string& path) {
   if (in->bad()) return make_error(ErrorCode::Usage, "cannot read tasks file " + path);
   if (lines.empty()) return make_error(ErrorCode::Usage, "tasks file " + path + " holds no commands");
   return lines;
+}
+
+StdinKind stdin_kind() {
+  if (::isatty(STDIN_FILENO)) return StdinKind::Terminal;
+  struct stat sb {};
+  if (::fstat(STDIN_FILENO, &sb) != 0) return StdinKind::Other;
+  const bool data = S_ISFIFO(sb.st_mode) || S_ISREG(sb.st_mode) || S_ISSOCK(sb.st_mode);
+  return data ? StdinKind::Data : StdinKind::Other;
+}
+
+Result<std::vector<std::string>> read_stdin_inputs() {
+  std::ostringstream text;
+  text << std::cin.rdbuf();
+  if (std::cin.bad()) return make_error(ErrorCode::Usage, std::string("cannot read inputs from standard input: ") + std::strerror(errno));
+  return split_input_lines(text.str());
 }
 
 }  // namespace jr

@@ -5,6 +5,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include "client/command_text.h"
+
 namespace jr {
 
 Result<std::unique_ptr<Joblog>> Joblog::open(const std::string& path) {
@@ -20,13 +22,8 @@ Result<std::unique_ptr<Joblog>> Joblog::open(const std::string& path) {
 Joblog::~Joblog() { std::fclose(file_); }
 
 void Joblog::write(const TaskEnd& end) {
-  std::string command;
-  if (end.argv) {
-    for (auto& a : *end.argv) {
-      if (!command.empty()) command += ' ';
-      command += a;
-    }
-  }
+  // Quoted so that the line runs the same task again, as parallel's Command column does.
+  const std::string command = end.argv ? command_text(*end.argv) : std::string();
   std::fprintf(file_, "%lld\t%s\t%.3f\t%.3f\t0\t0\t%d\t%d\t%s\n",
                static_cast<long long>(end.index + 1), ":",
                static_cast<double>(end.start_ms) / 1000.0,

@@ -25,12 +25,15 @@ constexpr int kExitUsage = 2;
 // that is not an option, and nothing after it is parsed as a jr option.
 void add_run(CLI::App& app, jr::RunOptions& o) {
   auto* run = app.add_subcommand("run", "Run a job in the foreground, resuming it if DIR holds it already");
-  run->add_option("-j,--jobs", o.jobs, "Tasks at once (default: SLURM_CPUS_ON_NODE, else the CPUs jr may use)");
+  run->add_option("-j,--jobs", o.jobs, "Tasks at once: N, N% of the CPUs, +N or -N (default: the CPUs jr may use)");
   run->add_option("--state", o.state_dir, "State directory (default ./.jr)");
   run->add_option("--retries", o.retries, "Run a failed task again up to N times, with backoff");
   run->add_option("--timeout", o.timeout, "Kill a task that runs longer (e.g. 30s, 5m, 2h)");
   run->add_option("--grace", o.grace, "Time between SIGTERM and SIGKILL (default 10s)");
   run->add_flag("--shell", o.shell, "Run each task through /bin/sh -c (values are quoted)");
+  run->add_flag("--link", o.link, "Take the input sources side by side, not every combination (shorter ones wrap)");
+  run->add_flag("--dry-run", o.dry_run, "Print each task's command; run nothing, write nothing");
+  run->add_option("--halt", o.halt, "Stop early, as GNU parallel: now,fail=1 or soon,fail=10% (also success=, done=)");
   run->add_option("--tasks", o.tasks_file, "Read one shell command per line from FILE (- for stdin)");
   run->add_flag("--retry-failed", o.retry_failed, "On resume, run failed tasks again");
   run->add_flag("--fresh", o.fresh, "Delete DIR's record of an earlier job and start afresh");
@@ -58,8 +61,9 @@ void add_run(CLI::App& app, jr::RunOptions& o) {
   run->add_option("--stall-action", o.stall_action, "report (default) or kill: kill and retry a stalled task like a timeout");
   run->add_flag_function("--sync-full", [&o](std::int64_t) { o.sync_full = true; },
                          "Make every commit survive power loss too (slower)");
-  run->footer("The command: [--] CMD ARGS… [::: A B …] [:::: FILE]. Replacement strings {} {.} {/} {//} {/.} {#} {1} {2}…;\n"
-              "several ::: make the cartesian product; with no {} the inputs are appended.");
+  run->footer("The command: [--] CMD ARGS… [::: A B …] [:::+ C D …] [:::: FILE]. Replacement strings {} {.} {/} {//} {/.}\n"
+              "{#} {%} {1} {2}… {-1}…; several ::: make the cartesian product, :::+ pairs with the source before;\n"
+              "with no {} the inputs are appended. With no :::, :::: or --tasks, inputs are read from a pipe on stdin.");
   run->prefix_command();
 }
 

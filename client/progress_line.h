@@ -1,8 +1,9 @@
 // ProgressLine: the one live status line `jr run` shows on a terminal.
 //
 //   [ 120/500] 4 running, 2 failed, 37.5/s, ETA 10.1s
-// Redrawn in place (carriage return + erase to end of line), at most ten times a second;
-// prints nothing at all when its stream is not a terminal.
+// Redrawn in place (carriage return + erase to end of line), at most ten times a second as
+// tasks end, and once a second while they run (jr run's engine ticker); prints nothing at all
+// when its stream is not a terminal.
 #pragma once
 
 #include <cstdint>

@@ -10,8 +10,11 @@
 #include "base/plural.h"
 #include "base/deadline.h"
 #include "base/signals.h"
+#include "client/dry_run.h"
+#include "client/halt_policy.h"
 #include "client/job_input.h"
 #include "client/joblog.h"
+#include "client/parallelism.h"
 #include "client/progress_line.h"
 #include "client/run_explain.h"
 #include "client/run_plan.h"
@@ -82,12 +85,18 @@ void report_failures(Store& store, JobId job, const std::filesystem::path& dir) 
 
 int run_command(const RunOptions& o) {
   // Everything the user can get wrong is checked before anything is written.
-  if (o.jobs < 0) return fail("-j must be at least 1");
+  auto parallelism = parse_parallelism(o.jobs, usable_cpus());
+  if (!parallelism) return fail(parallelism.error().message);
+  const int jobs = *parallelism;
   if (o.retries < 0) return fail("--retries must be 0 or more");
-  int jobs = o.jobs > 0 ? o.jobs : usable_cpus();
+  auto halt = parse_halt_policy(o.halt.empty() ? "never" : o.halt);
+  if (!halt) return fail(halt.error().message);
   auto plan = make_run_plan(o, jobs);
   if (!plan) return fail(plan.error().message);
+  if (!plan->note.empty()) std::fprintf(stderr, "jr run: %s\n", plan->note.c_str());
+  if (!plan->task_at) return 0;  // nothing to run: standard input held no line
   JobSpec& spec = plan->spec;
+  if (o.dry_run) return print_dry_run(*plan, jobs);
   if (o.explain) return explain_run(o, *plan);
   auto grace = parse_duration(o.grace);
   if (!grace) return fail(grace.error().message);
@@ -185,11 +194,19 @@ int run_command(const RunOptions& o) {
     joblog = std::move(*jl);
   }
   ProgressLine progress(stdout, summary->total);
+  std::int64_t ended_failed = 0, ended_succeeded = 0;
   engine.on_task_end = [&](const TaskEnd& end) {
     if (joblog) joblog->write(end);
+    ended_failed += end.state == TaskState::Failed;
+    ended_succeeded += end.state == TaskState::Succeeded;
+    if (!engine.halted() && halt->trips(ended_failed, ended_succeeded, summary->total)) {
+      engine.halt(halt->when == HaltPolicy::When::Now);
+    }
     progress.update(engine.counts(job));
   };
   progress.update(engine.counts(job), true);
+  // The line moves while tasks run, not only when one ends: the running count, the rate.
+  if (progress.enabled()) engine.set_ticker(Millis(1000), [&] { progress.update(engine.counts(job), true); });
   auto st = engine.run();
   progress.update(engine.counts(job), true);
   progress.clear();
@@ -224,6 +241,12 @@ int run_command(const RunOptions& o) {
     if (auto st = run_on_finish(spec.on_finish, job, state, c); !st) {
       std::fprintf(stderr, "jr run: %s\n", st.error().message.c_str());
     }
+  }
+  if (engine.halted()) {
+    std::fprintf(stderr, "jr run: halted (--halt %s): %lld succeeded, %lld failed, %lld interrupted, %lld not started; "
+                 "run the same command again to resume\n", halt->text.c_str(),
+                 static_cast<long long>(n(TaskState::Succeeded)), static_cast<long long>(n(TaskState::Failed)),
+                 static_cast<long long>(n(TaskState::Interrupted)), static_cast<long long>(n(TaskState::Pending)));
   }
   if (n(TaskState::Cancelled) > 0 && n(TaskState::Failed) == 0) {
     std::fprintf(stderr, "jr run: cancelled (jr cancel): %lld succeeded, %lld cancelled\n",

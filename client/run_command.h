@@ -13,12 +13,15 @@
 namespace jr {
 
 struct RunOptions {
-  int jobs = 0;                    // -j; 0: SLURM_CPUS_ON_NODE, else the CPUs we may use
+  std::string jobs;                // -j as typed (client/parallelism.h); empty: the CPUs jr may use
   std::string state_dir = ".jr";
   int retries = 0;
   std::string timeout;             // durations as typed; parsed (and refused) in run_command
   std::string grace = "10s";
   bool shell = false;
+  bool link = false;               // --link: every source advances together
+  bool dry_run = false;            // print the commands, run nothing, write nothing
+  std::string halt;                // --halt, GNU parallel's (client/halt_policy.h)
   bool retry_failed = false;
   bool fresh = false;
   bool sync_full = false;

@@ -3,6 +3,7 @@
 #include <filesystem>
 
 #include "base/duration.h"
+#include "client/command_check.h"
 #include "client/job_input.h"
 #include "protocol/template.h"
 
@@ -57,11 +58,15 @@ Result<RunPlan> make_run_plan(const RunOptions& o, int parallelism) {
   auto shard = parse_shard(o.shard);
   if (!shard) return shard.error();
 
+  std::error_code ec;
+  spec.cwd = std::filesystem::current_path(ec).string();
   std::shared_ptr<TaskExpander> expander;
   std::shared_ptr<std::vector<std::string>> lines;
+  std::shared_ptr<TaskExpander> output;
   std::uint64_t all = 0;
   if (!o.tasks_file.empty()) {
     if (!o.words.empty()) return make_error(ErrorCode::Usage, "give either --tasks FILE or a command, not both");
+    if (o.link) return make_error(ErrorCode::Usage, "--link links input sources, and --tasks has none");
     auto read = read_task_lines(o.tasks_file);
     if (!read) return read.error();
     lines = std::make_shared<std::vector<std::string>>(std::move(*read));
@@ -69,24 +74,48 @@ Result<RunPlan> make_run_plan(const RunOptions& o, int parallelism) {
   } else {
     auto cl = parse_command_line(o.words);
     if (!cl) return cl.error();
+    if (cl->sources.empty()) {
+      switch (stdin_kind()) {
+        case StdinKind::Terminal:
+          plan.note = "no inputs (:::, ::::, --tasks, or lines on standard input): running the command once";
+          break;
+        case StdinKind::Data: {
+          auto inputs = read_stdin_inputs();
+          if (!inputs) return inputs.error();
+          if (inputs->empty()) {
+            plan.note = "no inputs on standard input: nothing to run";
+            return plan;
+          }
+          cl->sources.push_back(std::move(*inputs));
+          cl->linked.push_back(false);
+          break;
+        }
+        case StdinKind::Other: break;
+      }
+    }
+    JR_TRY(check_template(cl->command, cl->sources.size()));
     spec.command = cl->command;
-    expander = std::make_shared<TaskExpander>(cl->command, cl->sources, o.shell);
+    const Linking linking{cl->linked, o.link};
+    expander = std::make_shared<TaskExpander>(cl->command, cl->sources, o.shell, linking);
+    spec.uses_slot = expander->uses_slot();
     all = expander->size();
+    if (!o.output.empty()) {
+      bool uses_out = false;
+      for (auto& w : spec.command) uses_out = uses_out || w.find("{out}") != std::string::npos;
+      if (!uses_out) return make_error(ErrorCode::Usage, "--output needs {out} in the command: where the task writes it");
+      JR_TRY(check_template({o.output}, cl->sources.size()));
+      output = std::make_shared<TaskExpander>(std::vector<std::string>{o.output}, cl->sources, false, linking);
+    }
+    // The program, when every task runs the same one: found and runnable, or one line now.
+    if (!o.shell) JR_TRY(check_not_a_shell_line(cl->command.front()));
+    if (!o.shell && all > 0 && expander->expand(0).front() == cl->command.front()) {
+      JR_TRY(check_command_runs(cl->command.front(), spec.cwd));
+    }
   }
   if (all == 0) return make_error(ErrorCode::Usage, "no tasks: an input source is empty");
-  std::shared_ptr<TaskExpander> output;
-  if (!o.output.empty()) {
-    if (!expander) return make_error(ErrorCode::Usage, "--output needs a command template, not --tasks");
-    bool uses_out = false;
-    for (auto& w : spec.command) uses_out = uses_out || w.find("{out}") != std::string::npos;
-    if (!uses_out) return make_error(ErrorCode::Usage, "--output needs {out} in the command: where the task writes it");
-    auto cl = parse_command_line(o.words);
-    output = std::make_shared<TaskExpander>(std::vector<std::string>{o.output}, cl->sources, false);
-  }
+  if (!o.output.empty() && !expander) return make_error(ErrorCode::Usage, "--output needs a command template, not --tasks");
   plan.count = all / shard->n + (shard->k < all % shard->n ? 1 : 0);
 
-  std::error_code ec;
-  spec.cwd = std::filesystem::current_path(ec).string();
   std::string cwd = spec.cwd;
   std::int64_t timeout_ms = spec.timeout_ms;
   int retries = spec.retries;

@@ -2,7 +2,9 @@
 // before anything is written: the job's spec, how many tasks, and each task's spec.
 //
 // Tasks come from a template over input sources (expanded one at a time, never all in
-// memory) or from --tasks lines; --shard K/N keeps every N-th task from the K-th; --output
+// memory; with no source named, standard input is one: client/job_input.h) or from --tasks
+// lines; a template's replacement strings and its program are checked here, before anything
+// runs (protocol/template.h's check_template, client/command_check.h); --shard K/N keeps every N-th task from the K-th; --output
 // declares a file per task and puts its partial name where the command says {out};
 // --cpus/--gpus/--mem are what each task holds while it runs.
 #pragma once
@@ -21,6 +23,9 @@ struct RunPlan {
   JobSpec spec;
   std::uint64_t count = 0;
   std::function<TaskSpec(std::uint64_t)> task_at;
+  // Why there is nothing to run (standard input held no line), or what the plan assumed (no
+  // inputs on a terminal: the command runs once); empty otherwise. One line, for stderr.
+  std::string note;
 };
 
 // Usage errors as one line each.

@@ -61,6 +61,10 @@ Result<json> build_request(const SubmitOptions& o) {
   for (auto& source : cl->sources) {
     if (source.empty()) return usage("no tasks: an input source is empty");
   }
+  for (bool linked : cl->linked) {
+    if (linked) return usage("jr submit does not link input sources (:::+); jr run does");
+  }
+  JR_TRY(check_template(cl->command, cl->sources.size()));
   p["command"] = cl->command;
   p["sources"] = cl->sources;
   return p;

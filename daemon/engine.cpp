@@ -13,6 +13,7 @@
 #include "daemon/proc.h"
 #include "jr/board.hpp"
 #include "daemon/spawn.h"
+#include "protocol/template.h"
 #include "storage/state_dir.h"
 
 extern char** environ;
@@ -99,7 +100,7 @@ StateCounts Engine::counts(JobId id) const {
 
 bool Engine::idle() const {
   if (!running_.empty()) return false;
-  if (shutting_down()) return true;
+  if (shutting_down() || halted_) return true;
   for (auto& [id, job] : jobs_) {
     if (job.counts[static_cast<int>(TaskState::Pending)] > 0) return false;
   }
@@ -129,6 +130,21 @@ void Engine::shutdown(int sig) {
       containment_.kill_slot(a->slot);
     } else {
       ::kill(-pid, sig);
+      a->kill_at = deadline;
+    }
+  }
+  wake_now_ = true;
+}
+
+void Engine::halt(bool stop_running) {
+  halted_ = true;
+  if (stop_running) {
+    std::int64_t deadline = monotonic_ms() + opt_.grace.count();
+    for (auto& [pid, a] : running_) {
+      if (a->kill_at != 0 || a->halted) continue;
+      a->halted = true;
+      if (pid <= 0) continue;  // a placeholder, not spawned yet
+      ::kill(-pid, SIGTERM);
       a->kill_at = deadline;
     }
   }
@@ -196,7 +212,7 @@ Status Engine::finish(Attempt& a, Exit exit) {
     exit.detail = "cancelled";
     JR_TRY(store_.cancel_running(a.task, exit, now));
     to = TaskState::Cancelled;
-  } else if (shutting_down() && !exit.succeeded() && !a.timed_out) {
+  } else if ((shutting_down() || a.halted) && !exit.succeeded() && !a.timed_out) {
     exit.detail = "shutdown";
     JR_TRY(store_.interrupt_task(a.task, exit, now));
     to = TaskState::Interrupted;
@@ -222,7 +238,7 @@ Status Engine::finish(Attempt& a, Exit exit) {
 }
 
 Status Engine::fill_slots(std::vector<Attempt*>* started) {
-  if (shutting_down()) return {};
+  if (shutting_down() || halted_) return {};
   check_deadline();
   if (shutting_down()) return {};
   std::int64_t now = now_ms();
@@ -331,7 +347,8 @@ Status Engine::spawn(Attempt& a) {
   JR_TRY(prepare_checkpoint_dir(a));
   discard_partial_outputs(a.spec);
   SpawnRequest req;
-  req.argv = a.spec.argv;
+  const JobRun* job = job_run(a.job);
+  req.argv = job && job->row.spec.uses_slot ? with_slot(a.spec.argv, a.slot) : a.spec.argv;
   req.env = environment(a);
   req.cwd = a.spec.cwd;
   logs_.prepare(a.task);
@@ -387,6 +404,7 @@ std::int64_t Engine::next_deadline() const {
   if (!unrecorded_pids_.empty()) consider(flush_pids_at_);
   for (auto& r : held_) consider(r.held_until);
   if (!running_.empty() && opt_.sample_every.count() > 0) consider(next_sample_at_);
+  if (!running_.empty() && tick_) consider(next_tick_at_);
   if (opt_.deadline_ms && !shutting_down()) {
     consider(monotonic_ms() + std::max<std::int64_t>(1, opt_.deadline_ms - opt_.grace.count() - now_ms()));
   }
@@ -395,10 +413,20 @@ std::int64_t Engine::next_deadline() const {
   return next;
 }
 
+void Engine::set_ticker(Millis every, std::function<void()> tick) {
+  tick_every_ = every;
+  tick_ = std::move(tick);
+}
+
 Status Engine::turn() {
   JR_TRY(loop_.wait_once(next_deadline()));
   wake_now_ = false;
-  return process();
+  JR_TRY(process());
+  if (tick_ && monotonic_ms() >= next_tick_at_) {
+    next_tick_at_ = monotonic_ms() + tick_every_.count();
+    tick_();
+  }
+  return {};
 }
 
 Status Engine::process() {

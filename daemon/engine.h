@@ -100,6 +100,11 @@ class Engine {
   // True when the run stopped because of --deadline (a shutdown with SIGTERM's exit code).
   bool stopped_for_deadline() const { return stopped_for_deadline_; }
   int shutdown_signal() const { return shutdown_signal_; }
+  // Stops starting tasks (`jr run --halt`); with `stop_running`, also sends SIGTERM to every
+  // running task's process group (SIGKILL after the grace period) and records those tasks as
+  // interrupted, for a later run to resume. Tasks that end on their own are recorded as usual.
+  void halt(bool stop_running);
+  bool halted() const { return halted_; }
   // True when nothing runs and no added job has work left (or a shutdown has completed).
   bool idle() const;
 
@@ -107,6 +112,8 @@ class Engine {
   // Usage error when a task asks for more than this node has at all (so it could never start).
   Status check_fits(const TaskSpec& spec) const { return pool_.check_fits(spec); }
   std::function<void(const TaskEnd&)> on_task_end;
+  // Called at least every `every` while tasks run, between turns (jr run's live line).
+  void set_ticker(Millis every, std::function<void()> tick);
 
   // ---- requests from running tasks (daemon/task_requests.cpp); `run_token` is the
   // task's JR_RUN, which must name an attempt that is running now.
@@ -151,6 +158,7 @@ class Engine {
     bool timed_out = false;
     bool cancelled = false;
     bool stalled = false;
+    bool halted = false;           // stopped by halt(true)
     int samples = 0;
     std::int64_t peak_sampled_kb = 0;  // the largest RSS the sampler saw
     Allocation alloc;
@@ -209,6 +217,10 @@ class Engine {
   std::int64_t flush_pids_at_ = 0;
   std::int64_t backoff_until_ = 0;  // wall clock; 0: no task waits for a retry
   int shutdown_signal_ = 0;
+  bool halted_ = false;
+  Millis tick_every_{0};
+  std::function<void()> tick_;
+  std::int64_t next_tick_at_ = 0;  // monotonic
   std::string jr_bin_;  // JR_BIN for tasks
   bool wake_now_ = false;
   std::unique_ptr<board::Board> board_;

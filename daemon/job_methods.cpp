@@ -51,6 +51,7 @@ Result<json> submit(Engine& engine, Store& store, const json& p) {
     spec.command = strings_param(p, "command");
     if (spec.command.empty()) return make_error(ErrorCode::Usage, "no command given");
     expander = std::make_unique<TaskExpander>(spec.command, string_arrays_param(p, "sources"), spec.shell);
+    spec.uses_slot = expander->uses_slot();
   }
   TaskSpec needs;
   needs.cpus = static_cast<int>(int_param(p, "cpus", 0));

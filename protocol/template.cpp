@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cassert>
 #include <cerrno>
 #include <charconv>
@@ -11,35 +12,121 @@
 #include <tuple>
 #include <utility>
 
+#include "base/plural.h"
+
 namespace jr {
 namespace {
 
 constexpr std::string_view kArgs = ":::";
 constexpr std::string_view kFiles = "::::";
+constexpr std::string_view kLinkedArgs = ":::+";
+constexpr std::string_view kLinkedFiles = "::::+";
 
-bool is_separator(std::string_view word) { return word == kArgs || word == kFiles; }
+bool is_separator(std::string_view word) {
+  return word == kArgs || word == kFiles || word == kLinkedArgs || word == kLinkedFiles;
+}
 
-std::optional<std::uint64_t> combination_count(
-    const std::vector<std::vector<std::string>>& sources) {
+std::vector<SourceGroup> group_sources(const std::vector<std::vector<std::string>>& sources,
+                                       const Linking& linking) {
+  std::vector<SourceGroup> groups;
+  for (std::size_t k = 0; k < sources.size(); ++k) {
+    const std::uint64_t size = sources[k].size();
+    const bool joins = k > 0 && (linking.link_all || (k < linking.linked.size() && linking.linked[k]));
+    if (!joins) {
+      groups.push_back({k, 1, size});
+      continue;
+    }
+    SourceGroup& group = groups.back();
+    ++group.count;
+    // --link wraps the shorter sources around, unless one is empty; :::+ stops at the shortest.
+    const bool empty = group.length == 0 || size == 0;
+    group.length = empty ? 0 : linking.link_all ? std::max(group.length, size) : std::min(group.length, size);
+  }
+  return groups;
+}
+
+std::optional<std::uint64_t> combination_count(const std::vector<SourceGroup>& groups) {
   std::uint64_t count = 1;
-  for (const auto& source : sources) {
-    if (__builtin_mul_overflow(count, source.size(), &count)) return std::nullopt;
+  for (const SourceGroup& group : groups) {
+    if (__builtin_mul_overflow(count, group.length, &count)) return std::nullopt;
   }
   return count;
 }
 
-std::vector<std::string> split_lines(std::string_view text) {
-  std::vector<std::string> lines;
-  std::size_t start = 0;
-  while (start < text.size()) {
-    std::size_t end = text.find('\n', start);
-    if (end == std::string_view::npos) end = text.size();
-    std::string_view line = text.substr(start, end - start);
-    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-    lines.emplace_back(line);
-    start = end + 1;
+// What the text between a pair of braces is: not a replacement string at all (literal text),
+// one jr supports, or one GNU parallel has and jr refuses (`why` says so).
+struct Replacement {
+  enum class Kind : std::uint8_t { None, Value, Sequence, Slot, Refused } kind = Kind::None;
+  PathTransform transform = PathTransform::Whole;
+  std::size_t source = 0;
+  std::string why;
+};
+
+constexpr const char* kSupported = "{} {.} {/} {//} {/.} {#} {%} {N} {N.} {N/} {N//} {N/.}";
+
+std::optional<PathTransform> path_transform(std::string_view suffix) {
+  if (suffix.empty()) return PathTransform::Whole;
+  if (suffix == ".") return PathTransform::NoExtension;
+  if (suffix == "/") return PathTransform::Basename;
+  if (suffix == "//") return PathTransform::Dirname;
+  if (suffix == "/.") return PathTransform::BasenameNoExtension;
+  return std::nullopt;
+}
+
+std::string only_sources(std::size_t source_count) {
+  return std::string(source_count == 1 ? "there is only " : "there are only ") +
+         counted(static_cast<std::int64_t>(source_count), "input source");
+}
+
+// GNU parallel's shape: an optional position (N, or -N counting from the last source), then
+// only characters of # % . / +. Anything else ({print $1}, {a,b}, {1..5}) is not one.
+Replacement classify(std::string_view name, std::size_t source_count) {
+  Replacement r;
+  const std::size_t digits_at = !name.empty() && name[0] == '-' ? 1 : 0;
+  std::size_t rest = digits_at;
+  while (rest < name.size() && name[rest] >= '0' && name[rest] <= '9') ++rest;
+  const bool positional = rest > digits_at;
+  if (digits_at == 1 && !positional) return r;
+  const std::string_view suffix = name.substr(rest);
+  if (suffix.find_first_not_of("#%./+") != std::string_view::npos) return r;
+
+  const std::string text = "{" + std::string(name) + "}";
+  const auto transform = path_transform(suffix);
+  r.kind = Replacement::Kind::Refused;
+  if (!positional && suffix == "#") {
+    r.kind = Replacement::Kind::Sequence;
+  } else if (!positional && suffix == "%") {
+    r.kind = Replacement::Kind::Slot;
+  } else if (!transform) {
+    r.why = text + " is not a replacement string jr supports; jr has " + kSupported;
+  } else if (!positional) {
+    r.kind = Replacement::Kind::Value;
+    r.transform = *transform;
+  } else {
+    std::size_t n = 0;
+    const auto [end, ec] = std::from_chars(name.data() + digits_at, name.data() + rest, n);
+    if (ec == std::errc{} && n == 0) {
+      r.why = text + ": input sources are numbered from 1";
+    } else if (ec != std::errc{} || n > source_count) {
+      r.why = text + ": " + only_sources(source_count);
+    } else {
+      r.kind = Replacement::Kind::Value;
+      r.transform = *transform;
+      r.source = digits_at == 1 ? source_count + 1 - n : n;
+    }
   }
-  return lines;
+  return r;
+}
+
+// The end of a perl expression {= … =} or {N= … =} starting at `open`, if one starts there.
+std::optional<std::size_t> perl_expression_end(std::string_view word, std::size_t open) {
+  std::size_t at = open + 1;
+  if (at < word.size() && word[at] == '-') ++at;
+  while (at < word.size() && word[at] >= '0' && word[at] <= '9') ++at;
+  if (at >= word.size() || word[at] != '=') return std::nullopt;
+  const std::size_t close = word.find("=}", at + 1);
+  if (close == std::string_view::npos) return std::nullopt;
+  return close + 2;
 }
 
 // Plain open/read rather than ifstream, so that the error names the real cause: ifstream opens a
@@ -65,7 +152,7 @@ Result<std::vector<std::string>> read_input_file(const std::string& path) {
     return make_error(ErrorCode::Usage,
                       "cannot read input file " + path + ": " + std::strerror(error));
   }
-  return split_lines(text);
+  return split_input_lines(text);
 }
 
 // GNU parallel's {.}: s:\.[^/.]*$:: — only a dot in the last path component starts an extension.
@@ -110,6 +197,20 @@ bool is_shell_safe(char c) {
 
 }  // namespace
 
+std::vector<std::string> split_input_lines(std::string_view text) {
+  std::vector<std::string> lines;
+  std::size_t start = 0;
+  while (start < text.size()) {
+    std::size_t end = text.find('\n', start);
+    if (end == std::string_view::npos) end = text.size();
+    std::string_view line = text.substr(start, end - start);
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    lines.emplace_back(line);
+    start = end + 1;
+  }
+  return lines;
+}
+
 Result<CommandLine> parse_command_line(const std::vector<std::string>& words) {
   CommandLine line;
   std::size_t i = 0;
@@ -118,30 +219,55 @@ Result<CommandLine> parse_command_line(const std::vector<std::string>& words) {
 
   while (i < words.size()) {
     const std::string& separator = words[i++];
+    const bool linked = separator == kLinkedArgs || separator == kLinkedFiles;
+    if (linked && line.sources.empty()) {
+      return make_error(ErrorCode::Usage, "'" + separator + "' links to the source before it, and there is none");
+    }
     const std::size_t first = i;
     while (i < words.size() && !is_separator(words[i])) ++i;
-    if (separator == kArgs) {
-      if (first == i) return make_error(ErrorCode::Usage, "':::' needs at least one argument");
+    if (separator == kArgs || separator == kLinkedArgs) {
+      if (first == i) return make_error(ErrorCode::Usage, "'" + separator + "' needs at least one argument");
       line.sources.emplace_back(words.begin() + first, words.begin() + i);
+      line.linked.push_back(linked);
       continue;
     }
-    if (first == i) return make_error(ErrorCode::Usage, "'::::' needs a file name");
+    if (first == i) return make_error(ErrorCode::Usage, "'" + separator + "' needs a file name");
     for (std::size_t f = first; f < i; ++f) {
       auto lines = read_input_file(words[f]);
       if (!lines) return lines.error();
       line.sources.push_back(std::move(lines).value());
+      line.linked.push_back(linked);
     }
   }
-  if (!combination_count(line.sources)) {
+  // --link never makes more combinations than the product of :::+'s groups.
+  if (!combination_count(group_sources(line.sources, Linking{line.linked, false}))) {
     return make_error(ErrorCode::Usage, "the input sources have 2^64 or more combinations");
   }
   return line;
 }
 
+Status check_template(const std::vector<std::string>& command, std::size_t source_count) {
+  if (source_count == 0) return {};
+  for (const std::string& word : command) {
+    for (std::size_t open = word.find('{'); open != std::string::npos; open = word.find('{', open + 1)) {
+      if (auto end = perl_expression_end(word, open)) {
+        return make_error(ErrorCode::Usage, word.substr(open, *end - open) +
+                                                ": perl expressions are not supported by jr; compute the "
+                                                "value in a shell command (--shell) or in the inputs");
+      }
+      const std::size_t close = word.find('}', open + 1);
+      if (close == std::string::npos) break;
+      Replacement r = classify(std::string_view(word).substr(open + 1, close - open - 1), source_count);
+      if (r.kind == Replacement::Kind::Refused) return make_error(ErrorCode::Usage, r.why);
+    }
+  }
+  return {};
+}
+
 TaskExpander::TaskExpander(std::vector<std::string> command,
-                           std::vector<std::vector<std::string>> sources, bool shell)
-    : sources_(std::move(sources)), shell_(shell) {
-  const auto count = combination_count(sources_);
+                           std::vector<std::vector<std::string>> sources, bool shell, Linking linking)
+    : sources_(std::move(sources)), groups_(group_sources(sources_, linking)), shell_(shell) {
+  const auto count = combination_count(groups_);
   assert(count.has_value());
   size_ = count.value_or(0);
   for (const std::string& word : command) {
@@ -151,33 +277,15 @@ TaskExpander::TaskExpander(std::vector<std::string> command,
     words_.push_back(parse_word(word, sources_.size()));
     for (const Piece& piece : words_.back()) {
       has_replacement_ = has_replacement_ || piece.kind != Piece::Kind::Literal;
+      uses_slot_ = uses_slot_ || piece.kind == Piece::Kind::Slot;
     }
   }
 }
 
 std::vector<TaskExpander::Piece> TaskExpander::parse_word(std::string_view word,
                                                           std::size_t source_count) {
-  // Returns the replacement named by the text between braces, if it is one.
-  const auto parse_replacement = [source_count](std::string_view name) -> std::optional<Piece> {
-    if (name == "#") return Piece{Piece::Kind::Sequence, Transform::Whole, 0, {}};
-    std::size_t source = 0;
-    const auto [rest, ec] = std::from_chars(name.data(), name.data() + name.size(), source);
-    if (rest != name.data() && (ec != std::errc{} || source == 0 || source > source_count)) {
-      return std::nullopt;
-    }
-    const std::string_view suffix(rest, static_cast<std::size_t>(name.data() + name.size() - rest));
-    Transform transform;
-    if (suffix.empty()) transform = Transform::Whole;
-    else if (suffix == ".") transform = Transform::NoExtension;
-    else if (suffix == "/") transform = Transform::Basename;
-    else if (suffix == "//") transform = Transform::Dirname;
-    else if (suffix == "/.") transform = Transform::BasenameNoExtension;
-    else return std::nullopt;
-    return Piece{Piece::Kind::Value, transform, source, {}};
-  };
-
   const auto literal_piece = [](std::string text) {
-    return Piece{Piece::Kind::Literal, Transform::Whole, 0, std::move(text)};
+    return Piece{Piece::Kind::Literal, PathTransform::Whole, 0, std::move(text)};
   };
   // Without sources the command runs as written: `find . -exec rm {} ;` keeps its braces.
   if (source_count == 0) return {literal_piece(std::string(word))};
@@ -193,7 +301,16 @@ std::vector<TaskExpander::Piece> TaskExpander::parse_word(std::string_view word,
     if (word[pos] == '{') {
       const std::size_t close = word.find('}', pos + 1);
       if (close != std::string_view::npos) {
-        if (auto piece = parse_replacement(word.substr(pos + 1, close - pos - 1))) {
+        const Replacement r = classify(word.substr(pos + 1, close - pos - 1), source_count);
+        std::optional<Piece> piece;
+        switch (r.kind) {
+          case Replacement::Kind::Value: piece = Piece{Piece::Kind::Value, r.transform, r.source, {}}; break;
+          case Replacement::Kind::Sequence: piece = Piece{Piece::Kind::Sequence, PathTransform::Whole, 0, {}}; break;
+          case Replacement::Kind::Slot: piece = Piece{Piece::Kind::Slot, PathTransform::Whole, 0, {}}; break;
+          case Replacement::Kind::None:
+          case Replacement::Kind::Refused: break;
+        }
+        if (piece) {
           flush_literal();
           pieces.push_back(std::move(*piece));
           pos = close + 1;
@@ -207,46 +324,52 @@ std::vector<TaskExpander::Piece> TaskExpander::parse_word(std::string_view word,
   return pieces;
 }
 
-void TaskExpander::append_value(std::string& out, const Piece& piece,
+void TaskExpander::append_value(std::vector<std::string>& words, const Piece& piece,
                                 const std::vector<const std::string*>& values) const {
   const auto append_one = [&](const std::string& value) {
     std::string_view v = value;
     switch (piece.transform) {
-      case Transform::Whole: break;
-      case Transform::NoExtension: v = remove_extension(v); break;
-      case Transform::Basename: v = basename(v); break;
-      case Transform::Dirname: v = dirname(v); break;
-      case Transform::BasenameNoExtension: v = remove_extension(basename(v)); break;
+      case PathTransform::Whole: break;
+      case PathTransform::NoExtension: v = remove_extension(v); break;
+      case PathTransform::Basename: v = basename(v); break;
+      case PathTransform::Dirname: v = dirname(v); break;
+      case PathTransform::BasenameNoExtension: v = remove_extension(basename(v)); break;
     }
-    if (shell_) out += shell_quote(v);
-    else out += v;
+    if (shell_) words.back() += shell_quote(v);
+    else words.back() += v;
   };
   if (piece.source != 0) return append_one(*values[piece.source - 1]);
   for (std::size_t k = 0; k < values.size(); ++k) {
-    if (k > 0) out += ' ';
+    if (k > 0 && shell_) words.back() += ' ';
+    if (k > 0 && !shell_) words.emplace_back();
     append_one(*values[k]);
   }
 }
 
 std::vector<std::string> TaskExpander::expand(std::uint64_t i) const {
   assert(i < size_);
-  // Mixed-radix digits of i, the last source being the fastest-varying digit.
+  // Mixed-radix digits of i over the groups, the last group being the fastest-varying digit.
   std::vector<const std::string*> values(sources_.size());
   std::uint64_t rest = i;
-  for (std::size_t k = sources_.size(); k-- > 0;) {
-    values[k] = &sources_[k][rest % sources_[k].size()];
-    rest /= sources_[k].size();
+  for (std::size_t g = groups_.size(); g-- > 0;) {
+    const SourceGroup& group = groups_[g];
+    const std::uint64_t at = rest % group.length;
+    rest /= group.length;
+    for (std::size_t k = group.first; k < group.first + group.count; ++k) {
+      values[k] = &sources_[k][at % sources_[k].size()];
+    }
   }
 
   std::vector<std::string> words;
   words.reserve(words_.size() + (has_replacement_ ? 0 : values.size()));
   for (const std::vector<Piece>& pieces : words_) {
-    std::string& word = words.emplace_back();
+    words.emplace_back();
     for (const Piece& piece : pieces) {
       switch (piece.kind) {
-        case Piece::Kind::Literal: word += piece.text; break;
-        case Piece::Kind::Sequence: word += std::to_string(i + 1); break;
-        case Piece::Kind::Value: append_value(word, piece, values); break;
+        case Piece::Kind::Literal: words.back() += piece.text; break;
+        case Piece::Kind::Sequence: words.back() += std::to_string(i + 1); break;
+        case Piece::Kind::Slot: words.back() += "{%}"; break;
+        case Piece::Kind::Value: append_value(words, piece, values); break;
       }
     }
   }
@@ -261,6 +384,16 @@ std::vector<std::string> TaskExpander::expand(std::uint64_t i) const {
     line += words[k];
   }
   return {"/bin/sh", "-c", std::move(line)};
+}
+
+std::vector<std::string> with_slot(std::vector<std::string> argv, int slot) {
+  const std::string number = std::to_string(slot);
+  for (std::string& word : argv) {
+    for (auto pos = word.find("{%}"); pos != std::string::npos; pos = word.find("{%}", pos + number.size())) {
+      word.replace(pos, 3, number);
+    }
+  }
+  return argv;
 }
 
 std::string shell_quote(std::string_view s) {

@@ -20,13 +20,15 @@ void serialize(Archive& ar, JobSpec& s, std::uint32_t version) {
   ar(s.name, s.command, s.shell, s.parallelism, s.retries, s.timeout_ms, s.cwd, s.priority,
      s.after_job);
   if (version >= 2) ar(s.on_finish);
+  if (version >= 3) ar(s.uses_slot);
 }
 
 }  // namespace jr
 
-// Version 2 added TaskSpec::outputs and JobSpec::on_finish; version 1 blobs still load.
+// Version 2 added TaskSpec::outputs and JobSpec::on_finish; JobSpec version 3 added uses_slot.
+// Older blobs still load.
 CEREAL_CLASS_VERSION(jr::TaskSpec, 2);
-CEREAL_CLASS_VERSION(jr::JobSpec, 2);
+CEREAL_CLASS_VERSION(jr::JobSpec, 3);
 
 namespace jr {
 namespace {

@@ -61,6 +61,7 @@ struct JobSpec {
   int priority = 0;
   std::int64_t after_job = 0;        // 0: none
   std::string on_finish;             // run through /bin/sh once the job ends; empty: none
+  bool uses_slot = false;            // tasks' argv hold {%}: the engine puts the slot there
 };
 
 // How an attempt ended, as the engine saw it.

@@ -191,9 +191,12 @@ TEST(TaskExpander, PositionalReplacementsPickTheirSource) {
             (Words{"e/y.o", "d/x.c", "e/y", "x.c", "d", "y"}));
 }
 
-TEST(TaskExpander, BracesWithSeveralSourcesJoinEveryValue) {
+// As the shell splits GNU parallel's line: one word per value, the word's text around them
+// going to the first and the last.
+TEST(TaskExpander, BracesWithSeveralSourcesAreAWordPerValue) {
   EXPECT_EQ(expand_one({"{}", "{.}", "{/}", "pre{}post"}, {{"d/a.x"}, {"e/b.y"}}),
-            (Words{"d/a.x e/b.y", "d/a e/b", "a.x b.y", "pred/a.x e/b.ypost"}));
+            (Words{"d/a.x", "e/b.y", "d/a", "e/b", "a.x", "b.y", "pred/a.x", "e/b.ypost"}));
+  EXPECT_EQ(expand_one({"x{}y"}, {{"a b"}, {""}, {"c"}}), (Words{"xa b", "", "cy"}));
 }
 
 TEST(TaskExpander, ReplacesInsideAWord) {
@@ -211,10 +214,84 @@ TEST(TaskExpander, SequenceNumberAloneStopsAppending) {
 }
 
 TEST(TaskExpander, OtherBracesStayLiteral) {
-  EXPECT_EQ(expand_one({"{foo}", "{", "}{", "{3}", "{0}", "{1x}", "{{}}", "{ }", "{-1}"},
-                       {{"a"}, {"b"}}),
-            (Words{"{foo}", "{", "}{", "{3}", "{0}", "{1x}", "{a b}", "{ }", "{-1}"}));
+  EXPECT_EQ(expand_one({"{foo}", "{", "}{", "{1x}", "{ }", "{1..3}", "{a,b}", "{-}"}, {{"a"}, {"b"}}),
+            (Words{"{foo}", "{", "}{", "{1x}", "{ }", "{1..3}", "{a,b}", "{-}", "a", "b"}));
   EXPECT_EQ(expand_one({"awk", "{print}"}, {{"f"}}), (Words{"awk", "{print}", "f"}));
+}
+
+TEST(TaskExpander, NegativePositionsCountFromTheLastSource) {
+  EXPECT_EQ(expand_one({"{-1}", "{-2/}", "{-3.}"}, {{"a.x"}, {"d/b"}, {"c"}}), (Words{"c", "b", "a"}));
+}
+
+TEST(TaskExpander, SlotStaysForTheEngineAndStopsAppending) {
+  TaskExpander expander({"echo", "{%}", "s{%}"}, {{"a"}}, false);
+  EXPECT_TRUE(expander.uses_slot());
+  EXPECT_EQ(expander.expand(0), (Words{"echo", "{%}", "s{%}"}));
+  EXPECT_EQ(with_slot(expander.expand(0), 12), (Words{"echo", "12", "s12"}));
+  EXPECT_FALSE(TaskExpander({"echo", "{}"}, {{"a"}}, false).uses_slot());
+  EXPECT_EQ(with_slot({"{%}{%}", "%{}"}, 3), (Words{"33", "%{}"}));
+}
+
+TEST(TaskExpander, LinkedSourcesStopAtTheShortest) {
+  auto line = parse_command_line({"e", ":::", "a", "b", "c", ":::+", "1", "2", ":::", "x", "y"});
+  ASSERT_TRUE(line.ok());
+  EXPECT_EQ(line->linked, (std::vector<bool>{false, true, false}));
+  TaskExpander expander(line->command, line->sources, false, Linking{line->linked, false});
+  EXPECT_EQ(all_tasks(expander), (Words{"[e][a][1][x]", "[e][a][1][y]", "[e][b][2][x]", "[e][b][2][y]"}));
+}
+
+TEST(TaskExpander, LinkAllWrapsTheShorterSources) {
+  TaskExpander expander({"e"}, {{"a", "b", "c"}, {"1", "2"}, {"x"}}, false, Linking{{}, true});
+  EXPECT_EQ(all_tasks(expander), (Words{"[e][a][1][x]", "[e][b][2][x]", "[e][c][1][x]"}));
+  EXPECT_EQ(TaskExpander({"e"}, {{"a"}, {}}, false, Linking{{}, true}).size(), 0u);
+}
+
+TEST(ParseCommandLine, LinkedFileSource) {
+  TempFile file("p\nq\n");
+  auto line = parse_command_line({"cmd", ":::", "a", "b", "::::+", file.path()});
+  ASSERT_TRUE(line.ok());
+  TaskExpander expander(line->command, line->sources, false, Linking{line->linked, false});
+  EXPECT_EQ(all_tasks(expander), (Words{"[cmd][a][p]", "[cmd][b][q]"}));
+}
+
+TEST(ParseCommandLine, RejectsALinkToNothing) {
+  expect_usage_error({"cmd", ":::+", "a"}, "':::+' links to the source before it, and there is none");
+}
+
+void expect_refused(const Words& command, std::size_t sources, const std::string& message) {
+  auto st = check_template(command, sources);
+  ASSERT_FALSE(st.ok()) << command.back();
+  EXPECT_EQ(st.error().code, ErrorCode::Usage);
+  EXPECT_EQ(st.error().message, message);
+}
+
+TEST(CheckTemplate, RefusesWhatJrDoesNotSupport) {
+  expect_refused({"echo", "{3}"}, 2, "{3}: there are only 2 input sources");
+  expect_refused({"echo", "x{-2}"}, 1, "{-2}: there is only 1 input source");
+  expect_refused({"echo", "{0}"}, 1, "{0}: input sources are numbered from 1");
+  expect_refused({"echo", "{= s/a/b/ =}"}, 1,
+                 "{= s/a/b/ =}: perl expressions are not supported by jr; compute the value in a shell "
+                 "command (--shell) or in the inputs");
+  expect_refused({"echo", "a{2= $_ =}b"}, 2,
+                 "{2= $_ =}: perl expressions are not supported by jr; compute the value in a shell "
+                 "command (--shell) or in the inputs");
+  for (const std::string s : {"{##}", "{0#}", "{0%}", "{..}", "{+/}", "{1#}", "{...}", "{/..}"}) {
+    expect_refused({"echo", s}, 1,
+                   s + " is not a replacement string jr supports; jr has {} {.} {/} {//} {/.} {#} {%} {N} {N.} "
+                       "{N/} {N//} {N/.}");
+  }
+}
+
+TEST(CheckTemplate, AcceptsWhatJrSupportsAndLiteralBraces) {
+  EXPECT_TRUE(check_template({"c", "{}", "{.}", "{/}", "{//}", "{/.}", "{#}", "{%}", "{2}", "{-1/.}", "{1//}"}, 2).ok());
+  EXPECT_TRUE(check_template({"awk", "{print $1}", "{a,b}", "{1..5}", "${#x}", "{=}"}, 1).ok());
+  // Without sources the command runs as written.
+  EXPECT_TRUE(check_template({"find", ".", "-exec", "{3}", "{= x =}", ";"}, 0).ok());
+}
+
+TEST(SplitInputLines, OneInputPerLine) {
+  EXPECT_EQ(split_input_lines("a\r\n\nb"), (Words{"a", "", "b"}));
+  EXPECT_EQ(split_input_lines(""), Words{});
 }
 
 TEST(TaskExpander, EmptyValueIsAnEmptyWord) {

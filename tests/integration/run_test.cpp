@@ -179,9 +179,10 @@ TEST(RunTest, JoblogHasGnuParallelsFormat) {
   auto lines = read_lines(dir / "log.tsv");
   ASSERT_EQ(lines.size(), 3u);
   EXPECT_EQ(lines[0], "Seq\tHost\tStarttime\tJobRuntime\tSend\tReceive\tExitval\tSignal\tCommand");
-  EXPECT_NE(lines[1].find("\t0\t0\tsh -c exit $1 sh 0"), std::string::npos) << lines[1];
+  // The Command column is shell-quoted: pasted into a shell, it runs the same task.
+  EXPECT_NE(lines[1].find("\t0\t0\tsh -c 'exit $1' sh 0"), std::string::npos) << lines[1];
   EXPECT_EQ(lines[2].rfind("2\t:\t", 0), 0u) << lines[2];
-  EXPECT_NE(lines[2].find("\t4\t0\tsh -c exit $1 sh 4"), std::string::npos) << lines[2];
+  EXPECT_NE(lines[2].find("\t4\t0\tsh -c 'exit $1' sh 4"), std::string::npos) << lines[2];
 }
 
 TEST(RunTest, TasksFileRunsOneShellLineEach) {
