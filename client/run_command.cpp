@@ -43,7 +43,6 @@ std::string describe(const SyncSummary& s) {
   if (s.retried) out += ", " + std::to_string(s.retried) + " failed (retried)";
   if (s.kept_failed) out += ", " + std::to_string(s.kept_failed) + " failed (kept; --retry-failed reruns them)";
   if (s.dropped) out += ", " + std::to_string(s.dropped) + " dropped (no longer asked for)";
-  if (s.duplicates) out += ", " + std::to_string(s.duplicates) + " duplicates folded";
   return out;
 }
 
