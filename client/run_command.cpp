@@ -14,6 +14,7 @@
 #include "client/joblog.h"
 #include "client/progress_line.h"
 #include "client/run_explain.h"
+#include "client/run_output.h"
 #include "client/run_plan.h"
 #include "protocol/template.h"
 #include "daemon/engine.h"
@@ -183,13 +184,22 @@ int run_command(const RunOptions& o) {
     if (!jl) return fail(jl.error().message);
     joblog = std::move(*jl);
   }
-  ProgressLine progress(stdout, summary->total);
+  ProgressLine progress(stderr, summary->total);
+  std::unique_ptr<RunOutput> output;
+  if (!o.quiet) {
+    auto attached = RunOutput::attach(o, *plan, job, **session, [&] { progress.clear(); },
+                                      [&] { progress.update(engine.counts(job), true); });
+    if (!attached) return fail(attached.error().message);
+    output = std::move(*attached);
+  }
   engine.on_task_end = [&](const TaskEnd& end) {
     if (joblog) joblog->write(end);
+    if (output) output->ended(end);
     progress.update(engine.counts(job));
   };
   progress.update(engine.counts(job), true);
   auto st = engine.run();
+  if (output) output->finish();
   progress.update(engine.counts(job), true);
   progress.clear();
   if (!st) {

@@ -21,6 +21,8 @@ struct RunPlan {
   JobSpec spec;
   std::uint64_t count = 0;
   std::function<TaskSpec(std::uint64_t)> task_at;
+  // What --tag prefixes task i's lines with: its inputs joined by spaces, or its --tasks line.
+  std::function<std::string(std::uint64_t)> arguments_at;
 };
 
 // Usage errors as one line each.

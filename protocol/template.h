@@ -45,6 +45,8 @@ class TaskExpander {
   // With no sources the command is returned as written. When the template holds no replacement
   // string ({out} counts as one), the inputs are appended, one word per source. REQUIRES: i < size().
   std::vector<std::string> expand(std::uint64_t i) const;
+  // The inputs of task i joined by spaces, as GNU parallel's --tag prints them. REQUIRES: i < size().
+  std::string arguments(std::uint64_t i) const;
 
  private:
   enum class Transform : std::uint8_t {
@@ -58,6 +60,8 @@ class TaskExpander {
     std::string text;        // Literal only
   };
 
+  // Task i's value of each source: mixed-radix digits of i, the last source varying fastest.
+  std::vector<const std::string*> values_of(std::uint64_t i) const;
   static std::vector<Piece> parse_word(std::string_view word, std::size_t source_count);
   void append_value(std::string& out, const Piece& piece,
                     const std::vector<const std::string*>& values) const;
