@@ -39,8 +39,7 @@ Result<std::unique_ptr<RunOutput>> RunOutput::attach(const RunOptions& o, const 
     order = std::move(*positions);
   }
   auto arguments_at = [at = plan.arguments_at](std::int64_t i) { return at(static_cast<std::uint64_t>(i)); };
-  std::unique_ptr<RunOutput> out(
-      new RunOutput(session, TaskOutput(session.state_dir() / "logs", options, arguments_at, std::move(order))));
+  std::unique_ptr<RunOutput> out(new RunOutput(session, options, arguments_at, std::move(order)));
   out->output_.before_print = std::move(hide);
   out->output_.after_print = std::move(redraw);
   TaskOutput* output = &out->output_;

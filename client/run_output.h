@@ -33,7 +33,10 @@ class RunOutput {
   void finish() { output_.finish(); }
 
  private:
-  RunOutput(EngineSession& session, TaskOutput output) : session_(session), output_(std::move(output)) {}
+  RunOutput(EngineSession& session, OutputOptions options, std::function<std::string(std::int64_t)> arguments_at,
+            std::vector<std::int64_t> order)
+      : session_(session),
+        output_(session.state_dir() / "logs", options, std::move(arguments_at), std::move(order)) {}
   EngineSession& session_;
   TaskOutput output_;
   int timer_fd_ = -1;

@@ -21,6 +21,18 @@ TaskOutput::TaskOutput(std::filesystem::path logs_dir, OutputOptions options,
     : logs_dir_(std::move(logs_dir)), options_(options), arguments_at_(std::move(arguments_at)),
       order_(std::move(order)) {}
 
+TaskOutput::~TaskOutput() {
+  if (logs_fd_ >= 0) ::close(logs_fd_);
+}
+
+int TaskOutput::open_log(TaskId id, int stream) {
+  if (logs_fd_ < 0) logs_fd_ = ::open(logs_dir_.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (logs_fd_ < 0) return -1;
+  char name[32];
+  std::snprintf(name, sizeof name, "%lld%s", static_cast<long long>(id), kSuffix[stream]);
+  return ::openat(logs_fd_, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+}
+
 TaskOutput::Task& TaskOutput::task(TaskId id, std::int64_t index) {
   auto [it, added] = tasks_.try_emplace(id);
   if (added) {
@@ -31,46 +43,61 @@ TaskOutput::Task& TaskOutput::task(TaskId id, std::int64_t index) {
 }
 
 void TaskOutput::started(TaskId id, std::int64_t index, int attempt) {
+  // A first attempt has no earlier output: offsets 0, nothing to remember unless followed.
+  if (attempt <= 1 && !options_.line_buffer) return;
   bool known = tasks_.count(id) > 0;
   Task& t = task(id, index);
-  // A first attempt has no earlier output; a later one appends to what earlier runs printed.
+  // A later attempt appends to what earlier runs printed; a retry in this run does not move
+  // where this run's output starts.
   if (known || attempt <= 1) return;
   for (int stream = 0; stream < 2; ++stream) {
+    int fd = open_log(id, stream);
+    if (fd < 0) continue;
     struct stat st {};
-    auto path = logs_dir_ / (std::to_string(id) + kSuffix[stream]);
-    if (::stat(path.c_str(), &st) == 0) t.offset[stream] = st.st_size;
+    if (::fstat(fd, &st) == 0) t.offset[stream] = st.st_size;
+    ::close(fd);
   }
 }
 
 void TaskOutput::ended(TaskId id, std::int64_t index, TaskState to) {
-  if (to == TaskState::Pending) return;  // a retry: printed with its last attempt
-  task(id, index);
-  ended_.push_back(id);
+  if (to == TaskState::Pending) {
+    task(id, index);  // a retry: printed with its last attempt, from where this run started it
+    return;
+  }
+  ended_.emplace_back(id, index);
 }
 
 void TaskOutput::flush() {
-  for (TaskId id : ended_) {
-    auto it = tasks_.find(id);
-    if (it == tasks_.end()) continue;
+  for (auto [id, index] : ended_) {
     if (options_.keep_order) {
-      held_.emplace(it->second.index, id);
-      continue;
+      held_.emplace(index, id);
+    } else {
+      print_ended(id, index);
     }
-    print(id, it->second, true);
-    tasks_.erase(it);
   }
   ended_.clear();
   if (options_.keep_order) advance();
   end_print();
 }
 
+void TaskOutput::print_ended(TaskId id, std::int64_t index) {
+  auto it = tasks_.find(id);
+  if (it != tasks_.end()) {
+    print(id, it->second, true);
+    tasks_.erase(it);
+    return;
+  }
+  Task t;
+  t.index = index;
+  if (options_.tag) t.tag = arguments_at_(index) + '\t';
+  print(id, t, true);
+}
+
 void TaskOutput::advance() {
   for (; next_ < order_.size(); ++next_) {
     auto held = held_.find(order_[next_]);
     if (held == held_.end()) break;
-    auto it = tasks_.find(held->second);
-    print(it->first, it->second, true);
-    tasks_.erase(it);
+    print_ended(held->second, held->first);
     held_.erase(held);
   }
 }
@@ -86,11 +113,7 @@ void TaskOutput::tick() {
 
 void TaskOutput::finish() {
   flush();
-  for (auto& [index, id] : held_) {
-    auto it = tasks_.find(id);
-    print(id, it->second, true);
-    tasks_.erase(it);
-  }
+  for (auto& [index, id] : held_) print_ended(id, index);
   held_.clear();
   end_print();
 }
@@ -102,8 +125,7 @@ void TaskOutput::print(TaskId id, Task& t, bool all) {
 void TaskOutput::print_stream(TaskId id, Task& t, int stream, bool all) {
   // Opened by name each time: a log that stayed empty loses its name when its task ends, and
   // its file becomes another task's (daemon/task_logs.h); a missing file is empty output.
-  auto path = logs_dir_ / (std::to_string(id) + kSuffix[stream]);
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  int fd = open_log(id, stream);
   if (fd >= 0) {
     char buf[65536];
     for (;;) {

@@ -42,6 +42,9 @@ class TaskOutput {
   // keep_order, the input positions this run runs, ascending.
   TaskOutput(std::filesystem::path logs_dir, OutputOptions options,
              std::function<std::string(std::int64_t)> arguments_at, std::vector<std::int64_t> order);
+  ~TaskOutput();
+  TaskOutput(const TaskOutput&) = delete;
+  TaskOutput& operator=(const TaskOutput&) = delete;
 
   void started(TaskId task, std::int64_t index, int attempt);
   void ended(TaskId task, std::int64_t index, TaskState to);
@@ -62,6 +65,8 @@ class TaskOutput {
     std::string tag;
   };
 
+  // Opens a log of `id` (stream 0: stdout, 1: stderr) by its name; -1 when it has none.
+  int open_log(TaskId id, int stream);
   // Prints what `t` wrote since the last call: complete lines only unless `all`.
   void print(TaskId id, Task& t, bool all);
   void print_stream(TaskId id, Task& t, int stream, bool all);
@@ -71,12 +76,17 @@ class TaskOutput {
   // keep_order: prints every held task that is next in order.
   void advance();
   Task& task(TaskId id, std::int64_t index);
+  // Prints the whole output of a task that ended, and forgets it.
+  void print_ended(TaskId id, std::int64_t index);
 
   std::filesystem::path logs_dir_;
   OutputOptions options_;
   std::function<std::string(std::int64_t)> arguments_at_;
   std::unordered_map<TaskId, Task> tasks_;
-  std::vector<TaskId> ended_;             // ended in this turn, printed by flush()
+  int logs_fd_ = -1;                      // logs_dir_, opened at first use
+  // Ended in this turn, printed by flush(). A task is in tasks_ only when it needs more than
+  // its id and position (an offset, a partial line, a tag): most short tasks never are.
+  std::vector<std::pair<TaskId, std::int64_t>> ended_;
   std::vector<std::int64_t> order_;
   std::size_t next_ = 0;                  // order_[next_]: the next position to print
   std::map<std::int64_t, TaskId> held_;   // ended, waiting for earlier positions

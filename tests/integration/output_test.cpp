@@ -127,6 +127,14 @@ TEST(OutputTest, KeepOrderWithLineBufferFollowsTheFirstTaskLive) {
   EXPECT_EQ(read_file(dir / "jr-bg.out"), "start 1\nend 1\nstart 2\nend 2\n");
 }
 
+TEST(OutputTest, ARetriedTaskIsPrintedOnceWithEveryAttempt) {
+  TempDir dir;
+  auto out = run_jr({"run", "--retries", "1", "--shell", "--", "echo try $JR_ATTEMPT {}; [ $JR_ATTEMPT = 2 ]", ":::", "x"},
+                    dir.path());
+  ASSERT_EQ(out.exit_code, 0) << out.err;
+  EXPECT_EQ(out.out, "try 1 x\ntry 2 x\n");
+}
+
 TEST(OutputTest, AResumedRunPrintsOnlyWhatItRan) {
   TempDir dir;
   auto db = dir / ".jr/jr.db";
