@@ -161,8 +161,9 @@ void TaskOutput::print_stream(TaskId id, Task& t, int stream, bool all) {
 }
 
 void TaskOutput::write(Task& t, int stream, const char* data, std::size_t size) {
-  begin_print();
   std::FILE* out = stream_file(stream);
+  if (std::ferror(out)) return;  // closed by its reader (`jr run … | head`): the run goes on
+  begin_print();
   if (!options_.tag) {
     std::fwrite(data, 1, size, out);
     return;

@@ -12,7 +12,8 @@
 // Single-threaded, on the engine's thread: started() before a task's spawn, ended() from the
 // engine's on_task_end, flush() after the turn's commit (output is printed for committed ends
 // only), finish() once the run is over. before_print and after_print bracket every burst of
-// printing (the progress line hides and redraws).
+// printing (the progress line hides and redraws). A stream that fails (its reader went away:
+// the engine ignores SIGPIPE) is written no more; the run goes on.
 #pragma once
 
 #include <sys/types.h>
