@@ -128,9 +128,9 @@ void add_wait(CLI::App& app, int& exit_code) {
 }
 
 void add_logs(CLI::App& app, int& exit_code) {
-  auto* cmd = app.add_subcommand("logs", "A task's output (JOB:INDEX), or every task's of a job (JOB)");
+  auto* cmd = app.add_subcommand("logs", "A task's output (JOB:INDEX), every task's of a job (JOB), or of the one job there, in input order");
   auto o = target_options<LogsOptions>(cmd);
-  cmd->add_option("task", o->target, "JOB:INDEX (index from 0), or JOB for all its tasks")->required();
+  cmd->add_option("task", o->target, "JOB:INDEX (index from 0), or JOB for all its tasks; none: the one job's output, stdout and stderr, in input order");
   cmd->add_flag("-f,--follow", o->follow, "Keep printing what the task writes until it has ended");
   cmd->add_flag("--stderr", o->stderr_log, "Show the task's stderr instead of its stdout");
   cmd->callback([o, &exit_code] { exit_code = logs_command(*o); });

@@ -26,7 +26,7 @@ constexpr int kFollowPollMs = 100;
 // the next call opens whatever has the name by then.
 class LogReader {
  public:
-  explicit LogReader(std::string path) : path_(std::move(path)) {}
+  explicit LogReader(std::string path, std::FILE* out = stdout) : path_(std::move(path)), out_(out) {}
   ~LogReader() {
     if (fd_ >= 0) ::close(fd_);
   }
@@ -55,14 +55,15 @@ class LogReader {
         break;
       }
       if (n == 0) break;
-      std::fwrite(buf, 1, static_cast<std::size_t>(n), stdout);
+      std::fwrite(buf, 1, static_cast<std::size_t>(n), out_);
     }
-    std::fflush(stdout);
+    std::fflush(out_);
     return {};
   }
 
  private:
   std::string path_;
+  std::FILE* out_;
   int fd_ = -1;
 };
 
@@ -99,9 +100,37 @@ int print_all(const LogsOptions& o, const json& params) {
   return kExitOk;
 }
 
+// No JOB: the one job of the target (a `jr run`'s state holds one), each task's stdout to
+// stdout and stderr to stderr, in input order, as `jr run -k` printed them.
+int print_streams(const LogsOptions& o) {
+  auto target = Target::open({o.socket, o.state_dir});
+  if (!target) return report("logs", target.error());
+  auto call = [&](const std::string& m, const json& p) { return (*target)->call(m, p); };
+  auto jobs = call("list", json::object());
+  if (!jobs) return report("logs", jobs.error());
+  auto& list = (*jobs)["jobs"];
+  if (list.size() != 1) {
+    return report("logs", make_error(ErrorCode::Usage, list.empty() ? "no job has run here"
+                                                                     : std::to_string(list.size()) + " jobs here: give JOB"));
+  }
+  auto tasks = fetch_all(call, "tasks", json{{"job", list.front()["id"]}});
+  if (!tasks) return report("logs", tasks.error());
+  for (auto& t : *tasks) {
+    if (t.value("state", "") == "dropped") continue;  // no longer asked for: not part of this input
+    LogReader out(t.value("stdout", ""), stdout), err(t.value("stderr", ""), stderr);
+    if (auto st = out.drain(); !st) return report("logs", st.error());
+    if (auto st = err.drain(); !st) return report("logs", st.error());
+  }
+  return kExitOk;
+}
+
 }  // namespace
 
 int logs_command(const LogsOptions& o) {
+  if (o.target.empty()) {
+    if (o.follow) return report("logs", make_error(ErrorCode::Usage, "-f follows one task: give JOB:INDEX"));
+    return print_streams(o);
+  }
   auto params = task_params(o.target);
   if (!params) return report("logs", params.error());
   if (!params->contains("index")) {

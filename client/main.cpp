@@ -54,6 +54,10 @@ void add_run(CLI::App& app, jr::RunOptions& o) {
   run->add_option("--output", o.output, "A file each task writes, e.g. {.}.gz; the command writes to {out}, jr renames it on success");
   run->add_option("--on-finish", o.on_finish, "Run this shell command once the job ends (JR_JOB_ID, JR_JOB_STATE, counts)");
   run->add_option("--shard", o.shard, "Run only tasks whose index is K modulo N (K/N), for Slurm job arrays");
+  run->add_flag("-q,--quiet", o.quiet, "Print no task output (it stays in DIR/logs; jr logs shows it)");
+  run->add_flag("-k,--keep-order", o.keep_order, "Print task output in input order, not as tasks end");
+  run->add_flag("--line-buffer", o.line_buffer, "Print task output a line at a time as it is written");
+  run->add_flag("--tag", o.tag, "Put the task's arguments and a TAB before each line of its output");
   run->add_flag("--explain", o.explain, "Say what running now would do, task by task; run nothing");
   run->add_flag("--json", o.json, "With --explain: JSON output");
   run->add_option("--sample-every", o.sample_every, "Sample running tasks' CPU and memory this often (default 1s; 0: off)");

@@ -17,6 +17,7 @@
 #include "client/parallelism.h"
 #include "client/progress_line.h"
 #include "client/run_explain.h"
+#include "client/run_output.h"
 #include "client/run_plan.h"
 #include "protocol/template.h"
 #include "daemon/engine.h"
@@ -46,7 +47,6 @@ std::string describe(const SyncSummary& s) {
   if (s.retried) out += ", " + std::to_string(s.retried) + " failed (retried)";
   if (s.kept_failed) out += ", " + std::to_string(s.kept_failed) + " failed (kept; --retry-failed reruns them)";
   if (s.dropped) out += ", " + std::to_string(s.dropped) + " dropped (no longer asked for)";
-  if (s.duplicates) out += ", " + std::to_string(s.duplicates) + " duplicates folded";
   return out;
 }
 
@@ -193,10 +193,18 @@ int run_command(const RunOptions& o) {
     if (!jl) return fail(jl.error().message);
     joblog = std::move(*jl);
   }
-  ProgressLine progress(stdout, summary->total);
+  ProgressLine progress(stderr, summary->total);
+  std::unique_ptr<RunOutput> output;
+  if (!o.quiet) {
+    auto attached = RunOutput::attach(o, *plan, job, **session, [&] { progress.clear(); },
+                                      [&] { progress.update(engine.counts(job), true); });
+    if (!attached) return fail(attached.error().message);
+    output = std::move(*attached);
+  }
   std::int64_t ended_failed = 0, ended_succeeded = 0;
   engine.on_task_end = [&](const TaskEnd& end) {
     if (joblog) joblog->write(end);
+    if (output) output->ended(end);
     ended_failed += end.state == TaskState::Failed;
     ended_succeeded += end.state == TaskState::Succeeded;
     if (!engine.halted() && halt->trips(ended_failed, ended_succeeded, summary->total)) {
@@ -208,6 +216,7 @@ int run_command(const RunOptions& o) {
   // The line moves while tasks run, not only when one ends: the running count, the rate.
   if (progress.enabled()) engine.set_ticker(Millis(1000), [&] { progress.update(engine.counts(job), true); });
   auto st = engine.run();
+  if (output) output->finish();
   progress.update(engine.counts(job), true);
   progress.clear();
   if (!st) {

@@ -1,7 +1,8 @@
 // `jr run`: a job in the foreground, with the engine in this process and no daemon.
 //
 // Creates the job in DIR on the first run and resumes it on the next ones (tasks matched by
-// identity: succeeded ones are skipped). Returns the process exit code: 0 all succeeded,
+// identity: succeeded ones are skipped). Prints the output of the tasks it runs as GNU parallel
+// does (client/task_output.h), unless quiet. Returns the process exit code: 0 all succeeded,
 // 1 some failed, 2 usage or setup error (nothing written), 130 after SIGINT, 143 after
 // SIGTERM or another preemption ("interrupted, resume me").
 #pragma once
@@ -46,6 +47,10 @@ struct RunOptions {
   std::string output;              // --output TEMPLATE ({out} in the command)
   std::string on_finish;
   std::string shard;               // K/N
+  bool quiet = false;               // -q: print no task output
+  bool keep_order = false;          // -k: print task output in input order
+  bool line_buffer = false;         // print lines as they come, not a task at a time
+  bool tag = false;                 // prefix each printed line with the task's arguments and a TAB
   bool explain = false;
   bool json = false;
   std::vector<std::string> words;  // CMD ARGS… ::: …

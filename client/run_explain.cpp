@@ -32,7 +32,7 @@ std::string joined(const std::vector<std::string>& argv) {
 nlohmann::json summary_json(const SyncSummary& s) {
   return {{"total", s.total},     {"skip", s.skipped},        {"new", s.added},
           {"resume", s.resumed},  {"run", s.pending},         {"retry", s.retried},
-          {"keep_failed", s.kept_failed}, {"dropped", s.dropped}, {"duplicates", s.duplicates}};
+          {"keep_failed", s.kept_failed}, {"dropped", s.dropped}};
 }
 
 }  // namespace
@@ -101,12 +101,11 @@ int explain_run(const RunOptions& o, const RunPlan& plan) {
   }
   auto& s = ex->summary;
   std::printf("would run %lld of %lld tasks: %lld new, %lld resumed, %lld pending, %lld retried; "
-              "%lld skipped (succeeded), %lld kept failed, %lld dropped, %lld duplicates\n",
+              "%lld skipped (succeeded), %lld kept failed, %lld dropped\n",
               static_cast<long long>(s.added + s.resumed + s.pending + s.retried), static_cast<long long>(s.total),
               static_cast<long long>(s.added), static_cast<long long>(s.resumed), static_cast<long long>(s.pending),
               static_cast<long long>(s.retried), static_cast<long long>(s.skipped),
-              static_cast<long long>(s.kept_failed), static_cast<long long>(s.dropped),
-              static_cast<long long>(s.duplicates));
+              static_cast<long long>(s.kept_failed), static_cast<long long>(s.dropped));
   if (containment->kind() == Containment::Kind::Cgroup) {
     std::printf("containment: cgroup: every task runs in a cgroup v2 group below %s; ending a task kills all its processes\n",
                 containment->group().c_str());

@@ -122,6 +122,10 @@ Result<RunPlan> make_run_plan(const RunOptions& o, int parallelism) {
   int cpus = o.cpus, gpus = o.gpus;
   bool shell = o.shell;
   Shard sh = *shard;
+  plan.arguments_at = [=](std::uint64_t j) {
+    std::uint64_t i = sh.k + j * sh.n;
+    return expander ? expander->arguments(i) : (*lines)[i];
+  };
   plan.task_at = [=](std::uint64_t j) {
     std::uint64_t i = sh.k + j * sh.n;
     TaskSpec t;

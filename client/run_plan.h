@@ -26,6 +26,8 @@ struct RunPlan {
   // Why there is nothing to run (standard input held no line), or what the plan assumed (no
   // inputs on a terminal: the command runs once); empty otherwise. One line, for stderr.
   std::string note;
+  // What --tag prefixes task i's lines with: its inputs joined by spaces, or its --tasks line.
+  std::function<std::string(std::uint64_t)> arguments_at;
 };
 
 // Usage errors as one line each.

@@ -503,6 +503,7 @@ Status Engine::process() {
     }
   }
   for (auto& [unused, a] : placed) {
+    if (on_task_start) on_task_start(TaskStart{a->job, a->task, a->index, a->attempt});
     auto st = spawn(*a);
     if (st) {
       unrecorded_pids_.push_back({a->task, a->pid, a->proc_start, monotonic_ms() + kPidFlushDelayMs});
@@ -537,6 +538,7 @@ Status Engine::process() {
   for (TaskId task : next) logs_.prepare(task);
   // Last, once every reply of this turn has gone out (a checkpoint save's above all).
   store_.merge_wal_if_due();
+  if (on_turn_end) on_turn_end();
   return {};
 }
 

@@ -59,6 +59,15 @@ struct EngineOptions {
   std::uint64_t max_result_bytes = 1ull << 30;
 };
 
+// An attempt about to start, its row committed as running: reported before the spawn, so
+// that its log files hold nothing of this attempt yet (the printing of task output).
+struct TaskStart {
+  JobId job = 0;
+  TaskId task = 0;
+  std::int64_t index = 0;
+  int attempt = 0;
+};
+
 // One finished attempt, as reported to the engine's owner (progress line, joblog).
 struct TaskEnd {
   JobId job = 0;
@@ -111,9 +120,13 @@ class Engine {
   StateCounts counts(JobId job) const;
   // Usage error when a task asks for more than this node has at all (so it could never start).
   Status check_fits(const TaskSpec& spec) const { return pool_.check_fits(spec); }
+  // Hooks for the engine's owner, called on the engine's thread. on_task_end comes inside the
+  // turn's transaction, before its commit; on_turn_end after every commit of the turn.
+  std::function<void(const TaskStart&)> on_task_start;
   std::function<void(const TaskEnd&)> on_task_end;
   // Called at least every `every` while tasks run, between turns (jr run's live line).
   void set_ticker(Millis every, std::function<void()> tick);
+  std::function<void()> on_turn_end;
 
   // ---- requests from running tasks (daemon/task_requests.cpp); `run_token` is the
   // task's JR_RUN, which must name an attempt that is running now.

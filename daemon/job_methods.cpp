@@ -76,7 +76,7 @@ Result<json> submit(Engine& engine, Store& store, const json& p) {
   if (!summary) return summary.error();
   JR_TRY(tx.commit());
   JR_TRY(engine.add_job(*job));
-  return json{{"job", *job}, {"tasks", summary->total}, {"duplicates", summary->duplicates}};
+  return json{{"job", *job}, {"tasks", summary->total}};
 }
 
 }  // namespace

@@ -346,7 +346,7 @@ void TaskExpander::append_value(std::vector<std::string>& words, const Piece& pi
   }
 }
 
-std::vector<std::string> TaskExpander::expand(std::uint64_t i) const {
+std::vector<const std::string*> TaskExpander::values_of(std::uint64_t i) const {
   assert(i < size_);
   // Mixed-radix digits of i over the groups, the last group being the fastest-varying digit.
   std::vector<const std::string*> values(sources_.size());
@@ -359,7 +359,21 @@ std::vector<std::string> TaskExpander::expand(std::uint64_t i) const {
       values[k] = &sources_[k][at % sources_[k].size()];
     }
   }
+  return values;
+}
 
+std::string TaskExpander::arguments(std::uint64_t i) const {
+  std::vector<const std::string*> values = values_of(i);
+  std::string out;
+  for (std::size_t k = 0; k < values.size(); ++k) {
+    if (k > 0) out += ' ';
+    out += *values[k];
+  }
+  return out;
+}
+
+std::vector<std::string> TaskExpander::expand(std::uint64_t i) const {
+  std::vector<const std::string*> values = values_of(i);
   std::vector<std::string> words;
   words.reserve(words_.size() + (has_replacement_ ? 0 : values.size()));
   for (const std::vector<Piece>& pieces : words_) {

@@ -81,6 +81,8 @@ class TaskExpander {
   // replacement string ({out} counts as one), the inputs are appended, one word per source.
   // REQUIRES: i < size().
   std::vector<std::string> expand(std::uint64_t i) const;
+  // The inputs of task i joined by spaces, as GNU parallel's --tag prints them. REQUIRES: i < size().
+  std::string arguments(std::uint64_t i) const;
 
  private:
   // A run of literal text, {#}, {%}, or a transform of one source's value.
@@ -91,6 +93,8 @@ class TaskExpander {
     std::string text;        // Literal only
   };
 
+  // Task i's value of each source: mixed-radix digits of i, the last source varying fastest.
+  std::vector<const std::string*> values_of(std::uint64_t i) const;
   static std::vector<Piece> parse_word(std::string_view word, std::size_t source_count);
   // Appends the piece's value(s) to the last word; with several values in argv mode, each
   // value after the first starts a word of its own.

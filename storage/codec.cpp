@@ -109,6 +109,10 @@ std::string task_identity(const TaskSpec& spec) {
   return d.hex();
 }
 
+std::string occurrence_identity(const std::string& digest, std::uint64_t k) {
+  return k == 0 ? digest : digest + "." + std::to_string(k);
+}
+
 std::string template_identity(const JobSpec& spec) {
   Digest d;
   d.field("command");

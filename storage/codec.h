@@ -4,6 +4,7 @@
 // whose struct version this build does not know.
 #pragma once
 
+#include <cstdint>
 #include <string>
 
 #include "base/result.h"
@@ -18,6 +19,11 @@ Result<JobSpec> decode_job_spec(const std::string& blob);
 
 // A hex digest identifying what a task runs (argv, cwd, env): equal specs, equal identity.
 std::string task_identity(const TaskSpec& spec);
+// The identity of the k-th (from 0) of a run's tasks with equal specs: the digest itself for
+// the first, "<digest>.<k>" for the next ones. So the k-th copy matches the k-th copy of the
+// next run, and a store from before copies were told apart (it holds one task per digest, under
+// the digest alone) matches the first copy.
+std::string occurrence_identity(const std::string& digest, std::uint64_t k);
 // A hex digest of a job's command template and how it is run (shell, cwd): a different
 // template on the same state is another job.
 std::string template_identity(const JobSpec& spec);

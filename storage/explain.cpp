@@ -1,5 +1,6 @@
 #include "storage/explain.h"
 
+#include <unordered_map>
 #include <unordered_set>
 
 #include "storage/codec.h"
@@ -10,6 +11,7 @@ Result<Explanation> explain_tasks(Store* store, JobId job, std::uint64_t count,
                                   const std::function<TaskSpec(std::uint64_t)>& task_at, bool retry_failed) {
   Explanation out;
   std::unordered_set<std::string> asked;
+  std::unordered_map<std::string, std::uint64_t> copies;  // digest -> copies seen so far
   std::optional<sql::Stmt> sel;
   if (job) {
     auto st = store->db().prepare(
@@ -21,15 +23,11 @@ Result<Explanation> explain_tasks(Store* store, JobId job, std::uint64_t count,
   }
   auto& sum = out.summary;
   for (std::uint64_t i = 0; i < count; ++i) {
-    std::string identity = task_identity(task_at(i));
+    std::string digest = task_identity(task_at(i));
+    std::string identity = occurrence_identity(digest, copies[digest]++);
+    asked.insert(identity);
     TaskDecision d;
     d.index = static_cast<std::int64_t>(i);
-    if (!asked.insert(identity).second) {
-      d.action = "duplicate";
-      ++sum.duplicates;
-      out.tasks.push_back(d);
-      continue;
-    }
     ++sum.total;
     bool found = false;
     if (sel) {

@@ -18,7 +18,7 @@ namespace jr {
 
 struct TaskDecision {
   std::int64_t index = 0;       // position in this run; -1 for a dropped task
-  std::string action;           // skip, new, resume, run, retry, keep-failed, dropped, duplicate
+  std::string action;           // skip, new, resume, run, retry, keep-failed, dropped
   TaskId task = 0;              // 0 for a new task
   std::int64_t finished_ms = 0; // when a skipped task succeeded
   std::int64_t checkpoint = 0;  // the checkpoint a resumed task restarts from; 0: none

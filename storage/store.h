@@ -63,7 +63,7 @@ struct RunningTask {
 
 // What matching a job's tasks against the store found and did (docs/DESIGN.md, identity).
 struct SyncSummary {
-  std::int64_t total = 0;        // tasks asked for, duplicates folded
+  std::int64_t total = 0;        // tasks asked for
   std::int64_t added = 0;        // new identities
   std::int64_t skipped = 0;      // succeeded before: not run again
   std::int64_t resumed = 0;      // interrupted: run again from their last checkpoint
@@ -71,7 +71,6 @@ struct SyncSummary {
   std::int64_t retried = 0;      // failed or cancelled, run again (--retry-failed)
   std::int64_t kept_failed = 0;  // failed or cancelled, left so
   std::int64_t dropped = 0;      // in the store but no longer asked for
-  std::int64_t duplicates = 0;   // asked for twice with the same identity
 };
 
 class Store {
@@ -103,9 +102,10 @@ class Store {
   Result<StateCounts> count_states(JobId job);
 
   // Matches the tasks a run asks for (`count` of them, built by `task_at`) against the job's
-  // stored tasks by identity: new ones are added, known ones kept with their history and
-  // reindexed, interrupted ones made pending again, failed ones too when `retry_failed`, and
-  // tasks no longer asked for become Dropped.
+  // stored tasks by identity, the k-th of equal specs being their k-th copy (storage/codec.h,
+  // occurrence_identity): every position is a task of its own. New ones are added, known ones
+  // kept with their history and reindexed, interrupted ones made pending again, failed ones too
+  // when `retry_failed`, and tasks no longer asked for become Dropped.
   Result<SyncSummary> sync_tasks(JobId job, std::uint64_t count,
                                  const std::function<TaskSpec(std::uint64_t)>& task_at,
                                  bool retry_failed);

@@ -1,4 +1,6 @@
 // Store::sync_tasks: matching the tasks a run asks for against the stored ones by identity.
+#include <unordered_map>
+
 #include "base/duration.h"
 #include "storage/codec.h"
 #include "storage/store.h"
@@ -33,15 +35,15 @@ Result<SyncSummary> Store::sync_tasks(JobId job, std::uint64_t count,
 
   SyncSummary sum;
   std::int64_t now = now_ms();
-  for (std::uint64_t i = 0; i < count; ++i) {
-    TaskSpec spec = task_at(i);
-    std::string identity = task_identity(spec);
+  // Matches the task at position i under `identity`; false, changing nothing, when this run
+  // already matched that identity (an earlier copy of the same spec).
+  auto match = [&](std::uint64_t i, const TaskSpec& spec, const std::string& identity) -> Result<bool> {
     JR_TRY(ins->bind(1, job).bind(2, static_cast<std::int64_t>(i)).bind(3, identity)
                .bind_blob(4, encode_task_spec(spec)).bind(5, now).bind(6, gen).run());
     if (db_->changes() == 1) {
       ++sum.added;
       ++sum.total;
-      continue;
+      return true;
     }
     sel->bind(1, job).bind(2, identity);
     auto row = sel->step();
@@ -51,10 +53,7 @@ Result<SyncSummary> Store::sync_tasks(JobId job, std::uint64_t count,
     bool seen_this_run = sel->i64(2) == gen;
     bool succeeded_before = sel->i32(3) != 0;
     JR_TRY(sel->run());
-    if (seen_this_run) {
-      ++sum.duplicates;
-      continue;
-    }
+    if (seen_this_run) return false;
     ++sum.total;
     TaskState to = state;
     bool reset_failures = false;
@@ -88,6 +87,26 @@ Result<SyncSummary> Store::sync_tasks(JobId job, std::uint64_t count,
     JR_TRY(upd->run());
     if (to != state) {
       JR_TRY(task_event(id, state, to, 0, state == TaskState::Interrupted ? "resume" : "requeue"));
+    }
+    return true;
+  };
+  // Copies seen so far of each spec asked for more than once. Only those are remembered: a
+  // first copy is told from a second by the row's run_gen, so a job of distinct tasks costs no
+  // memory per task.
+  std::unordered_map<std::string, std::uint64_t> copies;
+  for (std::uint64_t i = 0; i < count; ++i) {
+    TaskSpec spec = task_at(i);
+    std::string digest = task_identity(spec);
+    auto c = copies.find(digest);
+    if (c != copies.end()) {
+      JR_TRY(match(i, spec, occurrence_identity(digest, c->second++)));
+      continue;
+    }
+    auto first = match(i, spec, digest);
+    if (!first) return first.error();
+    if (!*first) {
+      copies.emplace(digest, 2);
+      JR_TRY(match(i, spec, occurrence_identity(digest, 1)));
     }
   }
 

@@ -4,7 +4,9 @@ A call is joblib's (function, args, kwargs) triple. Its payload is the pickle of
 (function, args, sorted kwargs items); pickle sends functions by reference (module and
 qualified name), so the payload holds the function's name and the arguments' values, and its
 SHA-256 is the call's identity: the same call has the same identity in every run, which is what
-lets a rerun skip it. Sets are pickled in a canonical order so that string hashing, which
+lets a rerun skip it. Equal calls in one input are computed once each, as joblib does (ten
+draw() calls give ten draws): the k-th copy's identity carries k (copy_identity), so it matches
+the k-th copy of the next run. Sets are pickled in a canonical order so that string hashing, which
 differs between interpreters, does not change an identity.
 
 Everything a task would trip over is found here, before any task runs: a function that cannot
@@ -192,6 +194,12 @@ def _explain_unpicklable(function, args, kwargs, position, error):
                 f"cannot be pickled: {type(e).__name__}: {e}") from None
     raise UnpicklableArgument(f"jr cannot send call {position} to {describe(function)}: "
                               f"{type(error).__name__}: {error}") from None
+
+
+def copy_identity(identity, k):
+    """The identity of the k-th (from 0) of equal calls: the call's own for the first, so that a
+    state written before copies were told apart still matches it."""
+    return identity if k == 0 else f"{identity}.{k}"
 
 
 def batch_identity(kind, call_ids):

@@ -143,6 +143,8 @@ def run(state, lines, n_jobs, retries=0, timeout=None, name=None, env=None, verb
         argv += ["--timeout", f"{int(max(1, timeout) * 1000)}ms"]
     if name:
         argv += ["--name", name]
+    if not verbose:
+        argv.append("--quiet")  # the tasks' output stays in their logs, out of engine.log's messages
     wait_for_lock(state)
     log_path = os.path.join(state, "py", "engine.log")
     log = open(log_path, "wb")

@@ -121,7 +121,7 @@ class Client:
         """Creates a job: `tasks` (shell lines) or `command` (argv template) with `sources`.
 
         Options as documented: name, parallelism, retries, timeout_ms, priority, after, cwd, env,
-        shell. Returns {"job", "tasks", "duplicates"}.
+        shell. Returns {"job", "tasks"}.
         """
         params = dict(options)
         if tasks is not None:

@@ -125,7 +125,7 @@ class _Layout:
 
 
 class _Work(_Layout):
-    """One Parallel call: its calls checked and encoded, deduplicated, and where they go."""
+    """One Parallel call: its calls checked and encoded, and where they go."""
 
     def __init__(self, parallel, iterable):
         super().__init__([], [], {}, lambda u: _calls.describe(self.calls[u].function))
@@ -134,20 +134,21 @@ class _Work(_Layout):
         self.state = os.path.abspath(parallel.state)
         self.py_dir = os.path.join(self.state, "py")
         checked = {}
-        self.calls = []  # unique calls
-        by_identity = self.unique_of
+        copies = {}  # a call's identity -> how many equal calls came before
+        self.calls = []  # one per input, equal calls included: each is computed (joblib's meaning)
         for position, item in enumerate(iterable):
             function, args, kwargs = _calls.normalize(item, position)
             if id(function) not in checked:
                 _calls.check_function(function)
                 checked[id(function)] = function  # keeps it alive, so that its id stays its own
             call = _calls.encode(function, args, kwargs, position)
-            u = by_identity.get(call.identity)
-            if u is None:
-                u = by_identity[call.identity] = len(self.calls)
-                self.calls.append(call)
-                self.first_position.append(position)
-            self.positions.append(u)
+            k = copies.get(call.identity, 0)
+            copies[call.identity] = k + 1
+            call.identity = _calls.copy_identity(call.identity, k)
+            self.unique_of[call.identity] = position
+            self.calls.append(call)
+            self.first_position.append(position)
+            self.positions.append(position)
         needs_main = any(b"__main__" in c.payload for c in self.calls)
         self.main = _calls.main_module_info() if needs_main else None
         if self.main is not None:

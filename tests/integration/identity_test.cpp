@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdlib>
 #include <filesystem>
@@ -99,18 +100,19 @@ TEST(IdentityTest, ChangedInputsAfterAKillRunOnlyWhatIsNew) {
     auto out = run_jr(job(c.second), dir.path());
     ASSERT_EQ(out.exit_code, 0) << out.err;
     auto after = runs(dir);
-    std::set<std::string> asked(c.second.begin(), c.second.end());
+    std::map<std::string, int> asked;  // input -> its copies
+    for (auto& in : c.second) ++asked[in];
     // Explain skips exactly what succeeded before and is still asked for; nothing skipped runs
-    // again; everything else runs once; the counts explain gave are what ran.
+    // again; everything else runs once, every copy; the counts explain gave are what ran.
     std::set<std::string> expect_skipped;
     for (auto& in : succeeded_before) {
       if (asked.count(in)) expect_skipped.insert(in);
     }
     EXPECT_EQ(skipped, expect_skipped);
     std::int64_t ran_now = 0;
-    for (auto& in : asked) {
+    for (auto& [in, copies] : asked) {
       int again = after[in] - before[in];
-      EXPECT_EQ(again, skipped.count(in) ? 0 : 1) << in;
+      EXPECT_EQ(again, copies - static_cast<int>(skipped.count(in))) << in;
       ran_now += again;
     }
     EXPECT_EQ(ran_now, s["new"].get<int>() + s["resume"].get<int>() + s["run"].get<int>());
@@ -118,11 +120,45 @@ TEST(IdentityTest, ChangedInputsAfterAKillRunOnlyWhatIsNew) {
       EXPECT_EQ(query_int(db, "SELECT count(*) FROM tasks WHERE state = 6"), 10);
       EXPECT_EQ(s["dropped"].get<int>(), 10);
     }
-    if (c.name == std::string("duplicate")) {
-      EXPECT_EQ(s["duplicates"].get<int>(), 10);
-      EXPECT_EQ(query_int(db, "SELECT count(*) FROM tasks"), 30);
+    if (c.name == std::string("duplicate")) {  // the second copies are tasks of their own
+      EXPECT_EQ(s["total"].get<int>(), 40);
+      EXPECT_EQ(query_int(db, "SELECT count(*) FROM tasks WHERE state = 2"), 40);
     }
     EXPECT_NE(out.err.find("already succeeded (skipped)"), std::string::npos) << out.err;
+  }
+}
+
+// Identical inputs are tasks of their own (issue 16): with copies present, a kill -9 of the
+// engine and a resume run every copy once, and none that succeeded again.
+TEST(IdentityTest, CopiesOfOneInputEachRunOnceAcrossAKill) {
+  TempDir dir;
+  auto db = dir / ".jr/jr.db";
+  std::vector<std::string> inputs;
+  for (int i = 0; i < 30; ++i) inputs.push_back("in" + std::to_string(i % 4));
+  std::vector<std::string> args = {"run", "-j", "3", "--", "sh", "-c", "echo $1 $JR_TASK_ID >> runs.txt; sleep 0.05",
+                                   "sh", ":::"};
+  args.insert(args.end(), inputs.begin(), inputs.end());
+  kill_mid_run(dir, args, 8);
+  auto succeeded_before = query_ints(db, "SELECT id FROM tasks WHERE state = 2");
+  ASSERT_GE(succeeded_before.size(), 8u);
+  auto before = runs(dir);
+  auto out = run_jr(args, dir.path());
+  ASSERT_EQ(out.exit_code, 0) << out.err;
+  EXPECT_NE(out.err.find("resuming"), std::string::npos) << out.err;
+  EXPECT_NE(out.err.find("30 tasks succeeded"), std::string::npos) << out.err;
+  EXPECT_EQ(query_int(db, "SELECT count(*) FROM tasks WHERE state = 2"), 30);
+  auto after = runs(dir);
+  std::map<std::string, std::set<std::string>> tasks_of_input;
+  for (auto& [line, n] : after) {
+    auto space = line.find(' ');
+    tasks_of_input[line.substr(0, space)].insert(line.substr(space + 1));
+    std::int64_t task = std::stoll(line.substr(space + 1));
+    bool skipped = std::count(succeeded_before.begin(), succeeded_before.end(), task) > 0;
+    EXPECT_EQ(n - before[line], skipped ? 0 : 1) << line;
+  }
+  ASSERT_EQ(tasks_of_input.size(), 4u);
+  for (int i = 0; i < 4; ++i) {
+    EXPECT_EQ(tasks_of_input["in" + std::to_string(i)].size(), i < 2 ? 8u : 7u) << i;
   }
 }
 

@@ -21,6 +21,13 @@ def record(x, marker):
     return x
 
 
+def draw(marker):
+    """A random number, as a Monte Carlo replicate draws one; each call that runs leaves a line."""
+    with open(marker, "a") as f:
+        f.write("drawn\n")
+    return int.from_bytes(os.urandom(8), "little")
+
+
 def fail_on(x, bad):
     if x == bad:
         raise ValueError(f"x is {x}, which this call refuses")

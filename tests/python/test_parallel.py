@@ -50,11 +50,26 @@ class ResultsTest(TempDirTest):
         got = jr.Parallel(n_jobs=2, state=self.state)(delayed(calls.identity)(p) for p in points)
         self.assertEqual(got, points)
 
-    def test_same_call_twice_runs_once_and_fills_both_places(self):
+    def test_equal_calls_run_once_each_as_with_joblib(self):
         marker = os.path.join(self.dir, "marker")
         got = jr.Parallel(n_jobs=2, state=self.state)(delayed(calls.record)(x, marker) for x in [1, 2, 1, 3, 2])
         self.assertEqual(got, [1, 2, 1, 3, 2])
-        self.assertEqual(sorted(lines(marker)), ["1", "2", "3"])
+        self.assertEqual(sorted(lines(marker)), ["1", "1", "2", "2", "3"])
+
+    def test_ten_draws_without_arguments_are_ten_results_and_a_rerun_keeps_them(self):
+        marker = os.path.join(self.dir, "marker")
+        work = [delayed(calls.draw)(marker) for _ in range(10)]
+        got = jr.Parallel(n_jobs=2, state=self.state)(work)
+        self.assertEqual(len(got), 10)
+        self.assertEqual(len(set(got)), 10, "equal calls were merged")
+        self.assertEqual(len(lines(marker)), 10)
+        # The k-th copy matches the k-th copy: a rerun takes every draw from the store, and
+        # two more calls run only those two.
+        self.assertEqual(jr.Parallel(n_jobs=2, state=self.state)(work), got)
+        more = jr.Parallel(n_jobs=2, state=self.state)(work + work[:2])
+        self.assertEqual(more[:10], got)
+        self.assertEqual(len(set(more)), 12)
+        self.assertEqual(len(lines(marker)), 12)
 
     def test_rerun_computes_nothing_again(self):
         marker = os.path.join(self.dir, "marker")

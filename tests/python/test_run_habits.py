@@ -185,15 +185,15 @@ class RunHabitsTest(TempDirTest):
 
 
 class LiveLineTest(TempDirTest):
-    """Issue 16, section 4: the live line on a terminal moves while tasks run, not only as they end."""
+    """Issue 16, section 4: the live line on a terminal (stderr) moves while tasks run, not only as they end."""
 
     def test_the_line_shows_running_tasks_before_any_ends(self):
         leader, follower = pty.openpty()
         self.addCleanup(os.close, leader)
         hold = 'while [ ! -e release ]; do sleep 0.05; done'
         jr = subprocess.Popen([jr_bin(), "run", "-j", "2", "--state", self.state, "--", "sh", "-c", hold, "{}",
-                               ":::", "a", "b"], cwd=self.dir, stdin=subprocess.DEVNULL, stdout=follower,
-                              stderr=subprocess.PIPE)
+                               ":::", "a", "b"], cwd=self.dir, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                              stderr=follower)
         os.close(follower)
         self.addCleanup(jr.kill)
         seen = bytearray()

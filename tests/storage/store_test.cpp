@@ -42,11 +42,10 @@ std::string rows(sqlite3* db, const std::string& sql) {
   return out;
 }
 
-// total/added/skipped/resumed/pending/retried/kept_failed/dropped/duplicates
+// total/added/skipped/resumed/pending/retried/kept_failed/dropped
 std::string describe(const SyncSummary& s) {
   std::string out;
-  for (auto n : {s.total, s.added, s.skipped, s.resumed, s.pending, s.retried, s.kept_failed, s.dropped,
-                 s.duplicates}) {
+  for (auto n : {s.total, s.added, s.skipped, s.resumed, s.pending, s.retried, s.kept_failed, s.dropped}) {
     out += (out.empty() ? "" : "/") + std::to_string(n);
   }
   return out;
@@ -243,7 +242,7 @@ TEST_F(StoreTest, InterruptThenSyncMakesPendingAgain) {
   EXPECT_EQ(attempts("a"), "1|4|null|15|shutdown");
   EXPECT_EQ(events("a"), "0|1|1|;1|4|1|shutdown");
   EXPECT_EQ(runnable(10, 1 << 30), ids({"b"}));
-  EXPECT_EQ(describe(sync({"a", "b"})), "2/0/0/1/1/0/0/0/0");
+  EXPECT_EQ(describe(sync({"a", "b"})), "2/0/0/1/1/0/0/0");
   EXPECT_EQ(task("a"), "0|1|0|null|null|0|0");
   EXPECT_EQ(events("a"), "0|1|1|;1|4|1|shutdown;4|0|0|resume");
   EXPECT_EQ(*store_->start_task(id("a"), 1, 4000), 2);
@@ -362,7 +361,7 @@ TEST_F(StoreTest, RefusedInterruptInGroupCommitKeepsTaskSucceeded) {
   }
   EXPECT_EQ(attempts("a"), "1|2|0|null|");
   sync({"z"});
-  EXPECT_EQ(describe(sync({"a"})), "1/0/1/0/0/0/0/1/0");
+  EXPECT_EQ(describe(sync({"a"})), "1/0/1/0/0/0/0/1");
   EXPECT_EQ(task("a"), "2|1|0|0|null|0|0");
 }
 
@@ -398,7 +397,7 @@ TEST_F(StoreTest, SyncNewJobAddsEveryTaskInOrder) {
   EXPECT_EQ(q("SELECT job_id, task_id, from_state, to_state, detail FROM events"),
             std::to_string(job_) + "|null|null|null|job created");
   EXPECT_EQ(store_->job(job_)->value().template_id, "template");
-  EXPECT_EQ(describe(sync({"a", "b", "c"})), "3/3/0/0/0/0/0/0/0");
+  EXPECT_EQ(describe(sync({"a", "b", "c"})), "3/3/0/0/0/0/0/0");
   EXPECT_EQ(q("SELECT idx, state, attempts FROM tasks ORDER BY id"), "0|0|0;1|0|0;2|0|0");
   EXPECT_EQ(q("SELECT count(*) FROM events WHERE task_id IS NOT NULL"), "0");
   auto missing = store_->sync_tasks(job_ + 100, 1, [](std::uint64_t) { return spec_for("a"); }, false);
@@ -411,7 +410,7 @@ TEST_F(StoreTest, SyncIdenticalRunSkipsSucceededAndKeepsPending) {
   succeed("b");
   auto kept = [&] { return q("SELECT id, idx, state, attempts, exit_code FROM tasks") + q("SELECT * FROM events"); };
   std::string before = kept();
-  EXPECT_EQ(describe(sync({"a", "b", "c"})), "3/0/2/0/1/0/0/0/0");
+  EXPECT_EQ(describe(sync({"a", "b", "c"})), "3/0/2/0/1/0/0/0");
   EXPECT_EQ(kept(), before);
   EXPECT_EQ(runnable(10, 0), ids({"c"}));
 }
@@ -420,7 +419,7 @@ TEST_F(StoreTest, SyncAddedInputsKeepsKnownTasks) {
   sync({"a", "b", "c"});
   std::vector<TaskId> known = ids({"a", "b", "c"});
   succeed("a");
-  EXPECT_EQ(describe(sync({"a", "b", "c", "d", "e"})), "5/2/1/0/2/0/0/0/0");
+  EXPECT_EQ(describe(sync({"a", "b", "c", "d", "e"})), "5/2/1/0/2/0/0/0");
   EXPECT_EQ(ids({"a", "b", "c"}), known);
   EXPECT_EQ(q("SELECT count(*) FROM tasks"), "5");
   EXPECT_EQ(runnable(10, 0), ids({"b", "c", "d", "e"}));
@@ -430,7 +429,7 @@ TEST_F(StoreTest, SyncAddedInputsKeepsKnownTasks) {
 TEST_F(StoreTest, SyncRemovedInputsAreDropped) {
   sync({"a", "b", "c"});
   fail("b", 4);
-  EXPECT_EQ(describe(sync({"a", "c"})), "2/0/0/0/2/0/0/1/0");
+  EXPECT_EQ(describe(sync({"a", "c"})), "2/0/0/0/2/0/0/1");
   EXPECT_EQ(task("b"), "6|1|1|4|null|0|1");
   EXPECT_EQ(events("b"), "0|1|1|;1|3|1|exit 4;3|6|1|no longer asked for");
   EXPECT_EQ(task("c"), "0|0|0|null|null|0|1");
@@ -445,26 +444,49 @@ TEST_F(StoreTest, SyncReorderedInputsReindexSameTasks) {
   sync({"a", "b", "c"});
   std::vector<TaskId> known = ids({"a", "b", "c"});
   std::string events_before = q("SELECT * FROM events");
-  EXPECT_EQ(describe(sync({"c", "a", "b"})), "3/0/0/0/3/0/0/0/0");
+  EXPECT_EQ(describe(sync({"c", "a", "b"})), "3/0/0/0/3/0/0/0");
   EXPECT_EQ(ids({"a", "b", "c"}), known);
   EXPECT_EQ(q("SELECT idx FROM tasks ORDER BY id"), "1;2;0");
   EXPECT_EQ(q("SELECT * FROM events"), events_before);
   EXPECT_EQ(runnable(10, 0), ids({"c", "a", "b"}));
 }
 
-TEST_F(StoreTest, SyncFoldsDuplicateIdentities) {
-  EXPECT_EQ(describe(sync({"a", "b", "a", "b", "c"})), "3/3/0/0/0/0/0/0/2");
-  EXPECT_EQ(q("SELECT count(*) FROM tasks"), "3");
-  EXPECT_EQ(describe(sync({"c", "c", "a", "b"})), "3/0/0/0/3/0/0/0/1");
-  EXPECT_EQ(runnable(10, 0), ids({"c", "a", "b"}));
+// Every position is a task; the k-th copy of a spec matches the k-th copy of the next run.
+TEST_F(StoreTest, SyncCopiesOfOneSpecAreTasksOfTheirOwn) {
+  std::string a = task_identity(spec_for("a"));
+  EXPECT_EQ(describe(sync({"a", "b", "a", "a", "c"})), "5/5/0/0/0/0/0/0");
+  EXPECT_EQ(q("SELECT identity, idx FROM tasks WHERE identity LIKE '" + a + "%' ORDER BY idx"),
+            a + "|0;" + a + ".1|2;" + a + ".2|3");
+  auto copy = [&](int k) { return std::stoll(q("SELECT id FROM tasks WHERE identity = '" + occurrence_identity(a, k) + "'")); };
+  TaskId second = copy(1);
+  ASSERT_EQ(*store_->start_task(second, 1, 1000), 1);
+  ASSERT_EQ(*store_->finish_task(second, exited(0), 0, 2000, 0), TaskState::Succeeded);
+  // Two copies now: the first is still pending, the second succeeded; the third, b and c go.
+  EXPECT_EQ(describe(sync({"a", "a"})), "2/0/1/0/1/0/0/3");
+  EXPECT_EQ(copy(1), second);
+  EXPECT_EQ(runnable(10, 0), std::vector<TaskId>{copy(0)});
+  // Four: the third comes back from dropped, the fourth is new.
+  EXPECT_EQ(describe(sync({"a", "a", "a", "a"})), "4/2/1/0/1/0/0/0");
+  EXPECT_EQ(runnable(10, 0), (std::vector<TaskId>{copy(0), copy(2), copy(3)}));
+  EXPECT_EQ(q("SELECT idx FROM tasks WHERE identity LIKE '" + a + "%' ORDER BY idx"), "0;1;2;3");
+}
+
+// A store from before copies were told apart holds one task per spec, under the digest alone:
+// it is the first copy, so what succeeded there is not run again.
+TEST_F(StoreTest, SyncMatchesAnOlderStoresOneTaskToTheFirstCopy) {
+  std::string a = task_identity(spec_for("a"));
+  ASSERT_TRUE(store_->db().exec("INSERT INTO tasks(job_id, idx, identity, spec, submit_ms, state) VALUES (" +
+                                std::to_string(job_) + ", 0, '" + a + "', x'00', 1, 2)").ok());
+  EXPECT_EQ(describe(sync({"a", "a", "a"})), "3/2/1/0/0/0/0/0");
+  EXPECT_EQ(q("SELECT identity, state FROM tasks ORDER BY idx"), a + "|2;" + a + ".1|0;" + a + ".2|0");
 }
 
 TEST_F(StoreTest, SyncKeepsFailedUnlessRetryFailed) {
   sync({"a", "b"});
   fail("a", 7);
-  EXPECT_EQ(describe(sync({"a", "b"}, false)), "2/0/0/0/1/0/1/0/0");
+  EXPECT_EQ(describe(sync({"a", "b"}, false)), "2/0/0/0/1/0/1/0");
   EXPECT_EQ(task("a"), "3|1|1|7|null|0|0");
-  EXPECT_EQ(describe(sync({"a", "b"}, true)), "2/0/0/0/1/1/0/0/0");
+  EXPECT_EQ(describe(sync({"a", "b"}, true)), "2/0/0/0/1/1/0/0");
   EXPECT_EQ(task("a"), "0|1|0|7|null|0|0");
   EXPECT_EQ(events("a"), "0|1|1|;1|3|1|exit 7;3|0|0|requeue");
   EXPECT_EQ(*store_->start_task(id("a"), 1, 5000), 2);
@@ -475,9 +497,9 @@ TEST_F(StoreTest, SyncRevivesDroppedTasks) {
   sync({"a", "b", "c"});
   succeed("a");
   fail("b", 1);
-  EXPECT_EQ(describe(sync({"z"})), "1/1/0/0/0/0/0/3/0");
+  EXPECT_EQ(describe(sync({"z"})), "1/1/0/0/0/0/0/3");
   EXPECT_EQ(*store_->count_states(job_), (StateCounts{1, 0, 0, 0, 0, 0, 3}));
-  EXPECT_EQ(describe(sync({"c", "b", "a"})), "3/2/1/0/0/0/0/1/0");
+  EXPECT_EQ(describe(sync({"c", "b", "a"})), "3/2/1/0/0/0/0/1");
   EXPECT_EQ(task("a"), "2|1|0|0|null|0|2");
   EXPECT_EQ(q("SELECT state, attempts, idx FROM tasks WHERE id = " + sid("b")), "0|1|1");
   EXPECT_EQ(task("c"), "0|0|0|null|null|0|0");
