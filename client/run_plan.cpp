@@ -29,10 +29,6 @@ Result<Shard> parse_shard(const std::string& text) {
   return s;
 }
 
-void replace_all(std::string& s, const std::string& from, const std::string& to) {
-  for (auto pos = s.find(from); pos != std::string::npos; pos = s.find(from, pos + to.size())) s.replace(pos, from.size(), to);
-}
-
 }  // namespace
 
 Result<RunPlan> make_run_plan(const RunOptions& o, int parallelism) {
@@ -120,7 +116,6 @@ Result<RunPlan> make_run_plan(const RunOptions& o, int parallelism) {
   std::int64_t timeout_ms = spec.timeout_ms;
   int retries = spec.retries;
   int cpus = o.cpus, gpus = o.gpus;
-  bool shell = o.shell;
   Shard sh = *shard;
   plan.arguments_at = [=](std::uint64_t j) {
     std::uint64_t i = sh.k + j * sh.n;
@@ -129,14 +124,15 @@ Result<RunPlan> make_run_plan(const RunOptions& o, int parallelism) {
   plan.task_at = [=](std::uint64_t j) {
     std::uint64_t i = sh.k + j * sh.n;
     TaskSpec t;
-    t.argv = expander ? expander->expand(i) : std::vector<std::string>{"/bin/sh", "-c", (*lines)[i]};
+    std::string partial;
     if (output) {
       auto out = output->expand(i).front();
       if (!out.empty() && out[0] != '/') out = cwd + "/" + out;
       t.outputs.push_back(out);
-      std::string partial = shell ? shell_quote(partial_path(out)) : partial_path(out);
-      for (auto& w : t.argv) replace_all(w, "{out}", partial);
+      partial = partial_path(out);
     }
+    t.argv = expander ? expander->expand(i, output ? &partial : nullptr)
+                      : std::vector<std::string>{"/bin/sh", "-c", (*lines)[i]};
     t.cwd = cwd;
     t.timeout_ms = timeout_ms;
     t.retries = retries;

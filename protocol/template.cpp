@@ -271,9 +271,8 @@ TaskExpander::TaskExpander(std::vector<std::string> command,
   assert(count.has_value());
   size_ = count.value_or(0);
   for (const std::string& word : command) {
-    // {out} (a declared output, substituted by jr run after expansion) counts as a
-    // replacement string: a command that writes {out} does not get its inputs appended.
-    has_replacement_ = has_replacement_ || word.find("{out}") != std::string::npos;
+    // {out} (a declared output) counts as a replacement string: a command that writes {out}
+    // does not get its inputs appended.
     words_.push_back(parse_word(word, sources_.size()));
     for (const Piece& piece : words_.back()) {
       has_replacement_ = has_replacement_ || piece.kind != Piece::Kind::Literal;
@@ -287,9 +286,6 @@ std::vector<TaskExpander::Piece> TaskExpander::parse_word(std::string_view word,
   const auto literal_piece = [](std::string text) {
     return Piece{Piece::Kind::Literal, PathTransform::Whole, 0, std::move(text)};
   };
-  // Without sources the command runs as written: `find . -exec rm {} ;` keeps its braces.
-  if (source_count == 0) return {literal_piece(std::string(word))};
-
   std::vector<Piece> pieces;
   std::string literal;
   const auto flush_literal = [&] {
@@ -298,7 +294,14 @@ std::vector<TaskExpander::Piece> TaskExpander::parse_word(std::string_view word,
   };
   std::size_t pos = 0;
   while (pos < word.size()) {
-    if (word[pos] == '{') {
+    if (word.compare(pos, 5, "{out}") == 0) {
+      flush_literal();
+      pieces.push_back(Piece{Piece::Kind::Out, PathTransform::Whole, 0, {}});
+      pos += 5;
+      continue;
+    }
+    // Without sources the command runs as written: `find . -exec rm {} ;` keeps its braces.
+    if (word[pos] == '{' && source_count > 0) {
       const std::size_t close = word.find('}', pos + 1);
       if (close != std::string_view::npos) {
         const Replacement r = classify(word.substr(pos + 1, close - pos - 1), source_count);
@@ -372,7 +375,7 @@ std::string TaskExpander::arguments(std::uint64_t i) const {
   return out;
 }
 
-std::vector<std::string> TaskExpander::expand(std::uint64_t i) const {
+std::vector<std::string> TaskExpander::expand(std::uint64_t i, const std::string* out) const {
   std::vector<const std::string*> values = values_of(i);
   std::vector<std::string> words;
   words.reserve(words_.size() + (has_replacement_ ? 0 : values.size()));
@@ -383,6 +386,7 @@ std::vector<std::string> TaskExpander::expand(std::uint64_t i) const {
         case Piece::Kind::Literal: words.back() += piece.text; break;
         case Piece::Kind::Sequence: words.back() += std::to_string(i + 1); break;
         case Piece::Kind::Slot: words.back() += "{%}"; break;
+        case Piece::Kind::Out: words.back() += !out ? std::string("{out}") : shell_ ? shell_quote(*out) : *out; break;
         case Piece::Kind::Value: append_value(words, piece, values); break;
       }
     }

@@ -79,15 +79,17 @@ class TaskExpander {
   // by spaces, unquoted (so pipes work), with every substituted value shell_quote'd. {%} stays
   // as written. With no sources the command is returned as written. When the template holds no
   // replacement string ({out} counts as one), the inputs are appended, one word per source.
+  // {out} becomes `out` (quoted like a value in shell mode) in the same pass, so that an input
+  // holding the text {out} stays what it is; with no `out` it stays as written.
   // REQUIRES: i < size().
-  std::vector<std::string> expand(std::uint64_t i) const;
+  std::vector<std::string> expand(std::uint64_t i, const std::string* out = nullptr) const;
   // The inputs of task i joined by spaces, as GNU parallel's --tag prints them. REQUIRES: i < size().
   std::string arguments(std::uint64_t i) const;
 
  private:
-  // A run of literal text, {#}, {%}, or a transform of one source's value.
+  // A run of literal text, {#}, {%}, {out}, or a transform of one source's value.
   struct Piece {
-    enum class Kind : std::uint8_t { Literal, Sequence, Slot, Value } kind = Kind::Literal;
+    enum class Kind : std::uint8_t { Literal, Sequence, Slot, Out, Value } kind = Kind::Literal;
     PathTransform transform = PathTransform::Whole;
     std::size_t source = 0;  // 1-based; 0 is {} and friends: every source
     std::string text;        // Literal only

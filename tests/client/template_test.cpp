@@ -138,6 +138,17 @@ TEST(ParseCommandLine, RejectsTooManyCombinations) {
   expect_usage_error(words, "the input sources have 2^64 or more combinations");
 }
 
+TEST(TaskExpander, OutIsPutInInTheSamePassAsTheValues) {
+  std::string out = "/d/.a b.res.jr-partial";
+  TaskExpander argv({"cp", "{}", "{out}"}, {{"x{out}"}}, false);
+  EXPECT_EQ(argv.expand(0, &out), (Words{"cp", "x{out}", out}));
+  TaskExpander shell({"cp", "{}", "{out}"}, {{"x{out}$(y)"}}, true);
+  EXPECT_EQ(shell.expand(0, &out), (Words{"/bin/sh", "-c", "cp 'x{out}$(y)' '/d/.a b.res.jr-partial'"}));
+  EXPECT_EQ(argv.expand(0), (Words{"cp", "x{out}", "{out}"})) << "with no output declared, {out} stays as written";
+  TaskExpander no_sources({"touch", "{out}"}, {}, false);
+  EXPECT_EQ(no_sources.expand(0, &out), (Words{"touch", out}));
+}
+
 TEST(TaskExpander, NoSourcesRunsTheCommandOnceAsWritten) {
   TaskExpander expander({"find", ".", "-exec", "rm", "{}", "{#}", ";"}, {}, false);
   EXPECT_EQ(expander.size(), 1u);

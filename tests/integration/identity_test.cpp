@@ -210,6 +210,17 @@ TEST(OutputTest, ExitZeroWithoutTheDeclaredOutputFails) {
             "declared output missing: " + (dir / "b.out").string());
 }
 
+// Issue 15: {out} inside an input is the input's text, never the output's path, and under
+// --shell the value and the path are quoted together: nothing in an input runs.
+TEST(OutputTest, OutInsideAnInputIsNeitherSubstitutedNorRunUnderShell) {
+  TempDir dir;
+  std::string input = "v{out}$(touch PWN)";
+  auto out = run_jr({"run", "-q", "--shell", "--output", "{}.res", "--", "echo", "{}", ">", "{out}", ":::", input}, dir.path());
+  ASSERT_EQ(out.exit_code, 0) << out.err;
+  EXPECT_FALSE(std::filesystem::exists(dir / "PWN")) << "a command substitution in an input ran";
+  EXPECT_EQ(read_file(dir / (input + ".res")), input + "\n");
+}
+
 TEST(OnFinishTest, RunsOnceWithTheJobsFiguresAndItsFailureChangesNothing) {
   TempDir dir;
   auto out = run_jr({"run", "--on-finish", "echo $JR_JOB_ID $JR_JOB_STATE $JR_SUCCEEDED $JR_FAILED $JR_TOTAL >> finished.txt; exit 5",
