@@ -121,7 +121,14 @@ void print_jobs(const json& jobs, bool details) {
 }
 
 void print_tasks(const json& tasks) {
-  Table table({{"INDEX", true}, {"STATE"}, {"ATTEMPTS", true}, {"EXIT", true}, {"TIME", true}, {"COMMAND"}});
+  // NOTE says how a task ended when the engine said more than its exit (a timeout); shown
+  // only when some task has one.
+  bool notes = false;
+  for (auto& t : tasks) notes = notes || !t.value("detail", "").empty();
+  std::vector<Table::Column> columns = {{"INDEX", true}, {"STATE"}, {"ATTEMPTS", true}, {"EXIT", true}, {"TIME", true}};
+  if (notes) columns.push_back({"NOTE"});
+  columns.push_back({"COMMAND"});
+  Table table(std::move(columns));
   for (auto& t : tasks) {
     std::string exit = int_or_dash(t["exit_code"]);
     if (t["signal"].is_number_integer()) exit = signal_name(t["signal"].get<int>());
@@ -129,8 +136,11 @@ void print_tasks(const json& tasks) {
     if (t["start_ms"].is_number_integer() && t["end_ms"].is_number_integer()) {
       time = format_duration(Millis(t["end_ms"].get<std::int64_t>() - t["start_ms"].get<std::int64_t>()));
     }
-    table.add({int_or_dash(t["index"]), t.value("state", "?"), std::to_string(t.value("attempts", 0)), exit, time,
-               command_line(t["argv"])});
+    std::vector<std::string> row = {int_or_dash(t["index"]), t.value("state", "?"), std::to_string(t.value("attempts", 0)),
+                                    exit, time};
+    if (notes) row.push_back(text_or_dash(t["detail"]));
+    row.push_back(command_line(t["argv"]));
+    table.add(std::move(row));
   }
   table.print(stdout);
 }

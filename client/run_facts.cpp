@@ -216,6 +216,7 @@ void compute_figures(RunFacts& f, const FactsOptions& o) {
     t.cpu_ms += a.cpu_ms;
     t.peak_rss_kb = std::max(t.peak_rss_kb, a.peak_rss_kb);
     t.checkpoints += a.checkpoints;
+    if (a.attempt == t.attempts) t.detail = a.detail;
     f.task_time_ms += a.run_ms();
     f.cpu_time_ms += a.cpu_ms;
     if (a.outcome == TaskState::Interrupted) ++f.interruptions;
@@ -374,7 +375,7 @@ nlohmann::ordered_json stats_json(const RunFacts& f) {
   for (auto& fail : f.failures) {
     const TaskFact& t = f.tasks[fail.task_pos];
     failures.push_back({{"index", t.index}, {"task_id", t.id}, {"command", t.command},
-                        {"exit_code", optional(t.exit_code)}, {"signal", optional(t.signal)},
+                        {"exit_code", optional(t.exit_code)}, {"signal", optional(t.signal)}, {"detail", t.detail},
                         {"attempts", t.attempts}, {"stderr", fail.stderr_path.empty() ? json() : json(fail.stderr_path)}, {"stderr_tail", fail.stderr_tail}});
   }
   return json{{"job", {{"id", f.job.id}, {"name", f.job.name}, {"state", f.job_state},

@@ -37,7 +37,7 @@ struct AttemptFact {
   std::optional<int> signal;
   std::int64_t cpu_ms = 0;      // user + system
   std::int64_t peak_rss_kb = 0;
-  std::string detail;           // "timeout", "shutdown", "engine died", …
+  std::string detail;           // "timed out after 1s (…)", "shutdown", "engine died", …
   double progress = -1;         // last fraction on the board; < 0 none
   std::string message;
   bool stalled = false;
@@ -61,6 +61,7 @@ struct TaskFact {
   std::int64_t cpu_ms = 0;
   std::int64_t peak_rss_kb = 0;
   std::int64_t checkpoints = 0;
+  std::string detail;           // its last attempt's, in words ("timed out after 1s (…)"); empty: none
 };
 
 struct EpochFact {  // one engine start: an epoch on the time axis
