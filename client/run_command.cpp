@@ -12,6 +12,7 @@
 #include "base/signals.h"
 #include "client/dry_run.h"
 #include "client/failure_reason.h"
+#include "client/fresh_state.h"
 #include "client/halt_policy.h"
 #include "client/job_input.h"
 #include "client/joblog.h"
@@ -50,14 +51,6 @@ std::string describe(const SyncSummary& s) {
   if (s.dropped) out += ", " + std::to_string(s.dropped) + " dropped (no longer asked for)";
   if (s.duplicates) out += ", " + std::to_string(s.duplicates) + " duplicates folded";
   return out;
-}
-
-void remove_state(const std::filesystem::path& dir) {
-  std::error_code ec;
-  for (const char* name : {"jr.db", "jr.db-wal", "jr.db-shm"}) std::filesystem::remove(dir / name, ec);
-  std::filesystem::remove_all(dir / "logs", ec);
-  std::filesystem::remove_all(dir / "work", ec);
-  std::filesystem::remove(dir / "board", ec);
 }
 
 void report_failures(Store& store, JobId job, const std::filesystem::path& dir) {
@@ -138,7 +131,7 @@ int run_command(const RunOptions& o) {
   so.sync = o.sync_full ? SyncMode::Full : SyncMode::Normal;
   so.signals = {SIGCHLD, SIGINT, SIGTERM, SIGHUP, *preempt};
   so.accept_submissions = false;
-  if (o.fresh) so.before_open = remove_state;
+  if (o.fresh) so.before_open = start_afresh;
   EngineOptions& eo = so.engine;
   eo.workers = jobs;
   eo.grace = *grace;

@@ -1,7 +1,11 @@
 // Messages a person can act on (issue 16, section 4): a timeout is named with its limit and
-// grace wherever a failed task is shown.
+// grace wherever a failed task is shown; a damaged jr.db is named with the way out, and
+// `--fresh` sets it aside instead of deleting it.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
+#include <algorithm>
+#include <filesystem>
 
 #include "tests/integration/harness.h"
 
@@ -9,6 +13,17 @@ namespace jr::test {
 namespace {
 
 bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+
+// Files in `dir` whose name starts with `prefix`.
+std::vector<std::string> names_starting(const std::filesystem::path& dir, const std::string& prefix) {
+  std::vector<std::string> out;
+  for (auto& e : std::filesystem::directory_iterator(dir)) {
+    auto name = e.path().filename().string();
+    if (name.rfind(prefix, 0) == 0) out.push_back(name);
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
 
 TEST(MessagesTest, TimeoutsAreNamedWithTheirLimitAndGraceInEveryView) {
   TempDir dir;
@@ -33,6 +48,70 @@ TEST(MessagesTest, TimeoutsAreNamedWithTheirLimitAndGraceInEveryView) {
   EXPECT_TRUE(contains(tasks.out, "timed out after 1s (killed after 1s grace)")) << tasks.out;
   auto json = run_jr({"tasks", "1", "--state", ".jr", "--json"}, dir.path());
   EXPECT_TRUE(contains(json.out, "\"detail\":\"timed out after 1s (killed after 1s grace)\"")) << json.out;
+}
+
+TEST(MessagesTest, AStoreOverwrittenWithGarbageIsNamedWithTheWayOut) {
+  TempDir dir;
+  ASSERT_EQ(run_jr({"run", "--", "true", ":::", "a", "b"}, dir.path()).exit_code, 0);
+  auto db = dir / ".jr/jr.db";
+  std::string garbage(8192, 'x');
+  write_file(db, garbage);
+  for (const std::vector<std::string>& args : {std::vector<std::string>{"status", "--state", ".jr"},
+                                               {"tasks", "1", "--state", ".jr"},
+                                               {"stats", "--state", ".jr"},
+                                               {"run", "--", "true", ":::", "a", "b"}}) {
+    auto out = run_jr(args, dir.path());
+    EXPECT_NE(out.exit_code, 0) << args[0];
+    EXPECT_TRUE(contains(out.err, db.string() + " is damaged")) << args[0] << ": " << out.err;
+    EXPECT_TRUE(contains(out.err, "jr run --fresh")) << args[0] << ": " << out.err;
+    EXPECT_EQ(std::count(out.err.begin(), out.err.end(), '\n'), 1) << args[0] << ": " << out.err;
+  }
+  EXPECT_EQ(read_file(db), garbage);
+}
+
+TEST(MessagesTest, ATruncatedStoreIsNamedNotJustMalformed) {
+  TempDir dir;
+  std::vector<std::string> args = {"run", "--", "true", ":::"};
+  for (int i = 0; i < 2000; ++i) args.push_back("input-with-some-length-" + std::to_string(i));
+  ASSERT_EQ(run_jr(args, dir.path()).exit_code, 0);
+  auto db = dir / ".jr/jr.db";
+  ASSERT_FALSE(std::filesystem::exists(dir / ".jr/jr.db-wal") && std::filesystem::file_size(dir / ".jr/jr.db-wal") > 0);
+  auto size = std::filesystem::file_size(db);
+  ASSERT_GT(size, 64u * 1024);
+  std::filesystem::resize_file(db, size / 2);
+  for (const std::vector<std::string>& command : {std::vector<std::string>{"tasks", "1", "--state", ".jr"},
+                                                  {"stats", "--state", ".jr"}}) {
+    auto out = run_jr(command, dir.path());
+    EXPECT_NE(out.exit_code, 0) << command[0] << ": " << out.out;
+    EXPECT_TRUE(contains(out.err, db.string() + " is damaged")) << command[0] << ": " << out.err;
+    EXPECT_TRUE(contains(out.err, "jr run --fresh")) << command[0] << ": " << out.err;
+  }
+}
+
+TEST(MessagesTest, FreshSetsAnUnreadableStoreAsideWithItsLogAndNeverDeletesIt) {
+  TempDir dir;
+  ASSERT_EQ(run_jr({"run", "--", "true", ":::", "a"}, dir.path()).exit_code, 0);
+  auto state = dir / ".jr";
+  write_file(state / "jr.db", "not a database at all, but someone's bytes");
+  write_file(state / "jr.db-wal", "wal bytes");
+  write_file(state / "jr.db-shm", "shm bytes");
+  auto out = run_jr({"run", "--fresh", "--", "true", ":::", "a", "b"}, dir.path());
+  ASSERT_EQ(out.exit_code, 0) << out.err;
+  auto aside = names_starting(state, "jr.db.broken-");
+  ASSERT_EQ(aside.size(), 3u) << out.err;
+  std::string base = aside[0];  // the store sorts before its -shm and -wal
+  EXPECT_EQ(base.size(), std::string("jr.db.broken-YYYYmmdd-HHMMSS").size()) << base;
+  EXPECT_EQ(aside[1], base + "-shm");
+  EXPECT_EQ(aside[2], base + "-wal");
+  EXPECT_EQ(read_file(state / base), "not a database at all, but someone's bytes");
+  EXPECT_EQ(read_file(state / (base + "-wal")), "wal bytes");
+  EXPECT_TRUE(contains(out.err, "moved it aside to " + (state / base).string() + " with its -wal and -shm")) << out.err;
+  EXPECT_EQ(std::count(out.err.begin(), out.err.end(), '\n'), 2) << out.err;  // that line, and the summary
+  EXPECT_EQ(query_int(state / "jr.db", "SELECT count(*) FROM tasks WHERE state = 2"), 2);
+
+  // A store it can read is deleted as before: nothing more is set aside.
+  ASSERT_EQ(run_jr({"run", "--fresh", "--", "true", ":::", "c"}, dir.path()).exit_code, 0);
+  EXPECT_EQ(names_starting(state, "jr.db.broken-").size(), 3u);
 }
 
 }  // namespace
