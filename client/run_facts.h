@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "base/result.h"
+#include "storage/engine_gone.h"
 #include "storage/store.h"
 
 namespace jr {
@@ -86,6 +87,7 @@ struct RunFacts {
   std::int64_t total = 0;       // tasks, dropped ones left out
   int parallelism = 1;
   bool running = false;         // an engine runs the job now
+  std::optional<GoneEngine> engine_gone;  // tasks recorded running, no engine: counted as interrupted
   std::int64_t now_ms = 0;
   std::int64_t start_ms = 0, end_ms = 0, wall_ms = 0;
   std::int64_t between_runs_ms = 0;  // of the wall, time when no engine ran (after preemption)

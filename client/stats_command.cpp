@@ -5,6 +5,7 @@
 
 #include "base/duration.h"
 #include "base/plural.h"
+#include "client/engine_gone_view.h"
 #include "client/failure_reason.h"
 #include "client/figure_format.h"
 #include "client/job_format.h"
@@ -26,6 +27,7 @@ void print_text(const RunFacts& f) {
   if (f.running) wall += " so far (running)";
   if (f.between_runs_ms >= 1000) wall += ", of which " + format_duration(Millis(f.between_runs_ms)) + " with no engine running";
   row("wall time", wall);
+  if (f.engine_gone) row("engine", engine_gone_line(*f.engine_gone));
   std::string states;
   for (int s = 0; s < kTaskStateCount; ++s) {
     if (f.counts[static_cast<std::size_t>(s)] == 0) continue;

@@ -1,7 +1,9 @@
 // Messages a person can act on (issue 16, section 4): a timeout is named with its limit and
 // grace wherever a failed task is shown; a damaged jr.db is named with the way out, and
-// `--fresh` sets it aside instead of deleting it.
+// `--fresh` sets it aside instead of deleting it; after a kill -9 of `jr run` the read-only
+// views say that its engine is gone and that the tasks will be resumed.
 #include <gtest/gtest.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -112,6 +114,54 @@ TEST(MessagesTest, FreshSetsAnUnreadableStoreAsideWithItsLogAndNeverDeletesIt) {
   // A store it can read is deleted as before: nothing more is set aside.
   ASSERT_EQ(run_jr({"run", "--fresh", "--", "true", ":::", "c"}, dir.path()).exit_code, 0);
   EXPECT_EQ(names_starting(state, "jr.db.broken-").size(), 3u);
+}
+
+TEST(MessagesTest, AfterAKillNineTheViewsSayTheEngineIsGone) {
+  TempDir dir;
+  // The tasks wait until the test releases them (or its directory is gone); the next run
+  // recovers and ends them.
+  write_file(dir / "alive", "");
+  const std::vector<std::string> command = {"--", "sh", "-c", "while [ -f alive ] && [ ! -f release ]; do sleep 0.05; done",
+                                            "sh", "{}", ":::", "1", "2"};
+  const auto args = cat({"run", "-j", "2"}, command);
+  auto db = dir / ".jr/jr.db";
+  pid_t pid = start_jr(args, dir.path());
+  ASSERT_TRUE(wait_for([&] {
+    return query_int(db, "SELECT count(*) FROM tasks WHERE state = 1 AND pid IS NOT NULL") == 2 || !process_alive(pid);
+  }));
+  ASSERT_TRUE(process_alive(pid)) << "jr exited early: " << read_file(dir / "jr-bg.err");
+  kill(pid, SIGKILL);
+  ASSERT_EQ(wait_exit(pid), 128 + SIGKILL);
+  const std::string line =
+      "the engine that ran this job is gone (pid " + std::to_string(pid) + "); these tasks will be resumed";
+
+  auto status = run_jr({"status", "--state", ".jr"}, dir.path());
+  EXPECT_EQ(status.exit_code, 0) << status.err;
+  EXPECT_TRUE(contains(status.out, line)) << status.out;
+  auto one = run_jr({"status", "1", "--state", ".jr", "--json"}, dir.path());
+  EXPECT_TRUE(contains(one.out, "\"running\":0")) << one.out;
+  EXPECT_TRUE(contains(one.out, "\"interrupted\":2")) << one.out;
+  EXPECT_TRUE(contains(one.out, "\"engine_gone\":{\"pid\":" + std::to_string(pid) + "}")) << one.out;
+
+  auto tasks = run_jr({"tasks", "1", "--state", ".jr"}, dir.path());
+  EXPECT_FALSE(contains(tasks.out, "running")) << tasks.out;
+  EXPECT_TRUE(contains(tasks.out, "engine gone (pid " + std::to_string(pid) + "); will be resumed")) << tasks.out;
+
+  auto stats = run_jr({"stats", "--state", ".jr"}, dir.path());
+  EXPECT_TRUE(contains(stats.out, line)) << stats.out;
+  EXPECT_TRUE(contains(stats.out, "2 interrupted")) << stats.out;
+
+  auto explain = run_jr(cat({"run", "-j", "2", "--explain"}, command), dir.path());
+  EXPECT_EQ(explain.exit_code, 0) << explain.err;
+  EXPECT_TRUE(contains(explain.out, "resume (engine gone) pid " + std::to_string(pid))) << explain.out;
+
+  // Nothing above wrote to the store: it still records what the engine left.
+  EXPECT_EQ(query_int(db, "SELECT count(*) FROM tasks WHERE state = 1"), 2);
+
+  write_file(dir / "release", "");
+  auto resumed = run_jr(args, dir.path());
+  EXPECT_EQ(resumed.exit_code, 0) << resumed.err;
+  EXPECT_EQ(query_int(db, "SELECT count(*) FROM tasks WHERE state = 2"), 2);
 }
 
 }  // namespace
