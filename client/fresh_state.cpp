@@ -11,7 +11,8 @@ Status start_afresh(const std::filesystem::path& dir) {
   auto db = dir / "jr.db";
   std::error_code ec;
   if (auto readable = check_store_readable(db); !readable && readable.error().code != ErrorCode::NotFound) {
-    bool with_log = std::filesystem::exists(db.string() + "-wal", ec) || std::filesystem::exists(db.string() + "-shm", ec);
+    bool with_log =
+        std::filesystem::exists(db.string() + "-wal", ec) || std::filesystem::exists(db.string() + "-shm", ec);
     auto aside = set_store_aside(db, std::chrono::system_clock::now());
     if (!aside) return aside.error();
     std::fprintf(stderr, "jr run: %s could not be read; moved it aside to %s%s (nothing deleted); starting afresh\n",

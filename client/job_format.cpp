@@ -148,8 +148,8 @@ void print_tasks(const json& tasks) {
     if (t["start_ms"].is_number_integer() && t["end_ms"].is_number_integer()) {
       time = format_duration(Millis(t["end_ms"].get<std::int64_t>() - t["start_ms"].get<std::int64_t>()));
     }
-    std::vector<std::string> row = {int_or_dash(t["index"]), t.value("state", "?"), std::to_string(t.value("attempts", 0)),
-                                    exit, time};
+    std::vector<std::string> row = {int_or_dash(t["index"]), t.value("state", "?"),
+                                    std::to_string(t.value("attempts", 0)), exit, time};
     if (notes) row.push_back(text_or_dash(t["detail"]));
     row.push_back(command_line(t["argv"]));
     table.add(std::move(row));

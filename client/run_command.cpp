@@ -66,8 +66,8 @@ void report_failures(Store& store, JobId job, const std::filesystem::path& dir) 
     auto log = dir / "logs" / (std::to_string(t.id) + ".err");
     std::error_code ec;
     std::string where = std::filesystem::exists(log, ec) ? log.string() : "nothing on stderr";
-    std::fprintf(stderr, "  task %lld %s: %s\n", static_cast<long long>(t.index), failure_reason(t.detail, t.exit_code, t.signal).c_str(),
-                 where.c_str());
+    std::string how = failure_reason(t.detail, t.exit_code, t.signal);
+    std::fprintf(stderr, "  task %lld %s: %s\n", static_cast<long long>(t.index), how.c_str(), where.c_str());
   }
 }
 

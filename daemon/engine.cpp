@@ -209,7 +209,8 @@ Status Engine::finish(Attempt& a, Exit exit) {
     else discard_partial_outputs(a.spec);
   }
   if (a.timed_out && exit.detail.empty()) {
-    exit.detail = timeout_detail(a.stalled ? opt_.stall_timeout : Millis(a.spec.timeout_ms), a.stalled, opt_.grace, exit);
+    Millis limit = a.stalled ? opt_.stall_timeout : Millis(a.spec.timeout_ms);
+    exit.detail = timeout_detail(limit, a.stalled, opt_.grace, exit);
   }
   if (a.cancelled) {
     exit.detail = "cancelled";

@@ -121,7 +121,8 @@ TEST(MessagesTest, AfterAKillNineTheViewsSayTheEngineIsGone) {
   // The tasks wait until the test releases them (or its directory is gone); the next run
   // recovers and ends them.
   write_file(dir / "alive", "");
-  const std::vector<std::string> command = {"--", "sh", "-c", "while [ -f alive ] && [ ! -f release ]; do sleep 0.05; done",
+  const std::vector<std::string> command = {"--", "sh", "-c",
+                                            "while [ -f alive ] && [ ! -f release ]; do sleep 0.05; done",
                                             "sh", "{}", ":::", "1", "2"};
   const auto args = cat({"run", "-j", "2"}, command);
   auto db = dir / ".jr/jr.db";
