@@ -21,6 +21,8 @@ Result<std::uint64_t> parse_size(std::string_view text);
 
 // "1.2s", "3m04s", "2h05m": short human form used in progress lines and tables.
 std::string format_duration(Millis d);
+// A setting as a flag would give it, exactly: "1s", "5m", "2h", "1500ms" (parse_duration reads it back).
+std::string format_setting(Millis d);
 // "1.5 GiB", "300 KiB".
 std::string format_size(std::uint64_t bytes);
 

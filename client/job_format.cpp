@@ -4,6 +4,7 @@
 
 #include "base/duration.h"
 #include "base/signals.h"
+#include "client/engine_gone_view.h"
 #include "protocol/template.h"
 
 namespace jr {
@@ -38,6 +39,11 @@ std::string int_or_dash(const json& v) { return v.is_number_integer() ? std::to_
 
 std::string text_or_dash(const json& v) {
   return v.is_string() && !v.get<std::string>().empty() ? v.get<std::string>() : "-";
+}
+
+GoneEngine gone_of(const json& job) {
+  auto& pid = job["engine_gone"]["pid"];
+  return GoneEngine{pid.is_number_integer() ? pid.get<std::int64_t>() : 0};
 }
 
 }  // namespace
@@ -97,6 +103,7 @@ void print_jobs(const json& jobs, bool details) {
     std::int64_t done = count_of(c, TaskState::Succeeded) + count_of(c, TaskState::Failed) +
                         count_of(c, TaskState::Cancelled);
     std::string note = job.value("reason", "");
+    if (note.empty() && job.contains("engine_gone")) note = engine_gone_note(gone_of(job));
     if (note.empty() && job.value("state", "") == "pending" && job["after"].is_number_integer()) {
       note = "after job " + std::to_string(job["after"].get<std::int64_t>());
     }
@@ -106,6 +113,11 @@ void print_jobs(const json& jobs, bool details) {
                local_time(job.value("created_ms", std::int64_t{0}), false), note});
   }
   table.print(stdout);
+  for (auto& job : jobs) {
+    if (!job.contains("engine_gone")) continue;
+    std::printf("%s\n", engine_gone_line(gone_of(job)).c_str());
+    break;
+  }
   if (!details || jobs.size() != 1) return;
   auto& job = jobs[0];
   std::string command = command_line(job["command"]);
@@ -121,7 +133,14 @@ void print_jobs(const json& jobs, bool details) {
 }
 
 void print_tasks(const json& tasks) {
-  Table table({{"INDEX", true}, {"STATE"}, {"ATTEMPTS", true}, {"EXIT", true}, {"TIME", true}, {"COMMAND"}});
+  // NOTE says how a task ended when the engine said more than its exit (a timeout, a gone
+  // engine); shown only when some task has one.
+  bool notes = false;
+  for (auto& t : tasks) notes = notes || !t.value("detail", "").empty();
+  std::vector<Table::Column> columns = {{"INDEX", true}, {"STATE"}, {"ATTEMPTS", true}, {"EXIT", true}, {"TIME", true}};
+  if (notes) columns.push_back({"NOTE"});
+  columns.push_back({"COMMAND"});
+  Table table(std::move(columns));
   for (auto& t : tasks) {
     std::string exit = int_or_dash(t["exit_code"]);
     if (t["signal"].is_number_integer()) exit = signal_name(t["signal"].get<int>());
@@ -129,8 +148,11 @@ void print_tasks(const json& tasks) {
     if (t["start_ms"].is_number_integer() && t["end_ms"].is_number_integer()) {
       time = format_duration(Millis(t["end_ms"].get<std::int64_t>() - t["start_ms"].get<std::int64_t>()));
     }
-    table.add({int_or_dash(t["index"]), t.value("state", "?"), std::to_string(t.value("attempts", 0)), exit, time,
-               command_line(t["argv"])});
+    std::vector<std::string> row = {int_or_dash(t["index"]), t.value("state", "?"),
+                                    std::to_string(t.value("attempts", 0)), exit, time};
+    if (notes) row.push_back(text_or_dash(t["detail"]));
+    row.push_back(command_line(t["argv"]));
+    table.add(std::move(row));
   }
   table.print(stdout);
 }

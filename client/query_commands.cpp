@@ -5,6 +5,7 @@
 #include <filesystem>
 
 #include "client/daemon_client.h"
+#include "client/engine_gone_view.h"
 #include "client/job_format.h"
 #include "client/target.h"
 #include "daemon/queries.h"
@@ -28,6 +29,8 @@ Result<json> jobs_in_dir(const std::string& dir, const std::string& ref) {
   if (!store) return store.error();
   auto jobs = (*store)->jobs();
   if (!jobs) return jobs.error();
+  auto gone = find_gone_engine(**store, dir);
+  if (!gone) return gone.error();
   json all = json::array();
   for (auto& job : *jobs) {
     bool wanted = ref.empty() || ref == std::to_string(job.id) || ref == job.name;
@@ -35,6 +38,7 @@ Result<json> jobs_in_dir(const std::string& dir, const std::string& ref) {
     auto counts = (*store)->count_states(job.id);
     if (!counts) return counts.error();
     all.push_back(job_json(job, *counts));
+    if (*gone) show_engine_gone(all.back(), **gone);
   }
   if (ref.empty()) return all;
   if (all.empty()) return make_error(ErrorCode::NotFound, "no job " + ref + " in " + dir);

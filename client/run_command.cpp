@@ -11,6 +11,8 @@
 #include "base/deadline.h"
 #include "base/signals.h"
 #include "client/dry_run.h"
+#include "client/failure_reason.h"
+#include "client/fresh_state.h"
 #include "client/halt_policy.h"
 #include "client/job_input.h"
 #include "client/joblog.h"
@@ -25,6 +27,7 @@
 #include "daemon/on_finish.h"
 #include "daemon/resources.h"
 #include "storage/codec.h"
+#include "storage/task_reads.h"
 
 namespace jr {
 namespace {
@@ -50,34 +53,21 @@ std::string describe(const SyncSummary& s) {
   return out;
 }
 
-void remove_state(const std::filesystem::path& dir) {
-  std::error_code ec;
-  for (const char* name : {"jr.db", "jr.db-wal", "jr.db-shm"}) std::filesystem::remove(dir / name, ec);
-  std::filesystem::remove_all(dir / "logs", ec);
-  std::filesystem::remove_all(dir / "work", ec);
-  std::filesystem::remove(dir / "board", ec);
-}
-
 void report_failures(Store& store, JobId job, const std::filesystem::path& dir) {
-  auto sel = store.db().prepare(
-      "SELECT id, idx, exit_code, signal FROM tasks WHERE job_id = ?1 AND state = 3 ORDER BY idx LIMIT 11");
-  if (!sel) return;
-  sel->bind(1, job);
+  auto failed = list_tasks(store, job, TaskState::Failed, 0, 11);
+  if (!failed) return;
   int shown = 0;
-  for (;;) {
-    auto row = sel->step();
-    if (!row || !*row) break;
+  for (const TaskListing& t : *failed) {
     if (++shown > 10) {
       std::fprintf(stderr, "  … (jr run lists the first 10)\n");
       break;
     }
-    std::string how = sel->is_null(3) ? "exit " + std::to_string(sel->i64(2)) : "signal " + std::to_string(sel->i64(3));
     // A task that wrote nothing to stderr has no log file (daemon/task_logs.h).
-    auto log = dir / "logs" / (std::to_string(sel->i64(0)) + ".err");
+    auto log = dir / "logs" / (std::to_string(t.id) + ".err");
     std::error_code ec;
     std::string where = std::filesystem::exists(log, ec) ? log.string() : "nothing on stderr";
-    std::fprintf(stderr, "  task %lld failed (%s): %s\n", static_cast<long long>(sel->i64(1)), how.c_str(),
-                 where.c_str());
+    std::string how = failure_reason(t.detail, t.exit_code, t.signal);
+    std::fprintf(stderr, "  task %lld %s: %s\n", static_cast<long long>(t.index), how.c_str(), where.c_str());
   }
 }
 
@@ -141,7 +131,7 @@ int run_command(const RunOptions& o) {
   so.sync = o.sync_full ? SyncMode::Full : SyncMode::Normal;
   so.signals = {SIGCHLD, SIGINT, SIGTERM, SIGHUP, *preempt};
   so.accept_submissions = false;
-  if (o.fresh) so.before_open = remove_state;
+  if (o.fresh) so.before_open = start_afresh;
   EngineOptions& eo = so.engine;
   eo.workers = jobs;
   eo.grace = *grace;

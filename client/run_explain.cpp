@@ -9,6 +9,8 @@
 
 #include "daemon/containment.h"
 #include "storage/codec.h"
+#include "storage/engine_gone.h"
+#include "storage/engine_lock.h"
 #include "storage/explain.h"
 
 namespace jr {
@@ -71,6 +73,16 @@ int explain_run(const RunOptions& o, const RunPlan& plan) {
     std::fprintf(stderr, "jr run: %s\n", ex.error().message.c_str());
     return 2;
   }
+  // A task recorded as running: an engine runs it now, or the one that ran it is gone.
+  std::optional<GoneEngine> gone;
+  if (store) {
+    auto found = find_gone_engine(*store, dir);
+    if (!found) {
+      std::fprintf(stderr, "jr run: %s\n", found.error().message.c_str());
+      return 2;
+    }
+    gone = *found;
+  }
   // What an engine started now would have; the probe's group goes with it.
   auto containment = Containment::open("jr-explain-" + std::to_string(::getpid()), 0);
   if (!containment) {
@@ -83,6 +95,7 @@ int explain_run(const RunOptions& o, const RunPlan& plan) {
       nlohmann::json t = {{"index", d.index}, {"action", d.action}, {"task", d.task ? nlohmann::json(d.task) : nlohmann::json()}};
       if (d.action == "skip") t["finished_ms"] = d.finished_ms;
       if (d.action == "resume") t["checkpoint"] = d.checkpoint;
+      if (d.recorded_running) t["engine_gone"] = gone.has_value();
       if (d.index >= 0) t["argv"] = plan.task_at(static_cast<std::uint64_t>(d.index)).argv;
       tasks.push_back(std::move(t));
     }
@@ -91,12 +104,21 @@ int explain_run(const RunOptions& o, const RunPlan& plan) {
     return 0;
   }
   for (auto& d : ex->tasks) {
-    std::string why;
+    std::string action = d.action, why;
     if (d.action == "skip") why = "succeeded at " + local_time(d.finished_ms);
-    if (d.action == "resume") why = d.checkpoint ? "interrupted; from checkpoint " + std::to_string(d.checkpoint) : "interrupted; no checkpoint";
+    if (d.action == "resume") {
+      std::string was = "interrupted";
+      if (d.recorded_running && gone) {
+        action = "resume (engine gone)";
+        was = gone->pid ? "pid " + std::to_string(gone->pid) : "its pid was not recorded";
+      } else if (d.recorded_running) {
+        was = "running now (engine pid " + std::to_string(EngineLock::holder(dir)) + ")";
+      }
+      why = was + (d.checkpoint ? "; from checkpoint " + std::to_string(d.checkpoint) : "; no checkpoint");
+    }
     if (d.action == "dropped") why = "task " + std::to_string(d.task) + " is no longer asked for";
     std::string command = d.index >= 0 ? joined(plan.task_at(static_cast<std::uint64_t>(d.index)).argv) : "";
-    std::printf("%6s  %-11s %-36s %s\n", d.index >= 0 ? std::to_string(d.index).c_str() : "-", d.action.c_str(),
+    std::printf("%6s  %-11s %-36s %s\n", d.index >= 0 ? std::to_string(d.index).c_str() : "-", action.c_str(),
                 why.c_str(), command.c_str());
   }
   auto& s = ex->summary;

@@ -12,6 +12,7 @@
 #include <utility>
 
 #include "base/duration.h"
+#include "client/engine_gone_view.h"
 #include "client/log_file.h"
 #include "daemon/queries.h"
 #include "protocol/template.h"
@@ -216,6 +217,7 @@ void compute_figures(RunFacts& f, const FactsOptions& o) {
     t.cpu_ms += a.cpu_ms;
     t.peak_rss_kb = std::max(t.peak_rss_kb, a.peak_rss_kb);
     t.checkpoints += a.checkpoints;
+    if (a.attempt == t.attempts) t.detail = a.detail;
     f.task_time_ms += a.run_ms();
     f.cpu_time_ms += a.cpu_ms;
     if (a.outcome == TaskState::Interrupted) ++f.interruptions;
@@ -345,12 +347,19 @@ Result<RunFacts> load_run_facts(const std::filesystem::path& state_dir, const st
   for (int s = 0; s < kTaskStateCount; ++s) {
     if (static_cast<TaskState>(s) != TaskState::Dropped) f.total += f.counts[static_cast<std::size_t>(s)];
   }
+  auto gone = find_gone_engine(**store, f.state_dir);
+  if (!gone) return gone.error();
+  f.engine_gone = *gone;
+  if (f.engine_gone) show_engine_gone(f.counts);
   f.job_state = job_state(f.job, f.counts);
   JR_TRY(load_epochs(**store, f.epochs));
   bool open = f.counts[static_cast<std::size_t>(TaskState::Running)] + f.counts[static_cast<std::size_t>(TaskState::Pending)] > 0;
   f.running = open && engine_running(f.epochs);
   TaskPositions pos;
   JR_TRY(load_tasks(**store, f, pos));
+  for (auto& t : f.tasks) {
+    if (f.engine_gone && t.state == TaskState::Running) t.state = TaskState::Interrupted;
+  }
   JR_TRY(load_attempts(**store, f, pos));
   JR_TRY(load_attempt_extras(**store, f));
   (void)(*store)->db().exec("COMMIT");
@@ -374,13 +383,15 @@ nlohmann::ordered_json stats_json(const RunFacts& f) {
   for (auto& fail : f.failures) {
     const TaskFact& t = f.tasks[fail.task_pos];
     failures.push_back({{"index", t.index}, {"task_id", t.id}, {"command", t.command},
-                        {"exit_code", optional(t.exit_code)}, {"signal", optional(t.signal)},
+                        {"exit_code", optional(t.exit_code)}, {"signal", optional(t.signal)}, {"detail", t.detail},
                         {"attempts", t.attempts}, {"stderr", fail.stderr_path.empty() ? json() : json(fail.stderr_path)}, {"stderr_tail", fail.stderr_tail}});
   }
   return json{{"job", {{"id", f.job.id}, {"name", f.job.name}, {"state", f.job_state},
                        {"command", f.job.spec.command}, {"created_ms", f.job.created_ms}}},
               {"state_dir", f.state_dir.string()},
               {"running", f.running},
+              {"engine_gone",
+               f.engine_gone ? json{{"pid", f.engine_gone->pid ? json(f.engine_gone->pid) : json()}} : json()},
               {"parallelism", f.parallelism},
               {"start_ms", f.start_ms},
               {"end_ms", f.end_ms},

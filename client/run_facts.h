@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "base/result.h"
+#include "storage/engine_gone.h"
 #include "storage/store.h"
 
 namespace jr {
@@ -37,7 +38,7 @@ struct AttemptFact {
   std::optional<int> signal;
   std::int64_t cpu_ms = 0;      // user + system
   std::int64_t peak_rss_kb = 0;
-  std::string detail;           // "timeout", "shutdown", "engine died", …
+  std::string detail;           // "timed out after 1s (…)", "shutdown", "engine died", …
   double progress = -1;         // last fraction on the board; < 0 none
   std::string message;
   bool stalled = false;
@@ -61,6 +62,7 @@ struct TaskFact {
   std::int64_t cpu_ms = 0;
   std::int64_t peak_rss_kb = 0;
   std::int64_t checkpoints = 0;
+  std::string detail;           // its last attempt's, in words ("timed out after 1s (…)"); empty: none
 };
 
 struct EpochFact {  // one engine start: an epoch on the time axis
@@ -85,6 +87,7 @@ struct RunFacts {
   std::int64_t total = 0;       // tasks, dropped ones left out
   int parallelism = 1;
   bool running = false;         // an engine runs the job now
+  std::optional<GoneEngine> engine_gone;  // tasks recorded running, no engine: counted as interrupted
   std::int64_t now_ms = 0;
   std::int64_t start_ms = 0, end_ms = 0, wall_ms = 0;
   std::int64_t between_runs_ms = 0;  // of the wall, time when no engine ran (after preemption)

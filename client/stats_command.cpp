@@ -4,7 +4,9 @@
 #include <nlohmann/json.hpp>
 
 #include "base/duration.h"
-#include "base/signals.h"
+#include "base/plural.h"
+#include "client/engine_gone_view.h"
+#include "client/failure_reason.h"
 #include "client/figure_format.h"
 #include "client/job_format.h"
 #include "client/run_facts.h"
@@ -14,12 +16,6 @@ namespace {
 
 constexpr int kExitError = 1;
 constexpr int kExitUsage = 2;
-
-std::string how_it_ended(const TaskFact& t) {
-  if (t.signal) return "signal " + signal_name(*t.signal);
-  if (t.exit_code) return "exit " + std::to_string(*t.exit_code);
-  return "-";
-}
 
 void row(const char* label, const std::string& value) { std::printf("%-18s %s\n", label, value.c_str()); }
 
@@ -31,6 +27,7 @@ void print_text(const RunFacts& f) {
   if (f.running) wall += " so far (running)";
   if (f.between_runs_ms >= 1000) wall += ", of which " + format_duration(Millis(f.between_runs_ms)) + " with no engine running";
   row("wall time", wall);
+  if (f.engine_gone) row("engine", engine_gone_line(*f.engine_gone));
   std::string states;
   for (int s = 0; s < kTaskStateCount; ++s) {
     if (f.counts[static_cast<std::size_t>(s)] == 0) continue;
@@ -70,8 +67,9 @@ void print_text(const RunFacts& f) {
     std::printf("):\n");
     for (auto& fail : f.failures) {
       const TaskFact& t = f.tasks[fail.task_pos];
-      std::printf("  task %lld (%s, %d attempt%s): %s\n", static_cast<long long>(t.index), how_it_ended(t).c_str(),
-                  t.attempts, t.attempts == 1 ? "" : "s", t.command.c_str());
+      std::printf("  task %lld %s, %s: %s\n", static_cast<long long>(t.index),
+                  failure_reason(t.detail, t.exit_code, t.signal).c_str(), counted(t.attempts, "attempt").c_str(),
+                  t.command.c_str());
       for (auto& line : fail.stderr_tail) std::printf("    | %s\n", line.c_str());
       std::printf("    (%s)\n", fail.stderr_path.empty() ? "nothing on stderr" : fail.stderr_path.c_str());
     }

@@ -8,9 +8,11 @@
 
 #include "base/duration.h"
 #include "client/daemon_client.h"
+#include "client/engine_gone_view.h"
 #include "daemon/queries.h"
 #include "daemon/task_methods.h"
 #include "protocol/params.h"
+#include "storage/engine_gone.h"
 #include "storage/engine_lock.h"
 #include "storage/store.h"
 
@@ -55,7 +57,14 @@ class StoreTarget : public Target {
     auto job = find(params);
     if (!job) return job.error();
     if (method == "status") return status(*job);
-    if (method == "tasks") return tasks_reply(*store_, job->id, params, dir_);
+    if (method == "tasks") {
+      auto reply = tasks_reply(*store_, job->id, params, dir_);
+      if (!reply) return reply.error();
+      auto gone = find_gone_engine(*store_, dir_);
+      if (!gone) return gone.error();
+      if (*gone) show_engine_gone_tasks((*reply)["tasks"], **gone);
+      return reply;
+    }
     auto events = events_json(*store_, job->id, int_param(params, "after", 0), int_param(params, "limit", 10000));
     if (!events) return events.error();
     return json{{"events", *events}};
@@ -89,7 +98,11 @@ class StoreTarget : public Target {
   Result<json> status(const JobRow& job) {
     auto counts = store_->count_states(job.id);
     if (!counts) return counts.error();
-    return job_json(job, *counts);
+    json out = job_json(job, *counts);
+    auto gone = find_gone_engine(*store_, dir_);
+    if (!gone) return gone.error();
+    if (*gone) show_engine_gone(out, **gone);
+    return out;
   }
 
   Result<json> list(const std::string& state) {

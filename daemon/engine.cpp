@@ -13,6 +13,7 @@
 #include "daemon/proc.h"
 #include "jr/board.hpp"
 #include "daemon/spawn.h"
+#include "daemon/timeout_detail.h"
 #include "protocol/template.h"
 #include "storage/state_dir.h"
 
@@ -207,7 +208,10 @@ Status Engine::finish(Attempt& a, Exit exit) {
     if (exit.succeeded() && !a.cancelled) commit_outputs(a.spec, &exit);
     else discard_partial_outputs(a.spec);
   }
-  if (a.timed_out && exit.detail.empty()) exit.detail = a.stalled ? "stalled" : "timeout";
+  if (a.timed_out && exit.detail.empty()) {
+    Millis limit = a.stalled ? opt_.stall_timeout : Millis(a.spec.timeout_ms);
+    exit.detail = timeout_detail(limit, a.stalled, opt_.grace, exit);
+  }
   if (a.cancelled) {
     exit.detail = "cancelled";
     JR_TRY(store_.cancel_running(a.task, exit, now));

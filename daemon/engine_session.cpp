@@ -44,7 +44,7 @@ Result<std::unique_ptr<EngineSession>> EngineSession::open(SessionOptions o) {
   auto lock = EngineLock::acquire(s->dir_);
   if (!lock) return lock.error();
   s->lock_ = std::move(*lock);
-  if (o.before_open) o.before_open(s->dir_);
+  if (o.before_open) JR_TRY(o.before_open(s->dir_));
   auto store = Store::open(s->dir_ / "jr.db", o.sync);
   if (!store) return store.error();
   s->store_ = std::move(*store);

@@ -35,8 +35,8 @@ struct SessionOptions {
   bool accept_submissions = true;      // jrd: yes; a jr run runs only its own job
   std::optional<int> inherited_socket; // a listening socket from systemd (jrd)
   std::filesystem::path public_socket; // jrd's own socket besides DIR's; empty: none
-  // Runs with the lock held, before the store is opened (`jr run --fresh`).
-  std::function<void(const std::filesystem::path&)> before_open;
+  // Runs with the lock held, before the store is opened (`jr run --fresh`); an error ends open().
+  std::function<Status(const std::filesystem::path&)> before_open;
 };
 
 class EngineSession {

@@ -86,6 +86,7 @@ json tasks_json(const std::vector<TaskListing>& tasks, const std::filesystem::pa
                    {"start_ms", or_null(t.start_ms)},
                    {"end_ms", or_null(t.end_ms)},
                    {"argv", t.argv},
+                   {"detail", t.detail},
                    {"stdout", logs.string() + ".out"},
                    {"stderr", logs.string() + ".err"}});
   }

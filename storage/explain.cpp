@@ -45,7 +45,7 @@ Result<Explanation> explain_tasks(Store* store, JobId job, std::uint64_t count,
         switch (state) {
           case TaskState::Succeeded: d.action = "skip"; ++sum.skipped; break;
           case TaskState::Pending: d.action = "run"; ++sum.pending; break;
-          case TaskState::Running:
+          case TaskState::Running: d.recorded_running = true; [[fallthrough]];
           case TaskState::Interrupted: d.action = "resume"; ++sum.resumed; break;
           case TaskState::Failed:
           case TaskState::Cancelled:

@@ -22,6 +22,7 @@ struct TaskDecision {
   TaskId task = 0;              // 0 for a new task
   std::int64_t finished_ms = 0; // when a skipped task succeeded
   std::int64_t checkpoint = 0;  // the checkpoint a resumed task restarts from; 0: none
+  bool recorded_running = false;  // a resumed task the store records as running (its engine runs, or is gone)
 };
 
 struct Explanation {

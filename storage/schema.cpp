@@ -165,9 +165,6 @@ Status check(sql::Db& db, const std::string& path, bool* empty) {
   // Reading sqlite_master is what makes SQLite notice a file that is not a database.
   auto tables = has_tables(db);
   if (!tables) {
-    if (tables.error().code == ErrorCode::Corrupt) {
-      return make_error(ErrorCode::Corrupt, path + " is not a jr database");
-    }
     return tables.error();
   }
   auto app = pragma_int(db, "PRAGMA application_id");

@@ -3,7 +3,18 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include "storage/damaged_store.h"
+
 namespace jr::sql {
+namespace {
+
+// SQLite's word for the damage, with the file's name and what to do.
+Error damaged(sqlite3* db) {
+  const char* file = sqlite3_db_filename(db, "main");
+  return damaged_store(file && *file ? file : "the store", sqlite3_errmsg(db));
+}
+
+}  // namespace
 
 Result<bool> Stmt::step() {
   if (bind_rc_ != SQLITE_OK) {
@@ -18,11 +29,10 @@ Result<bool> Stmt::step() {
   // Reset once done, so the cached statement can be bound and run again at once.
   sqlite3_reset(stmt_);
   if (rc == SQLITE_DONE) return false;
-  return make_error(rc == SQLITE_FULL || rc == SQLITE_IOERR || rc == SQLITE_READONLY ||
-                            rc == SQLITE_CANTOPEN
+  if (rc == SQLITE_NOTADB || rc == SQLITE_CORRUPT) return damaged(db_);
+  return make_error(rc == SQLITE_FULL || rc == SQLITE_IOERR || rc == SQLITE_READONLY || rc == SQLITE_CANTOPEN
                         ? ErrorCode::Io
-                        : rc == SQLITE_NOTADB || rc == SQLITE_CORRUPT ? ErrorCode::Corrupt
-                                                                      : ErrorCode::Internal,
+                        : ErrorCode::Internal,
                     std::string("database: ") + sqlite3_errmsg(db_));
 }
 
@@ -74,9 +84,9 @@ Db::~Db() {
 
 Error Db::error(const std::string& what) const {
   int rc = sqlite3_errcode(db_);
-  ErrorCode code = rc == SQLITE_NOTADB || rc == SQLITE_CORRUPT ? ErrorCode::Corrupt
-                   : rc == SQLITE_READONLY || rc == SQLITE_IOERR || rc == SQLITE_FULL ||
-                           rc == SQLITE_CANTOPEN || rc == SQLITE_PERM
+  if (rc == SQLITE_NOTADB || rc == SQLITE_CORRUPT) return damaged(db_);
+  ErrorCode code = rc == SQLITE_READONLY || rc == SQLITE_IOERR || rc == SQLITE_FULL || rc == SQLITE_CANTOPEN ||
+                           rc == SQLITE_PERM
                        ? ErrorCode::Io
                        : ErrorCode::Internal;
   return make_error(code, what + ": " + sqlite3_errmsg(db_));

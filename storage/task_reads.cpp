@@ -6,7 +6,10 @@ namespace jr {
 namespace {
 
 // The columns every read selects, in the order read_rows takes them.
-#define JR_TASK_COLUMNS "SELECT id, idx, state, attempts, exit_code, signal, start_ms, end_ms, spec FROM tasks "
+#define JR_TASK_COLUMNS                                                                   \
+  "SELECT id, idx, state, attempts, exit_code, signal, start_ms, end_ms, spec, "          \
+  "(SELECT coalesce(a.detail, '') FROM attempts a WHERE a.task_id = tasks.id AND a.attempt = tasks.attempts) " \
+  "FROM tasks "
 
 Result<std::vector<TaskListing>> read_rows(sql::Stmt& sel) {
   std::vector<TaskListing> out;
@@ -18,7 +21,7 @@ Result<std::vector<TaskListing>> read_rows(sql::Stmt& sel) {
     auto spec = decode_task_spec(sel.blob(8));
     if (!spec) return spec.error();
     out.push_back(TaskListing{sel.i64(0), sel.i64(1), static_cast<TaskState>(sel.i32(2)), sel.i32(3), opt(4),
-                              opt(5), opt(6), opt(7), std::move(spec->argv)});
+                              opt(5), opt(6), opt(7), std::move(spec->argv), sel.text(9)});
   }
 }
 

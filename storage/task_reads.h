@@ -25,6 +25,7 @@ struct TaskListing {
   std::optional<std::int64_t> start_ms;
   std::optional<std::int64_t> end_ms;
   std::vector<std::string> argv;
+  std::string detail;  // how its last attempt ended, in words ("timed out after 1s (…)"); empty: none said
 };
 
 // Tasks of `job` in index order, only those in `state` when given; at most `limit` from `offset`.

@@ -71,7 +71,7 @@ struct Exit {
   std::int64_t utime_ms = 0;
   std::int64_t stime_ms = 0;
   std::int64_t maxrss_kb = 0;
-  std::string detail;        // "timeout", "shutdown", ... for the event history
+  std::string detail;        // "timed out after 1s (…)", "shutdown", ... in words, for the views and events
   double progress = -1;      // the last fraction the task wrote on the board; < 0: none
   std::string message;       // the last progress message it wrote
   bool stalled = false;      // it stopped writing progress for longer than --stall-timeout

@@ -127,8 +127,9 @@ TEST_F(DaemonTest, SubmitPrintsTheIdAloneAndQueriesHaveStableJsonFields) {
 
   auto tasks = json::parse(jr({"tasks", id, "--json"}).out, nullptr, false);
   ASSERT_EQ(tasks["tasks"].size(), 2u);
-  EXPECT_EQ(keys(tasks["tasks"][0]), (std::set<std::string>{"id", "index", "state", "attempts", "exit_code", "signal",
-                                                             "start_ms", "end_ms", "argv", "stdout", "stderr"}));
+  EXPECT_EQ(keys(tasks["tasks"][0]),
+            (std::set<std::string>{"id", "index", "state", "attempts", "exit_code", "signal", "start_ms", "end_ms",
+                                   "argv", "detail", "stdout", "stderr"}));
   EXPECT_EQ(tasks["tasks"][1]["argv"], json({"echo", "hi", "b"}));
   auto events = json::parse(jr({"events", "greet", "--json"}).out, nullptr, false);
   ASSERT_FALSE(events["events"].empty());

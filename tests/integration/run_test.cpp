@@ -105,7 +105,8 @@ TEST(RunTest, TimeoutKillsTheWholeProcessGroup) {
   EXPECT_TRUE(wait_for([&] { return !process_alive(pid); }));
   auto db = dir / ".jr/jr.db";
   EXPECT_EQ(query_int(db, "SELECT signal FROM tasks"), SIGTERM);
-  EXPECT_EQ(query_int(db, "SELECT count(*) FROM attempts WHERE detail LIKE 'timeout%'"), 1);
+  EXPECT_EQ(query_text(db, "SELECT detail FROM attempts"),
+            "timed out after 300ms (stopped by SIGTERM within the 200ms grace)");
 }
 
 TEST(RunTest, SigtermInterruptsAndTheNextRunFinishes) {

@@ -149,15 +149,17 @@ TEST_F(SchemaTest, ReadOnlyStoreRefusesWrites) {
   EXPECT_EQ(raw(path_, "SELECT count(*) FROM jobs"), "0");
 }
 
-TEST_F(SchemaTest, TextFileIsNotAJrDatabase) {
+TEST_F(SchemaTest, TextFileIsADamagedStoreNamedWithTheWayOut) {
   std::ofstream(path_) << "hello";
+  const std::string said = path_.string() + " is damaged (file is not a database); `jr run --fresh` moves it aside "
+                                            "and starts afresh, or restore it from a copy";
   Error e = open_error(path_);
   EXPECT_EQ(e.code, ErrorCode::Corrupt) << e.message;
-  EXPECT_EQ(e.message, path_.string() + " is not a jr database");
+  EXPECT_EQ(e.message, said);
   auto reader = Store::open_read_only(path_);
   ASSERT_FALSE(reader.ok());
   EXPECT_EQ(reader.error().code, ErrorCode::Corrupt) << reader.error().message;
-  EXPECT_EQ(reader.error().message, path_.string() + " is not a jr database");
+  EXPECT_EQ(reader.error().message, said);
   std::ifstream in(path_);
   std::string contents((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   EXPECT_EQ(contents, "hello");
