@@ -59,7 +59,26 @@ TempDir::TempDir() {
   path_ = mkdtemp(tmpl.data());
 }
 
+// Tasks of an engine a test killed with kill -9 and did not restart run on, as jr promises
+// (recovery kills them when the directory is next used); they go with the directory instead.
+void kill_tasks_of(const std::filesystem::path& dir) {
+  std::string mark = "JR_STATE_DIR=" + dir.string();
+  std::error_code ec;
+  for (auto& e : std::filesystem::directory_iterator("/proc", ec)) {
+    std::string name = e.path().filename();
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::ifstream in(e.path() / "environ");
+    std::string var;
+    while (std::getline(in, var, '\0')) {
+      if (var.rfind(mark, 0) != 0 || (var.size() > mark.size() && var[mark.size()] != '/')) continue;
+      ::kill(static_cast<pid_t>(std::stol(name)), SIGKILL);
+      break;
+    }
+  }
+}
+
 TempDir::~TempDir() {
+  kill_tasks_of(path_);
   std::error_code ec;
   std::filesystem::remove_all(path_, ec);
 }

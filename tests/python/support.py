@@ -2,6 +2,7 @@
 directories, and waiting on a condition with a deadline (never a sleep as synchronisation)."""
 
 import os
+import signal
 import shutil
 import subprocess
 import sys
@@ -71,6 +72,23 @@ def jr_processes(state):
     return found
 
 
+def kill_tasks_of(directory):
+    """SIGKILLs the tasks of every state directory below `directory`: a test that killed an engine
+    with kill -9 and did not restart it leaves them running, as jr promises."""
+    mark = ("JR_STATE_DIR=" + directory).encode()
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/environ", "rb") as f:
+                env = f.read().split(b"\0")
+        except OSError:
+            continue
+        if any(v == mark or v.startswith(mark + b"/") for v in env):
+            try:
+                os.kill(int(pid), signal.SIGKILL)
+            except OSError:
+                pass
+
+
 class TempDirTest(unittest.TestCase):
     """A test with a fresh directory (self.dir) and its state directory path (self.state)."""
 
@@ -79,6 +97,7 @@ class TempDirTest(unittest.TestCase):
         self.dir = tempfile.mkdtemp(prefix="jr-pytest-")
         self.state = os.path.join(self.dir, "state")
         self.addCleanup(shutil.rmtree, self.dir, True)
+        self.addCleanup(kill_tasks_of, self.dir)
 
     def run_script(self, text, *args, timeout=600, check=True, name="script.py"):
         """Writes text to a script in self.dir, runs it with /usr/bin/python3, returns the CompletedProcess."""
