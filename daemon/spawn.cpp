@@ -15,6 +15,8 @@
 #include <cstring>
 #include <new>
 
+#include "daemon/clone_vm.h"
+
 namespace jr {
 namespace {
 
@@ -58,6 +60,8 @@ std::vector<std::string> exec_candidates(const std::string& name) {
   }
   return out;
 }
+
+constexpr std::size_t kChildStackBytes = 256 * 1024;
 
 // What went wrong in the child before it could exec, written just before the child exits into
 // a page the engine shares with it: a vfork child shares all the engine's memory, a clone3
@@ -124,20 +128,56 @@ bool open_as(int target, const char* path, int flags) {
   child_fails(failure, ChildFailure::kExec);
 }
 
+struct ChildArgs {
+  const SpawnRequest* req;
+  char* const* argv;
+  char* const* envp;
+  const std::vector<std::string>* candidates;
+  volatile ChildFailure* failure;
+};
+
+int child_main(void* p) {
+  auto* a = static_cast<ChildArgs*>(p);
+  exec_child(*a->req, a->argv, a->envp, *a->candidates, a->failure);
+}
+
+// The stack a child created by clone_vm_into_cgroup runs on until it execs: one at a time.
+void* child_stack() {
+  static void* stack = [] {
+    void* p = ::mmap(nullptr, kChildStackBytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+    return p == MAP_FAILED ? nullptr : p;
+  }();
+  return stack;
+}
+
+// A child that shares the engine's memory, as vfork, created in its cgroup; a copying clone3
+// where that cannot be had: another architecture, or a sanitizer build (whose runtime would see
+// the child as the engine's own thread).
+pid_t clone_into_cgroup(const SpawnRequest& req, ChildArgs* args) {
+#if !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
+  if (void* stack = child_stack()) {
+    pid_t pid = clone_vm_into_cgroup(req.cgroup_fd, stack, kChildStackBytes, child_main, args);
+    if (pid >= 0 || errno != ENOSYS) return pid;
+  }
+#endif
+  clone_args ca{};
+  ca.flags = CLONE_VFORK | CLONE_INTO_CGROUP;
+  ca.exit_signal = SIGCHLD;
+  ca.cgroup = static_cast<std::uint64_t>(req.cgroup_fd);
+  pid_t pid = static_cast<pid_t>(::syscall(SYS_clone3, &ca, sizeof ca));
+  if (pid == 0) child_main(args);
+  return pid;
+}
+
 // Apart from spawn_task so that none of its locals lives across the vfork.
 __attribute__((noinline)) pid_t vfork_child(const SpawnRequest& req, char* const* argv, char* const* envp,
                                             const std::vector<std::string>& candidates,
                                             volatile ChildFailure* failure) {
-  pid_t pid;
   if (req.cgroup_fd >= 0) {
-    clone_args args{};
-    args.flags = CLONE_VFORK | CLONE_INTO_CGROUP;
-    args.exit_signal = SIGCHLD;
-    args.cgroup = static_cast<std::uint64_t>(req.cgroup_fd);
-    pid = static_cast<pid_t>(::syscall(SYS_clone3, &args, sizeof args));
-  } else {
-    pid = vfork();
+    ChildArgs args{&req, argv, envp, &candidates, failure};
+    return clone_into_cgroup(req, &args);
   }
+  pid_t pid = vfork();
   if (pid == 0) exec_child(req, argv, envp, candidates, failure);
   return pid;
 }

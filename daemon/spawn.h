@@ -14,9 +14,10 @@
 // pinning the (single-threaded) engine for the duration of the spawn: the child inherits the
 // mask from its first instruction, which setting it afterwards could not guarantee.
 //
-// With a cgroup, the child is created inside it by clone3(CLONE_INTO_CGROUP | CLONE_VFORK):
-// a copy of the engine rather than a borrowing of its memory, but no migration after the fact,
-// which would cost a task's start a fifth again (cgroup migration waits for an RCU grace period).
+// With a cgroup, the child is created inside it by clone3(CLONE_VM | CLONE_VFORK |
+// CLONE_INTO_CGROUP) (daemon/clone_vm.h): a vfork straight into the group. Not a migration
+// after the fact, which would cost a task's start a fifth again (it waits for an RCU grace
+// period), nor a copying clone3, which costs a third (page tables, then copy-on-write faults).
 #pragma once
 
 #include <sys/types.h>
