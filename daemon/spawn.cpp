@@ -61,8 +61,6 @@ std::vector<std::string> exec_candidates(const std::string& name) {
   return out;
 }
 
-constexpr std::size_t kChildStackBytes = 256 * 1024;
-
 // What went wrong in the child before it could exec, written just before the child exits into
 // a page the engine shares with it: a vfork child shares all the engine's memory, a clone3
 // child (a copy) only this page.
@@ -141,6 +139,10 @@ int child_main(void* p) {
   exec_child(*a->req, a->argv, a->envp, *a->candidates, a->failure);
 }
 
+#if !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
+#define JR_SHARED_MEMORY_CLONE 1
+constexpr std::size_t kChildStackBytes = 256 * 1024;
+
 // The stack a child created by clone_vm_into_cgroup runs on until it execs: one at a time.
 void* child_stack() {
   static void* stack = [] {
@@ -149,12 +151,13 @@ void* child_stack() {
   }();
   return stack;
 }
+#endif
 
 // A child that shares the engine's memory, as vfork, created in its cgroup; a copying clone3
 // where that cannot be had: another architecture, or a sanitizer build (whose runtime would see
 // the child as the engine's own thread).
 pid_t clone_into_cgroup(const SpawnRequest& req, ChildArgs* args) {
-#if !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
+#ifdef JR_SHARED_MEMORY_CLONE
   if (void* stack = child_stack()) {
     pid_t pid = clone_vm_into_cgroup(req.cgroup_fd, stack, kChildStackBytes, child_main, args);
     if (pid >= 0 || errno != ENOSYS) return pid;
