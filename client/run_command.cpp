@@ -170,6 +170,9 @@ int run_command(const RunOptions& o) {
     auto created = store.create_job(spec, template_id);
     if (!created) return fail(created.error().message);
     job = *created;
+  } else if (auto st = store.update_job_spec(job, spec); !st) {
+    // This run's -j and retries, not the first run's: a requeue may land on a bigger allocation.
+    return fail(st.error().message);
   }
   auto summary = store.sync_tasks(job, plan->count, plan->task_at, o.retry_failed);
   if (!summary) return fail(summary.error().message);

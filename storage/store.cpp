@@ -233,6 +233,14 @@ Result<JobId> Store::create_job(const JobSpec& spec, const std::string& template
   return id;
 }
 
+Status Store::update_job_spec(JobId id, const JobSpec& spec) {
+  auto up = db_->prepare("UPDATE jobs SET spec = ?2 WHERE id = ?1");
+  if (!up) return up.error();
+  JR_TRY(up->bind(1, id).bind_blob(2, encode_job_spec(spec)).run());
+  if (db_->changes() != 1) return make_error(ErrorCode::NotFound, "no job " + std::to_string(id));
+  return {};
+}
+
 Result<std::vector<JobRow>> Store::jobs() {
   auto sel = db_->prepare(
       "SELECT id, name, created_ms, template_id, spec, cancelled, paused, reason FROM jobs ORDER BY id");

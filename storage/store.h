@@ -97,6 +97,9 @@ class Store {
 
   // ---- jobs
   Result<JobId> create_job(const JobSpec& spec, const std::string& template_id);
+  // A resumed job takes the spec of the run that resumes it (its -j, retries, limits); what
+  // identifies it (template_id) does not change.
+  Status update_job_spec(JobId id, const JobSpec& spec);
   Result<std::optional<JobRow>> job(JobId id);
   Result<std::vector<JobRow>> jobs();
   Result<StateCounts> count_states(JobId job);

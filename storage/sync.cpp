@@ -27,8 +27,10 @@ Result<SyncSummary> Store::sync_tasks(JobId job, std::uint64_t count,
   auto sel = db_->prepare(
       "SELECT id, state, run_gen, EXISTS(SELECT 1 FROM attempts a WHERE a.task_id = tasks.id "
       "AND a.outcome = 2) FROM tasks WHERE job_id = ?1 AND identity = ?2");
+  // A known task takes this run's spec too: the same identity, but this run's --timeout,
+  // --retries and resource requests.
   auto upd = db_->prepare("UPDATE tasks SET idx = ?2, run_gen = ?3, state = ?4, "
-                          "failures = CASE WHEN ?5 THEN 0 ELSE failures END WHERE id = ?1");
+                          "failures = CASE WHEN ?5 THEN 0 ELSE failures END, spec = ?6 WHERE id = ?1");
   if (!ins) return ins.error();
   if (!sel) return sel.error();
   if (!upd) return upd.error();
@@ -38,8 +40,9 @@ Result<SyncSummary> Store::sync_tasks(JobId job, std::uint64_t count,
   // Matches the task at position i under `identity`; false, changing nothing, when this run
   // already matched that identity (an earlier copy of the same spec).
   auto match = [&](std::uint64_t i, const TaskSpec& spec, const std::string& identity) -> Result<bool> {
+    const auto blob = encode_task_spec(spec);
     JR_TRY(ins->bind(1, job).bind(2, static_cast<std::int64_t>(i)).bind(3, identity)
-               .bind_blob(4, encode_task_spec(spec)).bind(5, now).bind(6, gen).run());
+               .bind_blob(4, blob).bind(5, now).bind(6, gen).run());
     if (db_->changes() == 1) {
       ++sum.added;
       ++sum.total;
@@ -83,7 +86,7 @@ Result<SyncSummary> Store::sync_tasks(JobId job, std::uint64_t count,
         break;
     }
     upd->bind(1, id).bind(2, static_cast<std::int64_t>(i)).bind(3, gen).bind(4, static_cast<int>(to));
-    upd->bind(5, reset_failures ? 1 : 0);
+    upd->bind(5, reset_failures ? 1 : 0).bind_blob(6, blob);
     JR_TRY(upd->run());
     if (to != state) {
       JR_TRY(task_event(id, state, to, 0, state == TaskState::Interrupted ? "resume" : "requeue"));

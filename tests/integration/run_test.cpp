@@ -131,6 +131,30 @@ TEST(RunTest, SigtermInterruptsAndTheNextRunFinishes) {
   EXPECT_EQ(query_int(db, "SELECT max(attempts) FROM tasks"), 2);
 }
 
+// A resumed run takes this run's -j, not the first run's (a requeued Slurm job may land on a
+// bigger allocation): tasks a and b each wait for the other to start, which -j 1 never allows
+// (each then times out and jr exits 1).
+TEST(RunTest, AResumedRunTakesTheNewParallelism) {
+  TempDir dir;
+  std::string task = "[ $1 = x ] && exit 0; touch started-$1; while [ ! -e started-a ] || [ ! -e started-b ]; do :; done";
+  auto first = run_jr({"run", "-j", "1", "--", "sh", "-c", task, "sh", "{}", ":::", "x"}, dir.path());
+  ASSERT_EQ(first.exit_code, 0) << first.err;
+  auto second = run_jr({"run", "-j", "2", "--timeout", "120s", "--", "sh", "-c", task, "sh", "{}", ":::", "x", "a", "b"}, dir.path());
+  EXPECT_EQ(second.exit_code, 0) << second.err;
+  EXPECT_NE(second.err.find("resuming"), std::string::npos) << second.err;
+}
+
+// A resumed task takes this run's --retries (and its other limits), not its first run's.
+TEST(RunTest, AResumedTaskTakesTheNewRetries) {
+  TempDir dir;
+  std::vector<std::string> cmd = {"--", "sh", "-c", "[ $JR_ATTEMPT -ge 3 ]"};
+  auto first = run_jr(cat({"run", "--retries", "0"}, cmd), dir.path());
+  ASSERT_EQ(first.exit_code, 1) << first.err;
+  auto second = run_jr(cat({"run", "--retry-failed", "--retries", "2"}, cmd), dir.path());
+  EXPECT_EQ(second.exit_code, 0) << second.err;
+  EXPECT_EQ(query_int(dir / ".jr/jr.db", "SELECT attempts FROM tasks"), 3);
+}
+
 TEST(RunTest, SigintExits130) {
   TempDir dir;
   pid_t pid = start_jr({"run", "--", "sleep", "1000"}, dir.path());
