@@ -233,6 +233,12 @@ Result<JobId> Store::create_job(const JobSpec& spec, const std::string& template
   return id;
 }
 
+Status Store::set_job_spec(JobId job, const JobSpec& spec) {
+  auto upd = db_->prepare("UPDATE jobs SET spec = ?2 WHERE id = ?1");
+  if (!upd) return upd.error();
+  return upd->bind(1, job).bind_blob(2, encode_job_spec(spec)).run();
+}
+
 Result<std::vector<JobRow>> Store::jobs() {
   auto sel = db_->prepare(
       "SELECT id, name, created_ms, template_id, spec, cancelled, paused, reason FROM jobs ORDER BY id");

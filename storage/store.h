@@ -97,6 +97,9 @@ class Store {
 
   // ---- jobs
   Result<JobId> create_job(const JobSpec& spec, const std::string& template_id);
+  // Replaces a job's stored spec (jr run resuming with new per-job options). REQUIRES: the
+  // engine has not added the job yet (it reads the spec once, at add_job).
+  Status set_job_spec(JobId job, const JobSpec& spec);
   Result<std::optional<JobRow>> job(JobId id);
   Result<std::vector<JobRow>> jobs();
   Result<StateCounts> count_states(JobId job);
