@@ -48,6 +48,17 @@ Result<std::vector<std::string>> command_words(const std::string& command, const
   return dash.words;
 }
 
+void add_job_options(CLI::App* cmd, JobOptions& o) {
+  cmd->add_option("--keep-checkpoints", o.keep_checkpoints, "Checkpoints kept per task (default 2)");
+  cmd->add_option("--max-checkpoint", o.max_checkpoint, "Largest checkpoint a task may save (default 1G)");
+  cmd->add_option("--max-result", o.max_result, "Largest result a task may save (default 1G)");
+  cmd->add_option("--expect", o.expect, "Expected run time of a task (default: the median so far), for --deadline");
+  cmd->add_option("--output", o.output, "A file each task writes, e.g. {.}.gz; the command writes to {out}, jr renames it on success");
+  cmd->add_option("--on-finish", o.on_finish, "Run this shell command once the job ends (JR_JOB_ID, JR_JOB_STATE, counts)");
+  cmd->add_option("--stall-timeout", o.stall_timeout, "A task that wrote progress, then none for this long, is stalled");
+  cmd->add_option("--stall-action", o.stall_action, "report (default) or kill: kill and retry a stalled task like a timeout");
+}
+
 void add_submit(CLI::App& app, const DashWords& dash, int& exit_code) {
   auto* cmd = app.add_subcommand("submit", "Hand a job to jrd; prints its id");
   auto o = options_for(cmd, &SubmitOptions::socket);
@@ -63,6 +74,9 @@ void add_submit(CLI::App& app, const DashWords& dash, int& exit_code) {
   cmd->add_flag("--shell", o->shell, "Run each task through /bin/sh -c (values are quoted)");
   cmd->add_flag("--wait", o->wait, "Then wait for the job like jr wait (same exit codes)");
   cmd->add_option("--tasks", o->tasks_file, "Read one shell command per line from FILE (- for stdin)");
+  add_job_options(cmd, *o);
+  cmd->add_option("--deadline", o->deadline, "Refused: the deadline is jrd's (jrd --deadline), not a job's");
+  cmd->add_flag("--explain", o->explain, "Refused: not built for jr submit yet");
   cmd->footer("The command: [--] CMD ARGS… [::: A B …] [:::: FILE], templated as in jr run.");
   cmd->prefix_command();
   cmd->callback([cmd, o, &dash, &exit_code] {

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "base/result.h"
+#include "client/job_options.h"
 
 namespace CLI {
 class App;
@@ -27,6 +28,10 @@ struct DashWords {
 Result<std::vector<std::string>> command_words(const std::string& command, const std::vector<std::string>& remaining,
                                                const DashWords& dash);
 
+// The per-job options of jr run and jr submit (client/job_options.h), the same on both:
+// --keep-checkpoints, --max-checkpoint, --max-result, --expect, --output, --on-finish,
+// --stall-timeout, --stall-action. `o` must outlive the parsing.
+void add_job_options(CLI::App* command, JobOptions& o);
 void add_submit(CLI::App& app, const DashWords& dash, int& exit_code);
 void add_status(CLI::App& app, int& exit_code);
 void add_list(CLI::App& app, int& exit_code);

@@ -40,19 +40,14 @@ void add_run(CLI::App& app, jr::RunOptions& o) {
   run->add_option("--joblog", o.joblog, "Append GNU parallel's joblog format to FILE");
   run->add_option("--name", o.name, "A name for the job");
   run->add_option("--preempt-signal", o.preempt_signal, "Signal that preempts the run, besides INT and TERM (default TERM)");
-  run->add_option("--keep-checkpoints", o.keep_checkpoints, "Checkpoints kept per task (default 2)");
-  run->add_option("--max-checkpoint", o.max_checkpoint, "Largest checkpoint a task may save (default 1G)");
-  run->add_option("--max-result", o.max_result, "Largest result a task may save (default 1G)");
   run->add_option("--cpus", o.cpus, "Cores each task holds while it runs (default: not counted)");
   run->add_option("--gpus", o.gpus, "GPUs each task gets (CUDA_VISIBLE_DEVICES)");
   run->add_option("--mem", o.mem, "Memory each task needs (e.g. 4G); compared with its peak RSS");
   run->add_option("--cores", o.cores, "Cores of this node (default: Slurm's, else the affinity mask and cgroup)");
   run->add_option("--gpu-ids", o.gpu_ids, "GPU ids to hand out (default CUDA_VISIBLE_DEVICES or SLURM_JOB_GPUS)");
   run->add_flag("--pin", o.pin, "Pin each task to CPUs no other running task has");
+  jr::add_job_options(run, o);
   run->add_option("--deadline", o.deadline, "Stop --grace before this (+2h, 15:30, 2026-11-25T15:30); default: the Slurm job's end");
-  run->add_option("--expect", o.expect, "Expected run time of a task (default: the median so far), for --deadline");
-  run->add_option("--output", o.output, "A file each task writes, e.g. {.}.gz; the command writes to {out}, jr renames it on success");
-  run->add_option("--on-finish", o.on_finish, "Run this shell command once the job ends (JR_JOB_ID, JR_JOB_STATE, counts)");
   run->add_option("--shard", o.shard, "Run only tasks whose index is K modulo N (K/N), for Slurm job arrays");
   run->add_flag("-q,--quiet", o.quiet, "Print no task output (it stays in DIR/logs; jr logs shows it)");
   run->add_flag("-k,--keep-order", o.keep_order, "Print task output in input order, not as tasks end");
@@ -61,8 +56,6 @@ void add_run(CLI::App& app, jr::RunOptions& o) {
   run->add_flag("--explain", o.explain, "Say what running now would do, task by task; run nothing");
   run->add_flag("--json", o.json, "With --explain: JSON output");
   run->add_option("--sample-every", o.sample_every, "Sample running tasks' CPU and memory this often (default 1s; 0: off)");
-  run->add_option("--stall-timeout", o.stall_timeout, "A task that wrote progress, then none for this long, is stalled");
-  run->add_option("--stall-action", o.stall_action, "report (default) or kill: kill and retry a stalled task like a timeout");
   run->add_flag_function("--sync-full", [&o](std::int64_t) { o.sync_full = true; },
                          "Make every commit survive power loss too (slower)");
   run->footer("The command: [--] CMD ARGS… [::: A B …] [:::+ C D …] [:::: FILE]. Replacement strings {} {.} {/} {//} {/.}\n"

@@ -92,16 +92,8 @@ int run_command(const RunOptions& o) {
   if (!grace) return fail(grace.error().message);
   auto preempt = parse_signal(o.preempt_signal);
   if (!preempt) return fail(preempt.error().message);
-  if (o.keep_checkpoints < 1) return fail("--keep-checkpoints must be at least 1");
-  auto max_checkpoint = parse_size(o.max_checkpoint);
-  if (!max_checkpoint) return fail(max_checkpoint.error().message);
-  auto max_result = parse_size(o.max_result);
-  if (!max_result) return fail(max_result.error().message);
   auto sample_every = parse_duration(o.sample_every);
   if (!sample_every) return fail(sample_every.error().message);
-  auto stall_timeout = parse_duration(o.stall_timeout);
-  if (!stall_timeout) return fail(stall_timeout.error().message);
-  if (o.stall_action != "report" && o.stall_action != "kill") return fail("--stall-action must be report or kill");
   std::int64_t deadline = 0;
   if (!o.deadline.empty()) {
     auto d = parse_deadline(o.deadline, now_ms());
@@ -109,12 +101,6 @@ int run_command(const RunOptions& o) {
     deadline = *d;
   } else {
     deadline = slurm_job_end_ms(now_ms());
-  }
-  std::int64_t expect = 0;
-  if (!o.expect.empty()) {
-    auto e = parse_duration(o.expect);
-    if (!e) return fail(e.error().message);
-    expect = e->count();
   }
   NodeCapacity capacity = detect_capacity();
   if (o.cores < 0) return fail("--cores must be at least 1");
@@ -135,14 +121,8 @@ int run_command(const RunOptions& o) {
   EngineOptions& eo = so.engine;
   eo.workers = jobs;
   eo.grace = *grace;
-  eo.keep_checkpoints = o.keep_checkpoints;
-  eo.max_checkpoint_bytes = *max_checkpoint;
-  eo.max_result_bytes = *max_result;
   eo.sample_every = *sample_every;
-  eo.stall_timeout = *stall_timeout;
-  eo.stall_kill = o.stall_action == "kill";
   eo.deadline_ms = deadline;
-  eo.expect_ms = expect;
   eo.capacity = capacity;
   eo.pin = o.pin;
   auto session = EngineSession::open(std::move(so));

@@ -11,9 +11,13 @@
 #include <string>
 #include <vector>
 
+#include "client/job_options.h"
+
 namespace jr {
 
-struct RunOptions {
+// The per-job options (--output, the checkpoint and result limits, stall detection, --expect,
+// --on-finish) are JobOptions', shared with jr submit; the rest are jr run's own or the engine's.
+struct RunOptions : JobOptions {
   std::string jobs;                // -j as typed (client/parallelism.h); empty: the CPUs jr may use
   std::string state_dir = ".jr";
   int retries = 0;
@@ -30,12 +34,7 @@ struct RunOptions {
   std::string joblog;
   std::string name;
   std::string preempt_signal = "TERM";
-  int keep_checkpoints = 2;
-  std::string max_checkpoint = "1G";
-  std::string max_result = "1G";
   std::string sample_every = "1s";
-  std::string stall_timeout = "0";
-  std::string stall_action = "report";
   int cpus = 0;                    // --cpus per task; 0: not declared (holds no cores)
   int gpus = 0;
   std::string mem;                 // --mem per task, e.g. 4G
@@ -43,9 +42,6 @@ struct RunOptions {
   std::string gpu_ids;             // --gpu-ids; empty: CUDA_VISIBLE_DEVICES or SLURM_JOB_GPUS
   bool pin = false;
   std::string deadline;            // --deadline; empty: the Slurm job's end, if any
-  std::string expect;              // --expect: a task's expected run time
-  std::string output;              // --output TEMPLATE ({out} in the command)
-  std::string on_finish;
   std::string shard;               // K/N
   bool quiet = false;               // -q: print no task output
   bool keep_order = false;          // -k: print task output in input order

@@ -5,6 +5,8 @@
 #include "base/duration.h"
 #include "client/command_check.h"
 #include "client/job_input.h"
+#include "client/job_options.h"
+#include "daemon/outputs.h"
 #include "protocol/template.h"
 
 namespace jr {
@@ -38,7 +40,7 @@ Result<RunPlan> make_run_plan(const RunOptions& o, int parallelism) {
   spec.retries = o.retries;
   spec.shell = o.shell;
   spec.name = o.name;
-  spec.on_finish = o.on_finish;
+  JR_TRY(apply_job_options(o, &spec));
   if (!o.timeout.empty()) {
     auto t = parse_duration(o.timeout);
     if (!t) return t.error();
@@ -96,10 +98,7 @@ Result<RunPlan> make_run_plan(const RunOptions& o, int parallelism) {
     spec.uses_slot = expander->uses_slot();
     all = expander->size();
     if (!o.output.empty()) {
-      bool uses_out = false;
-      for (auto& w : spec.command) uses_out = uses_out || w.find("{out}") != std::string::npos;
-      if (!uses_out) return make_error(ErrorCode::Usage, "--output needs {out} in the command: where the task writes it");
-      JR_TRY(check_template({o.output}, cl->sources.size()));
+      JR_TRY(check_output_template(spec.command, o.output, cl->sources.size()));
       output = std::make_shared<TaskExpander>(std::vector<std::string>{o.output}, cl->sources, false, linking);
     }
     // The program, when every task runs the same one: found and runnable, or one line now.
@@ -126,8 +125,7 @@ Result<RunPlan> make_run_plan(const RunOptions& o, int parallelism) {
     TaskSpec t;
     std::string partial;
     if (output) {
-      auto out = output->expand(i).front();
-      if (!out.empty() && out[0] != '/') out = cwd + "/" + out;
+      auto out = declared_output(*output, i, cwd);
       t.outputs.push_back(out);
       partial = partial_path(out);
     }

@@ -6,6 +6,7 @@
 #include "base/duration.h"
 #include "client/daemon_client.h"
 #include "client/job_input.h"
+#include "daemon/outputs.h"
 #include "daemon/resources.h"
 #include "client/wait_command.h"
 #include "protocol/frame.h"
@@ -48,6 +49,30 @@ Result<json> build_request(const SubmitOptions& o) {
     if (!m) return usage(m.error().message);
     p["mem"] = *m;
   }
+  if (!o.deadline.empty()) {
+    return usage("--deadline is the engine's, not a job's (it stops every job at once, as the allocation ends): "
+                 "give it to jrd (jrd --deadline); a job says how long its tasks take with --expect");
+  }
+  if (o.explain) {
+    return usage("--explain is not built for jr submit yet: a new job's tasks are all new; jr run --explain explains a state "
+                 "directory");
+  }
+  if (!o.on_finish.empty()) {
+    return usage("--on-finish is not carried to jrd yet (it has no job-end hook); run `jr wait JOB; CMD` instead");
+  }
+  JobSpec spec;
+  JR_TRY(apply_job_options(o, &spec));
+  const JobSpec defaults;
+  if (spec.keep_checkpoints != defaults.keep_checkpoints) p["keep_checkpoints"] = spec.keep_checkpoints;
+  if (spec.max_checkpoint_bytes != defaults.max_checkpoint_bytes) p["max_checkpoint"] = spec.max_checkpoint_bytes;
+  if (spec.max_result_bytes != defaults.max_result_bytes) p["max_result"] = spec.max_result_bytes;
+  if (spec.stall_timeout_ms) p["stall_timeout_ms"] = spec.stall_timeout_ms;
+  if (spec.stall_kill) p["stall_action"] = "kill";
+  if (spec.expect_ms) p["expect_ms"] = spec.expect_ms;
+  if (!o.output.empty()) {
+    if (!o.tasks_file.empty()) return usage("--output needs a command template, not --tasks");
+    p["output"] = o.output;
+  }
   if (!o.tasks_file.empty()) {
     if (!o.words.empty()) return usage("give either --tasks FILE or a command, not both");
     auto lines = read_task_lines(o.tasks_file);
@@ -65,6 +90,7 @@ Result<json> build_request(const SubmitOptions& o) {
     if (linked) return usage("jr submit does not link input sources (:::+); jr run does");
   }
   JR_TRY(check_template(cl->command, cl->sources.size()));
+  if (!o.output.empty()) JR_TRY(check_output_template(cl->command, o.output, cl->sources.size()));
   p["command"] = cl->command;
   p["sources"] = cl->sources;
   return p;

@@ -9,9 +9,12 @@
 #include <string>
 #include <vector>
 
+#include "client/job_options.h"
+
 namespace jr {
 
-struct SubmitOptions {
+// The per-job options (JobOptions) are jr run's, with the same names and meanings.
+struct SubmitOptions : JobOptions {
   std::string socket;              // --socket; empty: $JR_DAEMON_SOCKET, else jrd's default
   int jobs = 0;                    // -j; 0: the CPUs this client may use, as jr run
   std::string name;
@@ -25,6 +28,8 @@ struct SubmitOptions {
   int cpus = 0;                    // per task, as jr run
   int gpus = 0;
   std::string mem;
+  std::string deadline;            // refused: the deadline is jrd's (jrd --deadline), not a job's
+  bool explain = false;            // refused: not built yet for jrd
   std::vector<std::string> words;  // CMD ARGS… ::: …
 };
 

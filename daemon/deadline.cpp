@@ -8,7 +8,7 @@
 namespace jr {
 
 std::int64_t Engine::expected_run_ms(JobRun& job) {
-  if (opt_.expect_ms > 0) return opt_.expect_ms;
+  if (job.row.spec.expect_ms > 0) return job.row.spec.expect_ms;
   std::int64_t mono = monotonic_ms();
   if (job.median_at && mono - job.median_at < 1000) return job.median_ms;
   job.median_at = mono;

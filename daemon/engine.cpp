@@ -81,6 +81,12 @@ Engine::JobRun* Engine::job_run(JobId id) {
   return it == jobs_.end() ? nullptr : &it->second;
 }
 
+const JobSpec& Engine::job_spec(JobId id) const {
+  static const JobSpec kDefaults;
+  auto it = jobs_.find(id);
+  return it == jobs_.end() ? kDefaults : it->second.row.spec;
+}
+
 Status Engine::add_job(JobId id) {
   auto row = store_.job(id);
   if (!row) return row.error();
@@ -209,7 +215,7 @@ Status Engine::finish(Attempt& a, Exit exit) {
     else discard_partial_outputs(a.spec);
   }
   if (a.timed_out && exit.detail.empty()) {
-    Millis limit = a.stalled ? opt_.stall_timeout : Millis(a.spec.timeout_ms);
+    Millis limit = a.stalled ? Millis(job_spec(a.job).stall_timeout_ms) : Millis(a.spec.timeout_ms);
     exit.detail = timeout_detail(limit, a.stalled, opt_.grace, exit);
   }
   if (a.cancelled) {

@@ -47,16 +47,12 @@ struct EngineOptions {
   Millis retry_delay{100};          // first retry's backoff; doubles per failure, up to 30 s
   std::string socket_path;          // JR_SOCKET: where tasks reach this engine
   std::string board_path;           // JR_BOARD: the progress board; empty: none
-  Millis sample_every{1000};        // CPU and memory of running tasks; 0: off
-  Millis stall_timeout{0};          // progress written, then none for this long: stalled; 0: off
-  bool stall_kill = false;          // kill a stalled task and retry it like a timeout
+  Millis sample_every{1000};        // CPU and memory of running tasks, and stall checks; 0: off
   std::int64_t deadline_ms = 0;     // wall clock; 0: none. Stop --grace before it (walltime)
-  std::int64_t expect_ms = 0;       // expected run time of a task; 0: the job's median so far
   NodeCapacity capacity = detect_capacity();
   bool pin = false;                 // give each task CPUs no other running task has
-  int keep_checkpoints = 2;
-  std::uint64_t max_checkpoint_bytes = 1ull << 30;
-  std::uint64_t max_result_bytes = 1ull << 30;
+  // What each job asks for itself (checkpoint and result limits, stall detection, --expect,
+  // --output) is in its JobSpec, not here: jr run and jrd apply it per job the same way.
 };
 
 // An attempt about to start, its row committed as running: reported before the spawn, so
@@ -194,6 +190,8 @@ class Engine {
   std::int64_t next_deadline() const;
   std::vector<std::string> environment(const Attempt& a) const;
   JobRun* job_run(JobId id);
+  // The spec of a job this engine runs; a default spec for one it does not know.
+  const JobSpec& job_spec(JobId id) const;
   Attempt* running_attempt(const std::string& run_token);
   Status prepare_checkpoint_dir(const Attempt& a);
   Status refresh_counts(JobRun& job);

@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "daemon/outputs.h"
 #include "daemon/queries.h"
 #include "protocol/params.h"
 #include "protocol/template.h"
@@ -41,17 +42,40 @@ Result<json> submit(Engine& engine, Store& store, const json& p) {
   spec.priority = static_cast<int>(int_param(p, "priority", 0));
   spec.after_job = int_param(p, "after", 0);
   spec.cwd = string_param(p, "cwd", "/");
+  // The per-job options, as jr run's flags of the same names (client/job_options.h).
+  const JobSpec defaults;
+  spec.output = string_param(p, "output", "");
+  spec.keep_checkpoints = static_cast<int>(int_param(p, "keep_checkpoints", defaults.keep_checkpoints));
+  spec.max_checkpoint_bytes = static_cast<std::uint64_t>(
+      int_param(p, "max_checkpoint", static_cast<std::int64_t>(defaults.max_checkpoint_bytes)));
+  spec.max_result_bytes =
+      static_cast<std::uint64_t>(int_param(p, "max_result", static_cast<std::int64_t>(defaults.max_result_bytes)));
+  spec.stall_timeout_ms = int_param(p, "stall_timeout_ms", 0);
+  std::string stall_action = string_param(p, "stall_action", "report");
+  if (stall_action != "report" && stall_action != "kill") {
+    return make_error(ErrorCode::Usage, "stall_action must be report or kill");
+  }
+  spec.stall_kill = stall_action == "kill";
+  spec.expect_ms = int_param(p, "expect_ms", 0);
   if (spec.after_job && !engine.job_row(spec.after_job)) {
     return make_error(ErrorCode::NotFound, "no job " + std::to_string(spec.after_job) + " to run after");
   }
   auto env = string_map_param(p, "env");
   std::vector<std::string> lines = strings_param(p, "tasks");
   std::unique_ptr<TaskExpander> expander;
+  std::unique_ptr<TaskExpander> output;
   if (lines.empty()) {
     spec.command = strings_param(p, "command");
     if (spec.command.empty()) return make_error(ErrorCode::Usage, "no command given");
-    expander = std::make_unique<TaskExpander>(spec.command, string_arrays_param(p, "sources"), spec.shell);
+    auto sources = string_arrays_param(p, "sources");
+    if (!spec.output.empty()) {
+      JR_TRY(check_output_template(spec.command, spec.output, sources.size()));
+      output = std::make_unique<TaskExpander>(std::vector<std::string>{spec.output}, sources, false);
+    }
+    expander = std::make_unique<TaskExpander>(spec.command, std::move(sources), spec.shell);
     spec.uses_slot = expander->uses_slot();
+  } else if (!spec.output.empty()) {
+    return make_error(ErrorCode::Usage, "--output needs a command template, not --tasks");
   }
   TaskSpec needs;
   needs.cpus = static_cast<int>(int_param(p, "cpus", 0));
@@ -66,7 +90,13 @@ Result<json> submit(Engine& engine, Store& store, const json& p) {
   if (!job) return job.error();
   auto summary = store.sync_tasks(*job, count, [&](std::uint64_t i) {
     TaskSpec t = needs;
-    t.argv = expander ? expander->expand(i) : std::vector<std::string>{"/bin/sh", "-c", lines[i]};
+    std::string partial;
+    if (output) {
+      t.outputs.push_back(declared_output(*output, i, spec.cwd));
+      partial = partial_path(t.outputs.back());
+    }
+    t.argv = expander ? expander->expand(i, output ? &partial : nullptr)
+                      : std::vector<std::string>{"/bin/sh", "-c", lines[i]};
     t.cwd = spec.cwd;
     t.env = env;
     t.timeout_ms = spec.timeout_ms;

@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include "base/deadline.h"
 #include "daemon/engine_session.h"
 #include "daemon/paths.h"
 #include "daemon/resources.h"
@@ -31,6 +32,7 @@ int main(int argc, char** argv) {
   std::string gpu_ids;
   bool pin = false;
   std::string sample_every = "1s";
+  std::string deadline;
   CLI::App app{"jrd: the jr daemon; jr submit, status, wait, logs … talk to it"};
   app.set_version_flag("--version", "jrd " JR_VERSION);
   app.add_option("--state", state_dir, "State directory (default $XDG_STATE_HOME/jr, else ~/.local/state/jr)");
@@ -41,6 +43,8 @@ int main(int argc, char** argv) {
   app.add_option("--gpu-ids", gpu_ids, "GPU ids to hand out (default CUDA_VISIBLE_DEVICES or SLURM_JOB_GPUS)");
   app.add_flag("--pin", pin, "Pin each task to CPUs no other running task has");
   app.add_option("--sample-every", sample_every, "Sample running tasks' CPU and memory this often (default 1s; 0: off)");
+  app.add_option("--deadline", deadline,
+                 "Stop --grace before this (+2h, 15:30, 2026-11-25T15:30), as on SIGTERM; default: the Slurm job's end");
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}));
   CLI11_PARSE(app, argc, argv);
@@ -56,6 +60,13 @@ int main(int argc, char** argv) {
   if (!grace_ms) return fail(grace_ms.error().message);
   auto sample_ms = jr::parse_duration(sample_every);
   if (!sample_ms) return fail(sample_ms.error().message);
+  // The deadline is the engine's, as jr run's: the allocation ends for every job at once.
+  std::int64_t deadline_ms = jr::slurm_job_end_ms(jr::now_ms());
+  if (!deadline.empty()) {
+    auto d = jr::parse_deadline(deadline, jr::now_ms());
+    if (!d) return fail(d.error().message);
+    deadline_ms = *d;
+  }
   jr::NodeCapacity capacity = jr::detect_capacity();
   if (cores < 0) return fail("--cores must be at least 1");
   if (cores > 0) capacity.cores = cores;
@@ -78,6 +89,7 @@ int main(int argc, char** argv) {
   eo.sample_every = *sample_ms;
   eo.capacity = capacity;
   eo.pin = pin;
+  eo.deadline_ms = deadline_ms;
   auto session = jr::EngineSession::open(std::move(so));
   if (!session) return fail(session.error().message);
   const std::filesystem::path& dir = (*session)->state_dir();
@@ -108,6 +120,7 @@ int main(int argc, char** argv) {
       spdlog::info("shutting down: stopping running tasks (grace {})", grace);
     }
   }
+  if (engine.stopped_for_deadline()) spdlog::info("stopped before the deadline: a jrd started later resumes the jobs");
   spdlog::info("stopped");
   return 0;
 }

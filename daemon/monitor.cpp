@@ -40,15 +40,16 @@ Status Engine::sample() {
     if (it != usage.end() && keep_sample(a->samples++)) {
       JR_TRY(store_.add_sample(a->task, a->attempt, now, it->second.cpu_ms, it->second.rss_kb));
     }
-    if (!board_ || opt_.stall_timeout.count() <= 0 || a->stalled) continue;
+    const JobSpec& spec = job_spec(a->job);
+    if (!board_ || spec.stall_timeout_ms <= 0 || a->stalled) continue;
     auto rec = board_->read(static_cast<std::uint32_t>(a->slot - 1));
     bool wrote = rec && rec->task_id == static_cast<std::uint64_t>(a->task) &&
                  (rec->fraction >= 0 || rec->message[0] != '\0');
-    if (!wrote || now - rec->updated_ms < opt_.stall_timeout.count()) continue;
+    if (!wrote || now - rec->updated_ms < spec.stall_timeout_ms) continue;
     a->stalled = true;
     JR_TRY(store_.add_event(a->job, a->task, std::nullopt, std::nullopt, a->attempt,
                             "stalled: no progress for " + format_duration(Millis(now - rec->updated_ms))));
-    if (opt_.stall_kill && a->kill_at == 0) {
+    if (spec.stall_kill && a->kill_at == 0) {
       a->timed_out = true;
       ::kill(-pid, SIGTERM);
       a->kill_at = mono + opt_.grace.count();

@@ -3,6 +3,12 @@
 // declared name is always complete (never half-written, never from a failed attempt).
 #pragma once
 
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "base/result.h"
+#include "protocol/template.h"
 #include "storage/types.h"
 
 namespace jr {
@@ -13,5 +19,14 @@ namespace jr {
 void commit_outputs(const TaskSpec& spec, Exit* exit);
 // Removes partial files an attempt left (before it starts, and after it failed).
 void discard_partial_outputs(const TaskSpec& spec);
+
+// Whether `output` (--output, a template over the same `source_count` sources) may declare a
+// file per task of `command`: the command must say where the task writes it ({out}). One
+// usage error line otherwise. jr run and jrd's submit both ask this.
+Status check_output_template(const std::vector<std::string>& command, const std::string& output,
+                             std::size_t source_count);
+// Task i's declared output: `output` (a TaskExpander over the --output template alone)
+// expanded for it, made absolute against `cwd`.
+std::string declared_output(const TaskExpander& output, std::uint64_t i, const std::string& cwd);
 
 }  // namespace jr

@@ -33,15 +33,16 @@ Engine::Attempt* Engine::running_attempt(const std::string& token) {
 Result<CheckpointInfo> Engine::save_checkpoint(const std::string& token, const std::vector<std::string>& files) {
   Attempt* a = running_attempt(token);
   if (!a) return make_error(ErrorCode::NotFound, "no running task attempt " + token + " in this engine");
-  auto read = read_checkpoint_files(checkpoint_dir(a->slot), files, opt_.max_checkpoint_bytes);
+  const JobSpec& spec = job_spec(a->job);
+  auto read = read_checkpoint_files(checkpoint_dir(a->slot), files, spec.max_checkpoint_bytes);
   if (!read) return read.error();
-  return jr::save_checkpoint(store_, a->task, encode_checkpoint(*read), opt_.keep_checkpoints);
+  return jr::save_checkpoint(store_, a->task, encode_checkpoint(*read), spec.keep_checkpoints);
 }
 
 Status Engine::save_result(const std::string& token, const std::string& path) {
   Attempt* a = running_attempt(token);
   if (!a) return make_error(ErrorCode::NotFound, "no running task attempt " + token + " in this engine");
-  auto bytes = read_task_file(path, opt_.max_result_bytes, "--max-result");
+  auto bytes = read_task_file(path, job_spec(a->job).max_result_bytes, "--max-result");
   if (!bytes) return bytes.error();
   return jr::save_result(store_, a->task, *bytes);
 }

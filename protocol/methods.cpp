@@ -37,6 +37,13 @@ constexpr P kSubmit[] = {
     {"cpus", T::Integer, false, 0, kInt32Max},
     {"gpus", T::Integer, false, 0, kInt32Max},
     {"mem", T::Integer, false, 0},
+    {"output", T::String},
+    {"keep_checkpoints", T::Integer, false, 1, kInt32Max},
+    {"max_checkpoint", T::Integer, false, 0},
+    {"max_result", T::Integer, false, 0},
+    {"stall_timeout_ms", T::Integer, false, 0},
+    {"stall_action", T::String},
+    {"expect_ms", T::Integer, false, 0},
 };
 constexpr std::string_view kCommandOrTasks[] = {"command", "tasks"};
 constexpr P kJobOnly[] = {kJob, kName};

@@ -21,14 +21,19 @@ void serialize(Archive& ar, JobSpec& s, std::uint32_t version) {
      s.after_job);
   if (version >= 2) ar(s.on_finish);
   if (version >= 3) ar(s.uses_slot);
+  if (version >= 4) {
+    ar(s.output, s.keep_checkpoints, s.max_checkpoint_bytes, s.max_result_bytes, s.stall_timeout_ms, s.stall_kill,
+       s.expect_ms);
+  }
 }
 
 }  // namespace jr
 
-// Version 2 added TaskSpec::outputs and JobSpec::on_finish; JobSpec version 3 added uses_slot.
-// Older blobs still load.
+// Version 2 added TaskSpec::outputs and JobSpec::on_finish; JobSpec version 3 added uses_slot,
+// version 4 the per-job options (output, checkpoint and result limits, stall, expect). Older
+// blobs still load, their jobs getting the defaults.
 CEREAL_CLASS_VERSION(jr::TaskSpec, 2);
-CEREAL_CLASS_VERSION(jr::JobSpec, 3);
+CEREAL_CLASS_VERSION(jr::JobSpec, 4);
 
 namespace jr {
 namespace {

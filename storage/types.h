@@ -62,6 +62,15 @@ struct JobSpec {
   std::int64_t after_job = 0;        // 0: none
   std::string on_finish;             // run through /bin/sh once the job ends; empty: none
   bool uses_slot = false;            // tasks' argv hold {%}: the engine puts the slot there
+  // Per-job options the engine applies to this job's tasks (docs/DESIGN.md "Per job, per
+  // engine"); the defaults are what a job created by an older jr gets.
+  std::string output;                // --output template as given; each task's in TaskSpec::outputs
+  int keep_checkpoints = 2;
+  std::uint64_t max_checkpoint_bytes = 1ull << 30;
+  std::uint64_t max_result_bytes = 1ull << 30;
+  std::int64_t stall_timeout_ms = 0; // progress written, then none for this long: stalled; 0: off
+  bool stall_kill = false;           // kill a stalled task and retry it like a timeout
+  std::int64_t expect_ms = 0;        // a task's expected run time for --deadline; 0: the median
 };
 
 // How an attempt ended, as the engine saw it.

@@ -1,0 +1,151 @@
+// jr submit takes jr run's per-job options (docs/DESIGN.md "Per job, per engine"): each is
+// carried in the submit request, stored in the job's spec and applied by jrd to that job alone.
+// Each test starts its own jrd and waits on states, never on time.
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <cstdlib>
+#include <nlohmann/json.hpp>
+
+#include "tests/integration/harness.h"
+
+namespace jr::test {
+namespace {
+
+using json = nlohmann::json;
+
+// Tasks call `jr checkpoint save`, `jr result save`, `jr progress`: the jr under test first on PATH.
+const bool kPathSet = [] {
+  std::string path = std::filesystem::path(JR_BIN).parent_path().string() + ":" + std::getenv("PATH");
+  return setenv("PATH", path.c_str(), 1) == 0;
+}();
+
+class SubmitOptionsTest : public ::testing::Test {
+ protected:
+  void TearDown() override {
+    if (jrd_ > 0) {
+      kill(jrd_, SIGTERM);
+      EXPECT_EQ(wait_exit(jrd_), 0) << read_file(dir / "jrd.err");
+    }
+  }
+
+  void start_daemon(std::vector<std::string> args = {}) {
+    args.insert(args.end(), {"--workers", "4", "--grace", "2s", "--sample-every", "50ms"});
+    jrd_ = start_jrd(dir / "state", socket(), args, dir.path());
+    ASSERT_TRUE(wait_for([&] { return jr({"ping"}).exit_code == 0; })) << read_file(dir / "jrd.err");
+  }
+
+  std::string socket() const { return (dir / "jrd.sock").string(); }
+  Output jr(std::vector<std::string> args) const {
+    args.insert(args.begin() + 1, {"--socket", socket()});
+    return run_jr(args, dir.path());
+  }
+  std::string submit(const std::vector<std::string>& args) {
+    auto out = jr(cat({"submit"}, args));
+    EXPECT_EQ(out.exit_code, 0) << out.err;
+    return out.out.empty() ? "" : out.out.substr(0, out.out.size() - 1);
+  }
+  json tasks(const std::string& job) { return json::parse(jr({"tasks", job, "--json"}).out, nullptr, false)["tasks"]; }
+  std::int64_t count(const std::string& job, const std::string& state) {
+    auto s = json::parse(jr({"status", job, "--json"}).out, nullptr, false);
+    return s.is_object() ? s["counts"].value(state, std::int64_t{-1}) : -1;
+  }
+
+  TempDir dir;
+  pid_t jrd_ = -1;
+};
+
+TEST_F(SubmitOptionsTest, OutputIsRenamedOnlyWhenTheTaskSucceeds) {
+  start_daemon();
+  auto id = submit({"--output", "{}.res", "--", "sh", "-c", "echo $0 > \"$1\"; test $0 != bad", "{}", "{out}", ":::", "a", "bad"});
+  EXPECT_EQ(jr({"wait", id}).exit_code, 1);
+  EXPECT_EQ(read_file(dir / "a.res"), "a\n");
+  EXPECT_FALSE(std::filesystem::exists(dir / "bad.res"));
+  std::size_t files = 0;
+  for (auto& e : std::filesystem::directory_iterator(dir.path())) files += e.path().filename().string().find("res") != std::string::npos;
+  EXPECT_EQ(files, 1u) << "a partial output was left behind";
+  EXPECT_EQ(tasks(id)[0]["index"], 0);
+  // The same checks as jr run's, before anything is sent.
+  auto no_out = jr({"submit", "--output", "{}.res", "--", "echo", "{}", ":::", "a"});
+  EXPECT_EQ(no_out.exit_code, 2);
+  EXPECT_EQ(no_out.err, "jr submit: --output needs {out} in the command: where the task writes it\n");
+}
+
+TEST_F(SubmitOptionsTest, CheckpointAndResultLimitsAreTheJobsOwn) {
+  start_daemon();
+  write_file(dir / "task.sh", "#!/bin/sh\nset -e\nfor i in 1 2 3 4; do echo $i > \"$JR_CHECKPOINT_DIR/i\"; jr checkpoint save; done\n"
+             "head -c 5000 /dev/zero > \"$JR_CHECKPOINT_DIR/big\"\n"
+             "if jr checkpoint save 2> save-$1.err; then echo saved > big-$1.rc; fi\n"
+             "head -c 5000 /dev/zero > result-$1\n"
+             "if jr result save result-$1 2> result-$1.err; then echo saved > result-$1.rc; fi\n");
+  chmod((dir / "task.sh").c_str(), 0755);
+  auto limited = submit({"--keep-checkpoints", "1", "--max-checkpoint", "4K", "--max-result", "4K", "./task.sh", "limited"});
+  auto plain = submit({"./task.sh", "plain"});
+  ASSERT_EQ(jr({"wait", limited}).exit_code, 0);
+  ASSERT_EQ(jr({"wait", plain}).exit_code, 0);
+  auto seqs = [&](const std::string& job) {
+    auto out = run_jr({"checkpoint", "list", job + ":0", "--socket", socket(), "--json"}, dir.path());
+    EXPECT_EQ(out.exit_code, 0) << out.err;
+    std::vector<std::int64_t> s;
+    for (auto& c : json::parse(out.out, nullptr, false)) s.push_back(c["seq"]);
+    return s;
+  };
+  EXPECT_EQ(seqs(limited), (std::vector<std::int64_t>{4}));
+  EXPECT_EQ(seqs(plain), (std::vector<std::int64_t>{4, 5}));  // the default keeps 2; the big one saved
+  EXPECT_NE(read_file(dir / "save-limited.err").find("exceeds --max-checkpoint"), std::string::npos);
+  EXPECT_FALSE(std::filesystem::exists(dir / "big-limited.rc"));
+  EXPECT_TRUE(std::filesystem::exists(dir / "big-plain.rc"));
+  EXPECT_NE(read_file(dir / "result-limited.err").find("exceeds --max-result (5000 bytes, limit 4096)"), std::string::npos);
+  EXPECT_TRUE(std::filesystem::exists(dir / "result-plain.rc"));
+}
+
+TEST_F(SubmitOptionsTest, StallKillIsTheJobsOwn) {
+  start_daemon();
+  // Both write progress once, then none; only the second job asked for stall detection. The
+  // first has been silent longer when the second's task is found stalled.
+  auto waits = submit({"--", "sh", "-c", "jr progress 0.1 started; touch progressed; while [ ! -f go ]; do sleep 0.01; done"});
+  ASSERT_TRUE(wait_for([&] { return std::filesystem::exists(dir / "progressed"); }));
+  auto stalls = submit({"--stall-timeout", "200ms", "--stall-action", "kill", "--", "sh", "-c", "jr progress 0.1 started; exec sleep 1000"});
+  EXPECT_EQ(jr({"wait", stalls}).exit_code, 1);
+  auto t = tasks(stalls)[0];
+  EXPECT_EQ(t["state"], "failed");
+  EXPECT_NE(t["detail"].get<std::string>().find("stalled: no progress for 200ms"), std::string::npos) << t.dump();
+  EXPECT_EQ(count(waits, "running"), 1);
+  EXPECT_EQ(jr({"events", waits, "--json"}).out.find("stalled"), std::string::npos);
+  write_file(dir / "go", "");
+  EXPECT_EQ(jr({"wait", waits}).exit_code, 0);
+}
+
+TEST_F(SubmitOptionsTest, ExpectIsTheJobsOwnAndTheDeadlineIsJrds) {
+  start_daemon({"--deadline", "+1h"});
+  auto quick = submit({"--", "sh", "-c", "while [ ! -f go ]; do sleep 0.01; done"});
+  ASSERT_TRUE(wait_for([&] { return count(quick, "running") == 1; }));
+  // Expected to take longer than what is left before the deadline: held back, never started.
+  auto slow = submit({"--expect", "2h", "--", "touch", "slow-ran"});
+  EXPECT_EQ(count(slow, "pending"), 1);
+  write_file(dir / "go", "");
+  // Nothing left that can end in time: jrd stops as jr run does, to be started again later.
+  EXPECT_EQ(wait_exit(jrd_), 0);
+  jrd_ = -1;
+  EXPECT_NE(read_file(dir / "jrd.err").find("stopped before the deadline"), std::string::npos) << read_file(dir / "jrd.err");
+  auto status = [&](const std::string& job) {
+    auto out = run_jr({"status", job, "--state", (dir / "state").string(), "--json"}, dir.path());
+    return json::parse(out.out, nullptr, false)["counts"];
+  };
+  EXPECT_EQ(status(quick)["succeeded"], 1);
+  EXPECT_EQ(status(slow)["pending"], 1);
+  EXPECT_FALSE(std::filesystem::exists(dir / "slow-ran"));
+}
+
+TEST_F(SubmitOptionsTest, WhatIsNotPerJobIsRefusedInOneLine) {
+  auto deadline = run_jr({"submit", "--socket", socket(), "--deadline", "+1h", "--", "true"}, dir.path());
+  EXPECT_EQ(deadline.exit_code, 2);
+  EXPECT_NE(deadline.err.find("--deadline is the engine's, not a job's"), std::string::npos) << deadline.err;
+  EXPECT_EQ(std::count(deadline.err.begin(), deadline.err.end(), '\n'), 1);
+  auto action = run_jr({"submit", "--socket", socket(), "--stall-action", "shout", "--", "true"}, dir.path());
+  EXPECT_EQ(action.exit_code, 2);
+  EXPECT_EQ(action.err, "jr submit: --stall-action must be report or kill\n");
+}
+
+}  // namespace
+}  // namespace jr::test
