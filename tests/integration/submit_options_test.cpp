@@ -14,14 +14,11 @@ namespace {
 
 using json = nlohmann::json;
 
-// Tasks call `jr checkpoint save`, `jr result save`, `jr progress`: the jr under test first on PATH.
-const bool kPathSet = [] {
-  std::string path = std::filesystem::path(JR_BIN).parent_path().string() + ":" + std::getenv("PATH");
-  return setenv("PATH", path.c_str(), 1) == 0;
-}();
-
 class SubmitOptionsTest : public ::testing::Test {
  protected:
+  // Tasks call `jr checkpoint save`, `jr result save`, `jr progress`: the jr under test first on PATH.
+  void SetUp() override { ASSERT_TRUE(put_jr_first_on_path()); }
+
   void TearDown() override {
     if (jrd_ > 0) {
       kill(jrd_, SIGTERM);
