@@ -272,6 +272,26 @@ int Containment::slot_group_fd(int slot) {
   return s.fd;
 }
 
+std::optional<Containment::CpuTime> Containment::slot_cpu(int slot) const {
+  if (slot < 1 || static_cast<std::size_t>(slot) > slots_.size()) return std::nullopt;
+  std::ifstream in(slots_[static_cast<std::size_t>(slot - 1)].path + "/cpu.stat");
+  CpuTime t;
+  int seen = 0;
+  std::string key;
+  std::int64_t value = 0;
+  while (in >> key >> value) {
+    if (key == "user_usec") {
+      t.user_us = value;
+      ++seen;
+    } else if (key == "system_usec") {
+      t.system_us = value;
+      ++seen;
+    }
+  }
+  if (seen != 2) return std::nullopt;
+  return t;
+}
+
 void Containment::end_slot(int slot) {
   if (slot < 1 || static_cast<std::size_t>(slot) > slots_.size()) return;
   // Most tasks leave nothing behind: no kill, and the group stays usable.

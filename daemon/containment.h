@@ -25,6 +25,8 @@
 
 #include <sys/types.h>
 
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -57,6 +59,16 @@ class Containment {
   // A descriptor of slot `slot`'s group (1-based), for spawn_task; -1 for Subreaper, and when
   // a new group for the slot cannot be made (the task then runs in the engine's own).
   int slot_group_fd(int slot);
+  // CPU time used so far by every process that ran in slot `slot`'s current group (cgroup2's
+  // cpu.stat, which every group has, with or without the cpu controller); nullopt for
+  // Subreaper, or when it cannot be read. Read when a task starts in the group and again when
+  // it ends, the difference counts the task's escaped descendants too, which the rusage of its
+  // first process misses.
+  struct CpuTime {
+    std::int64_t user_us = 0;
+    std::int64_t system_us = 0;
+  };
+  std::optional<CpuTime> slot_cpu(int slot) const;
   // A task of slot `slot` has ended: SIGKILLs whatever it left in the slot's group.
   void end_slot(int slot);
   // SIGKILLs every process in slot `slot`'s group (none for Subreaper).

@@ -194,6 +194,14 @@ void Engine::reap() {
     r.exit.utime_ms = tv_ms(ru.ru_utime);
     r.exit.stime_ms = tv_ms(ru.ru_stime);
     r.exit.maxrss_kb = ru.ru_maxrss;
+    // The slot group's count also holds what escaped descendants used, which rusage misses.
+    if (it != running_.end() && it->second->cpu_at_start) {
+      if (auto end = containment_.slot_cpu(it->second->slot)) {
+        const auto& start = *it->second->cpu_at_start;
+        r.exit.utime_ms = std::max(r.exit.utime_ms, (end->user_us - start.user_us) / 1000);
+        r.exit.stime_ms = std::max(r.exit.stime_ms, (end->system_us - start.system_us) / 1000);
+      }
+    }
     reaped_.push_back(std::move(r));
   }
 }
@@ -375,6 +383,7 @@ Status Engine::spawn(Attempt& a) {
   req.stderr_path = logs_.stderr_path(a.task).string();
   req.cpu_ids = a.alloc.cpu_ids;
   req.cgroup_fd = containment_.slot_group_fd(a.slot);
+  a.cpu_at_start = containment_.slot_cpu(a.slot);
   req.subreaper = containment_.kind() == Containment::Kind::Subreaper;
   std::int64_t before = boot_ticks_now();
   auto pid = spawn_task(req);

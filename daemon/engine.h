@@ -177,6 +177,7 @@ class Engine {
     bool halted = false;           // stopped by halt(true)
     int samples = 0;
     std::int64_t peak_sampled_kb = 0;  // the largest RSS the sampler saw
+    std::optional<Containment::CpuTime> cpu_at_start;  // its slot group's, when it has one
     Allocation alloc;
   };
   struct Reaped {

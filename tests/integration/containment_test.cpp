@@ -10,6 +10,7 @@
 
 #include <cstdlib>
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "daemon/containment.h"
 #include "tests/integration/harness.h"
@@ -124,6 +125,34 @@ TEST(ContainmentTest, ACopiedStateDirectoryNeverSignalsTheOriginalsTasks) {
       << "a copy keeps its original's JR_RUN tokens";
   ::kill(jr_a, SIGTERM);
   EXPECT_EQ(wait_exit(jr_a), 143) << read_file(dir / "jr-a.err");
+}
+
+// Under a cgroup, a task's CPU time counts what a descendant that escaped it used: the task
+// starts a double-forked, setsid descendant that burns a fixed amount of CPU, writes what its
+// own /proc stat says it used, and wakes the task through a FIFO. The task's first process
+// never waits for that descendant, so its rusage does not hold that time; the slot group does.
+TEST(ContainmentTest, ATasksCpuTimeCountsItsEscapedDescendant) {
+  TempDir dir;
+  if (!cgroup_available(dir)) GTEST_SKIP() << "no cgroup can be made here (needs root and cgroup2)";
+  ContainmentEnv env("cgroup");
+  auto fifo = (dir / "woken").string();
+  auto used = (dir / "used").string();
+  // Fields 14 and 15 of /proc/PID/stat: user and system time in clock ticks.
+  write_file(dir / "burner.sh", "i=0; while [ $i -lt 300000 ]; do i=$((i+1)); done\n"
+                                "cut -d' ' -f14,15 /proc/$$/stat > " + used + "\n"
+                                "echo done > " + fifo + "\n");
+  std::string task = "mkfifo " + fifo + "; sh -c 'setsid sh " + (dir / "burner.sh").string() + " &'; read x < " + fifo;
+  auto out = run_jr({"run", "--", "sh", "-c", task}, dir.path());
+  ASSERT_EQ(out.exit_code, 0) << out.err;
+  std::istringstream ticks(read_file(used));
+  std::int64_t utime = 0, stime = 0;
+  ASSERT_TRUE(ticks >> utime >> stime) << "the descendant did not say what it used";
+  std::int64_t burned_ms = (utime + stime) * 1000 / ::sysconf(_SC_CLK_TCK);
+  ASSERT_GT(burned_ms, 20) << "the descendant burned too little CPU to tell";
+  std::int64_t recorded_ms = query_int(dir / ".jr" / "jr.db", "SELECT utime_ms + stime_ms FROM attempts");
+  // A tick of rounding on each of the two /proc fields.
+  EXPECT_GE(recorded_ms, burned_ms - 2 * 1000 / ::sysconf(_SC_CLK_TCK))
+      << "the task's CPU time leaves out its escaped descendant's " << burned_ms << " ms";
 }
 
 // The pid of a process that has ended and been reaped.
