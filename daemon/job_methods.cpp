@@ -84,10 +84,16 @@ Result<json> submit(Engine& engine, Store& store, const json& p) {
   JR_TRY(engine.check_fits(needs));
   std::uint64_t count = expander ? expander->size() : lines.size();
   if (count == 0) return make_error(ErrorCode::Usage, "no tasks: an input source is empty");
+  // A store the system refuses to write (a full disk) refuses the job in one line that names
+  // it, until it can be written again.
+  auto unwritable = [](const Error& e) {
+    return e.code != ErrorCode::Io ? e : make_error(e.code, "cannot write " + e.message + "; jrd accepts no job until it can");
+  };
+  if (auto st = engine.ensure_store_writable(); !st) return unwritable(st.error());
   auto tx = store.transaction();
-  JR_TRY(tx.begin_status());
+  if (!tx.begin_status()) return unwritable(tx.begin_status().error());
   auto job = store.create_job(spec, template_identity(spec));
-  if (!job) return job.error();
+  if (!job) return unwritable(job.error());
   auto summary = store.sync_tasks(*job, count, [&](std::uint64_t i) {
     TaskSpec t = needs;
     std::string partial;
@@ -103,8 +109,8 @@ Result<json> submit(Engine& engine, Store& store, const json& p) {
     t.retries = spec.retries;
     return t;
   }, false);
-  if (!summary) return summary.error();
-  JR_TRY(tx.commit());
+  if (!summary) return unwritable(summary.error());
+  if (auto st = tx.commit(); !st) return unwritable(st.error());
   JR_TRY(engine.add_job(*job));
   return json{{"job", *job}, {"tasks", summary->total}};
 }
