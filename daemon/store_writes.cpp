@@ -6,6 +6,8 @@
 // unwritten_ends_, the pids in unrecorded_pids_) and the next attempt writes all of it again in
 // a new transaction; the tasks the commit would have started go back to their queues, and none
 // starts until a commit succeeds. Running tasks are still reaped, timed out and stopped.
+#include <signal.h>
+
 #include <algorithm>
 
 #include "daemon/engine.h"
@@ -16,15 +18,6 @@ namespace {
 
 constexpr std::int64_t kFirstStoreRetryMs = 1000;
 constexpr std::int64_t kLastStoreRetryMs = 8000;
-
-const char* state_name(TaskState s) {
-  switch (s) {
-    case TaskState::Succeeded: return "succeeded";
-    case TaskState::Failed: return "failed";
-    case TaskState::Pending: return "pending";
-    default: return "another state";
-  }
-}
 
 }  // namespace
 
@@ -40,8 +33,8 @@ Status Engine::write_end(const UnwrittenEnd& e) {
   auto to = store_.finish_task(e.task, e.exit, e.retries, e.now_ms, e.retry_at_ms);
   if (!to) return to.error();
   if (*to != e.to) {
-    return make_error(ErrorCode::Internal, "task " + std::to_string(e.task) + " ended " + state_name(e.to) +
-                                               " in the engine but " + state_name(*to) + " in the store");
+    return make_error(ErrorCode::Internal, "task " + std::to_string(e.task) + " ended " + std::string(to_string(e.to)) +
+                                               " in the engine but " + std::string(to_string(*to)) + " in the store");
   }
   return {};
 }
