@@ -123,8 +123,10 @@ class Engine {
   StateCounts counts(JobId job) const;
   // Usage error when a task asks for more than this node has at all (so it could never start).
   Status check_fits(const TaskSpec& spec) const { return pool_.check_fits(spec); }
-  // Hooks for the engine's owner, called on the engine's thread. on_task_end comes inside the
-  // turn's transaction, before its commit; on_turn_end after every commit of the turn.
+  // Hooks for the engine's owner, called on the engine's thread. on_task_end comes once per
+  // end, before the commit that records it (a later turn's, while the store cannot be
+  // written) and before the turn starts anything; on_turn_end after a turn whose writes are
+  // all committed.
   std::function<void(const TaskStart&)> on_task_start;
   std::function<void(const TaskEnd&)> on_task_end;
   // Called at least every `every` while tasks run, between turns (jr run's live line).
