@@ -76,7 +76,9 @@ void add_submit(CLI::App& app, const DashWords& dash, int& exit_code) {
   cmd->add_option("--tasks", o->tasks_file, "Read one shell command per line from FILE (- for stdin)");
   add_job_options(cmd, *o);
   cmd->add_option("--deadline", o->deadline, "Refused: the deadline is jrd's (jrd --deadline), not a job's");
-  cmd->add_flag("--explain", o->explain, "Refused: not built for jr submit yet");
+  cmd->add_flag("--explain", o->explain, "Say what jrd would run, task by task; submit nothing");
+  cmd->add_flag("--json", o->json, "With --explain: JSON output");
+  cmd->add_option("--shard", o->shard, "Only tasks whose index is K modulo N (K/N), as jr run --shard");
   cmd->footer("The command: [--] CMD ARGS… [::: A B …] [:::: FILE], templated as in jr run.");
   cmd->prefix_command();
   cmd->callback([cmd, o, &dash, &exit_code] {

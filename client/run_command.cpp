@@ -24,7 +24,6 @@
 #include "protocol/template.h"
 #include "daemon/engine.h"
 #include "daemon/engine_session.h"
-#include "daemon/on_finish.h"
 #include "daemon/resources.h"
 #include "storage/codec.h"
 #include "storage/task_reads.h"
@@ -196,6 +195,11 @@ int run_command(const RunOptions& o) {
     }
     progress.update(engine.counts(job), true);
   };
+  // The engine runs --on-finish when the job ends, and run() waits for it.
+  engine.on_finish_end = [&](JobId, const Status& outcome) {
+    progress.clear();
+    if (!outcome) std::fprintf(stderr, "jr run: %s\n", outcome.error().message.c_str());
+  };
   progress.update(engine.counts(job), true);
   // The line moves while tasks run, not only when one ends: the running count, the rate.
   if (progress.enabled()) engine.set_ticker(Millis(1000), [&] { progress.update(engine.counts(job), true); });
@@ -231,14 +235,6 @@ int run_command(const RunOptions& o) {
                  static_cast<long long>(n(TaskState::Interrupted)),
                  static_cast<long long>(n(TaskState::Pending)));
     return sig == SIGINT ? 130 : 143;
-  }
-  if (!spec.on_finish.empty()) {
-    std::string state = n(TaskState::Failed) > 0      ? "failed"
-                        : n(TaskState::Cancelled) > 0 ? "cancelled"
-                                                      : "succeeded";
-    if (auto st = run_on_finish(spec.on_finish, job, state, c); !st) {
-      std::fprintf(stderr, "jr run: %s\n", st.error().message.c_str());
-    }
   }
   if (engine.halted()) {
     std::fprintf(stderr, "jr run: halted (--halt %s): %lld succeeded, %lld failed, %lld interrupted, %lld not started; "

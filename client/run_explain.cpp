@@ -7,7 +7,10 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
+#include "base/duration.h"
+#include "base/plural.h"
 #include "daemon/containment.h"
+#include "daemon/explanation.h"
 #include "storage/codec.h"
 #include "storage/engine_gone.h"
 #include "storage/engine_lock.h"
@@ -29,12 +32,6 @@ std::string joined(const std::vector<std::string>& argv) {
   std::string out;
   for (auto& a : argv) out += (out.empty() ? "" : " ") + a;
   return out;
-}
-
-nlohmann::json summary_json(const SyncSummary& s) {
-  return {{"total", s.total},     {"skip", s.skipped},        {"new", s.added},
-          {"resume", s.resumed},  {"run", s.pending},         {"retry", s.retried},
-          {"keep_failed", s.kept_failed}, {"dropped", s.dropped}};
 }
 
 }  // namespace
@@ -89,54 +86,64 @@ int explain_run(const RunOptions& o, const RunPlan& plan) {
     std::fprintf(stderr, "jr run: %s\n", containment.error().message.c_str());
     return 2;
   }
+  ExplainContext context;
+  context.gone = gone;
+  context.running_engine = EngineLock::holder(dir);
+  context.containment = &*containment;
+  auto explanation = explanation_json(*ex, plan.task_at, context);
   if (o.json) {
-    auto tasks = nlohmann::json::array();
-    for (auto& d : ex->tasks) {
-      nlohmann::json t = {{"index", d.index}, {"action", d.action}, {"task", d.task ? nlohmann::json(d.task) : nlohmann::json()}};
-      if (d.action == "skip") t["finished_ms"] = d.finished_ms;
-      if (d.action == "resume") t["checkpoint"] = d.checkpoint;
-      if (d.recorded_running) t["engine_gone"] = gone.has_value();
-      if (d.index >= 0) t["argv"] = plan.task_at(static_cast<std::uint64_t>(d.index)).argv;
-      tasks.push_back(std::move(t));
-    }
-    std::printf("%s\n", nlohmann::json{{"summary", summary_json(ex->summary)}, {"tasks", tasks},
-                                       {"containment", containment->describe()}}.dump().c_str());
-    return 0;
-  }
-  for (auto& d : ex->tasks) {
-    std::string action = d.action, why;
-    if (d.action == "skip") why = "succeeded at " + local_time(d.finished_ms);
-    if (d.action == "resume") {
-      std::string was = "interrupted";
-      if (d.recorded_running && gone) {
-        action = "resume (engine gone)";
-        was = gone->pid ? "pid " + std::to_string(gone->pid) : "its pid was not recorded";
-      } else if (d.recorded_running) {
-        was = "running now (engine pid " + std::to_string(EngineLock::holder(dir)) + ")";
-      }
-      why = was + (d.checkpoint ? "; from checkpoint " + std::to_string(d.checkpoint) : "; no checkpoint");
-    }
-    if (d.action == "dropped") why = "task " + std::to_string(d.task) + " is no longer asked for";
-    std::string command = d.index >= 0 ? joined(plan.task_at(static_cast<std::uint64_t>(d.index)).argv) : "";
-    std::printf("%6s  %-11s %-36s %s\n", d.index >= 0 ? std::to_string(d.index).c_str() : "-", action.c_str(),
-                why.c_str(), command.c_str());
-  }
-  auto& s = ex->summary;
-  std::printf("would run %lld of %lld tasks: %lld new, %lld resumed, %lld pending, %lld retried; "
-              "%lld skipped (succeeded), %lld kept failed, %lld dropped\n",
-              static_cast<long long>(s.added + s.resumed + s.pending + s.retried), static_cast<long long>(s.total),
-              static_cast<long long>(s.added), static_cast<long long>(s.resumed), static_cast<long long>(s.pending),
-              static_cast<long long>(s.retried), static_cast<long long>(s.skipped),
-              static_cast<long long>(s.kept_failed), static_cast<long long>(s.dropped));
-  if (containment->kind() == Containment::Kind::Cgroup) {
-    std::printf("containment: cgroup: every task runs in a cgroup v2 group below %s; ending a task kills all its processes\n",
-                containment->group().c_str());
+    std::printf("%s\n", explanation.dump().c_str());
   } else {
-    std::printf("containment: subreaper (%s): a process that leaves its task's process group is killed when the task "
-                "ends, but after a kill -9 of jr only if it kept JR_RUN in its environment\n",
-                containment->fallback_reason().c_str());
+    print_explanation(explanation);
   }
   return 0;
+}
+
+void print_explanation(const nlohmann::json& ex) {
+  for (auto& t : ex["tasks"]) {
+    std::string action = t["action"].get<std::string>(), why;
+    if (action == "skip") why = "succeeded at " + local_time(t["finished_ms"].get<std::int64_t>());
+    if (action == "resume") {
+      std::string was = "interrupted";
+      std::int64_t pid = t.value("engine_pid", std::int64_t{0});
+      if (t.value("engine_gone", false)) {
+        action = "resume (engine gone)";
+        was = pid ? "pid " + std::to_string(pid) : "its pid was not recorded";
+      } else if (t.contains("engine_gone")) {
+        was = "running now (engine pid " + std::to_string(pid) + ")";
+      }
+      auto checkpoint = t["checkpoint"].get<std::int64_t>();
+      why = was + (checkpoint ? "; from checkpoint " + std::to_string(checkpoint) : "; no checkpoint");
+    }
+    if (action == "dropped") why = "task " + std::to_string(t["task"].get<std::int64_t>()) + " is no longer asked for";
+    auto index = t["index"].get<std::int64_t>();
+    std::string command = t.contains("argv") ? joined(t["argv"].get<std::vector<std::string>>()) : "";
+    std::printf("%6s  %-11s %-36s %s\n", index >= 0 ? std::to_string(index).c_str() : "-", action.c_str(),
+                why.c_str(), command.c_str());
+  }
+  auto n = [&ex](const char* key) { return static_cast<long long>(ex["summary"][key].get<std::int64_t>()); };
+  std::printf("would run %lld of %lld tasks: %lld new, %lld resumed, %lld pending, %lld retried; "
+              "%lld skipped (succeeded), %lld kept failed, %lld dropped\n",
+              n("new") + n("resume") + n("run") + n("retry"), n("total"), n("new"), n("resume"), n("run"), n("retry"),
+              n("skip"), n("keep_failed"), n("dropped"));
+  if (ex.contains("resources")) {
+    auto& r = ex["resources"];
+    std::string holds;
+    auto add = [&holds](const std::string& part) { holds += (holds.empty() ? "" : ", ") + part; };
+    if (auto cpus = r["cpus"].get<std::int64_t>()) add(counted(cpus, "core"));
+    if (auto gpus = r["gpus"].get<std::int64_t>()) add(counted(gpus, "GPU"));
+    if (auto mem = r["mem"].get<std::uint64_t>()) add(format_size(mem) + " of memory");
+    if (!holds.empty()) std::printf("each task holds while it runs: %s\n", holds.c_str());
+  }
+  std::string containment = ex.value("containment", "");
+  if (containment.rfind("cgroup ", 0) == 0) {
+    std::printf("containment: cgroup: every task runs in a cgroup v2 group below %s; ending a task kills all its processes\n",
+                containment.substr(7).c_str());
+  } else if (!containment.empty()) {
+    std::printf("containment: subreaper (%s): a process that leaves its task's process group is killed when the task "
+                "ends, but after a kill -9 of jr only if it kept JR_RUN in its environment\n",
+                ex.value("containment_fallback", "").c_str());
+  }
 }
 
 }  // namespace jr

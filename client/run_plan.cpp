@@ -3,36 +3,14 @@
 #include <filesystem>
 
 #include "base/duration.h"
-#include "client/command_check.h"
+#include "protocol/command_check.h"
 #include "client/job_input.h"
 #include "client/job_options.h"
 #include "daemon/outputs.h"
+#include "protocol/shard.h"
 #include "protocol/template.h"
 
 namespace jr {
-namespace {
-
-struct Shard {
-  std::uint64_t k = 0;
-  std::uint64_t n = 1;
-};
-
-Result<Shard> parse_shard(const std::string& text) {
-  Shard s;
-  if (text.empty()) return s;
-  auto bad = make_error(ErrorCode::Usage, "invalid --shard '" + text + "' (expected K/N with 0 <= K < N)");
-  auto slash = text.find('/');
-  if (slash == std::string::npos || slash == 0 || slash + 1 == text.size()) return bad;
-  std::string k = text.substr(0, slash), n = text.substr(slash + 1);
-  if (k.find_first_not_of("0123456789") != std::string::npos || n.find_first_not_of("0123456789") != std::string::npos) return bad;
-  s.k = std::stoull(k);
-  s.n = std::stoull(n);
-  if (s.n == 0 || s.k >= s.n) return bad;
-  return s;
-}
-
-}  // namespace
-
 Result<RunPlan> make_run_plan(const RunOptions& o, int parallelism) {
   RunPlan plan;
   JobSpec& spec = plan.spec;
@@ -102,14 +80,11 @@ Result<RunPlan> make_run_plan(const RunOptions& o, int parallelism) {
       output = std::make_shared<TaskExpander>(std::vector<std::string>{o.output}, cl->sources, false, linking);
     }
     // The program, when every task runs the same one: found and runnable, or one line now.
-    if (!o.shell) JR_TRY(check_not_a_shell_line(cl->command.front()));
-    if (!o.shell && all > 0 && expander->expand(0).front() == cl->command.front()) {
-      JR_TRY(check_command_runs(cl->command.front(), spec.cwd));
-    }
+    JR_TRY(check_command(cl->command, *expander, o.shell, spec.cwd));
   }
   if (all == 0) return make_error(ErrorCode::Usage, "no tasks: an input source is empty");
   if (!o.output.empty() && !expander) return make_error(ErrorCode::Usage, "--output needs a command template, not --tasks");
-  plan.count = all / shard->n + (shard->k < all % shard->n ? 1 : 0);
+  plan.count = shard->count(all);
 
   std::string cwd = spec.cwd;
   std::int64_t timeout_ms = spec.timeout_ms;
@@ -117,11 +92,11 @@ Result<RunPlan> make_run_plan(const RunOptions& o, int parallelism) {
   int cpus = o.cpus, gpus = o.gpus;
   Shard sh = *shard;
   plan.arguments_at = [=](std::uint64_t j) {
-    std::uint64_t i = sh.k + j * sh.n;
+    std::uint64_t i = sh.combination(j);
     return expander ? expander->arguments(i) : (*lines)[i];
   };
   plan.task_at = [=](std::uint64_t j) {
-    std::uint64_t i = sh.k + j * sh.n;
+    std::uint64_t i = sh.combination(j);
     TaskSpec t;
     std::string partial;
     if (output) {

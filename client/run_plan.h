@@ -4,7 +4,7 @@
 // Tasks come from a template over input sources (expanded one at a time, never all in
 // memory; with no source named, standard input is one: client/job_input.h) or from --tasks
 // lines; a template's replacement strings and its program are checked here, before anything
-// runs (protocol/template.h's check_template, client/command_check.h); --shard K/N keeps every N-th task from the K-th; --output
+// runs (protocol/template.h's check_template, protocol/command_check.h); --shard K/N keeps every N-th task from the K-th; --output
 // declares a file per task and puts its partial name where the command says {out};
 // --cpus/--gpus/--mem are what each task holds while it runs.
 #pragma once

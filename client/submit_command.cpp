@@ -4,12 +4,15 @@
 #include <filesystem>
 
 #include "base/duration.h"
+#include "base/plural.h"
 #include "client/daemon_client.h"
 #include "client/job_input.h"
 #include "daemon/outputs.h"
 #include "daemon/resources.h"
+#include "client/run_explain.h"
 #include "client/wait_command.h"
 #include "protocol/frame.h"
+#include "protocol/shard.h"
 #include "protocol/template.h"
 
 namespace jr {
@@ -53,12 +56,14 @@ Result<json> build_request(const SubmitOptions& o) {
     return usage("--deadline is the engine's, not a job's (it stops every job at once, as the allocation ends): "
                  "give it to jrd (jrd --deadline); a job says how long its tasks take with --expect");
   }
-  if (o.explain) {
-    return usage("--explain is not built for jr submit yet: a new job's tasks are all new; jr run --explain explains a state "
-                 "directory");
-  }
-  if (!o.on_finish.empty()) {
-    return usage("--on-finish is not carried to jrd yet (it has no job-end hook); run `jr wait JOB; CMD` instead");
+  if (o.json && !o.explain) return usage("--json goes with --explain");
+  if (o.explain && o.wait) return usage("--explain runs nothing: there is nothing to --wait for");
+  if (o.explain) p["explain"] = true;
+  auto shard = parse_shard(o.shard);
+  if (!shard) return shard.error();
+  if (shard->n > 1) {
+    p["shard_index"] = shard->k;
+    p["shard_count"] = shard->n;
   }
   JobSpec spec;
   JR_TRY(apply_job_options(o, &spec));
@@ -69,6 +74,7 @@ Result<json> build_request(const SubmitOptions& o) {
   if (spec.stall_timeout_ms) p["stall_timeout_ms"] = spec.stall_timeout_ms;
   if (spec.stall_kill) p["stall_action"] = "kill";
   if (spec.expect_ms) p["expect_ms"] = spec.expect_ms;
+  if (!spec.on_finish.empty()) p["on_finish"] = spec.on_finish;
   if (!o.output.empty()) {
     if (!o.tasks_file.empty()) return usage("--output needs a command template, not --tasks");
     p["output"] = o.output;
@@ -96,6 +102,24 @@ Result<json> build_request(const SubmitOptions& o) {
   return p;
 }
 
+// jrd's answer to a submit with `explain`: the same lines as jr run --explain, then what a
+// submit adds (the tasks not listed, the jobs that already have this name).
+void print_submit_explanation(const json& ex, const SubmitOptions& o) {
+  if (o.json) {
+    std::printf("%s\n", ex.dump().c_str());
+    return;
+  }
+  print_explanation(ex);
+  if (std::uint64_t more = ex.value("tasks_not_listed", std::uint64_t{0})) {
+    std::printf("(%s more not listed: all new)\n", counted(static_cast<std::int64_t>(more), "task").c_str());
+  }
+  for (auto& j : ex["same_name"]) {
+    std::printf("jrd already has job %lld named %s (%s): a submit makes a new job beside it, and NAME then means the new one\n",
+                static_cast<long long>(j["job"].get<std::int64_t>()), o.name.c_str(), j["state"].get<std::string>().c_str());
+  }
+  std::printf("nothing was submitted (--explain)\n");
+}
+
 }  // namespace
 
 int submit_command(const SubmitOptions& o) {
@@ -119,6 +143,10 @@ int submit_command(const SubmitOptions& o) {
   }
   auto reply = (*conn)->call("submit", *request);
   if (!reply) return report("submit", reply.error());
+  if (o.explain) {
+    print_submit_explanation((*reply)["explain"], o);
+    return kExitOk;
+  }
   std::string id = std::to_string(reply->value("job", std::int64_t{0}));
   std::printf("%s\n", id.c_str());
   std::fflush(stdout);

@@ -2,7 +2,8 @@
 //
 // Everything a user can get wrong is checked here, before anything is sent: the template and
 // its sources (parse_command_line; `::::` files are read here, in the client's directory),
-// durations, counts. The job runs in the client's current directory. Prints the job id alone
+// durations, counts; jrd then checks the program with its own PATH (protocol/command_check.h).
+// The job runs in the client's current directory. Prints the job id alone
 // on stdout, so that `id=$(jr submit …)` works; with --wait then waits like `jr wait`.
 #pragma once
 
@@ -29,7 +30,9 @@ struct SubmitOptions : JobOptions {
   int gpus = 0;
   std::string mem;
   std::string deadline;            // refused: the deadline is jrd's (jrd --deadline), not a job's
-  bool explain = false;            // refused: not built yet for jrd
+  bool explain = false;            // jrd says what it would do (daemon/explanation.h); nothing is created
+  bool json = false;               // with --explain
+  std::string shard;               // K/N, as jr run's
   std::vector<std::string> words;  // CMD ARGS… ::: …
 };
 

@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
@@ -94,6 +95,42 @@ void remove_tree(const std::string& path) {
 
 void become_subreaper() { ::prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); }
 
+// Makes the group at `path` and returns an O_PATH descriptor of it for CLONE_INTO_CGROUP;
+// -1 with errno set when it cannot be made.
+int make_group(const std::string& path) {
+  if (::mkdir(path.c_str(), 0755) != 0) return -1;
+  return ::open(path.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+}
+
+// The engine pid a group name "jr-<state id>-<pid>" ends with; 0 for any other name.
+pid_t engine_pid_of(const char* name) {
+  if (std::strncmp(name, "jr-", 3) != 0) return 0;
+  const char* dash = std::strrchr(name, '-');
+  if (dash == name + 2 || dash[1] == '\0') return 0;
+  char* end = nullptr;
+  long pid = std::strtol(dash + 1, &end, 10);
+  return *end == '\0' && pid > 0 && pid <= INT32_MAX ? static_cast<pid_t>(pid) : 0;
+}
+
+// Removes the empty groups that engines killed with kill -9 left in `base`: a group whose
+// engine is gone and that holds no process (a populated one still holds an orphaned task,
+// which only its own store's recovery may kill). Without this, every engine that is killed and
+// never resumed leaves a group behind for as long as the machine runs.
+void remove_abandoned_groups(const std::string& base) {
+  DIR* d = ::opendir(base.c_str());
+  if (!d) return;
+  std::vector<std::string> abandoned;
+  while (auto* e = ::readdir(d)) {
+    pid_t pid = engine_pid_of(e->d_name);
+    if (e->d_type != DT_DIR || pid == 0 || pid == ::getpid()) continue;
+    if (::kill(pid, 0) == 0 || errno != ESRCH) continue;
+    std::string path = base + "/" + e->d_name;
+    if (!populated(path)) abandoned.push_back(std::move(path));
+  }
+  ::closedir(d);
+  for (auto& path : abandoned) remove_tree(path);
+}
+
 }  // namespace
 
 std::string own_cgroup() {
@@ -150,6 +187,7 @@ Result<Containment> Containment::open(const std::string& name, int slots) {
     return c;
   }
   std::string base = own_cgroup();
+  if (!base.empty()) remove_abandoned_groups(base);
   std::string why;
   if (base.empty()) {
     why = "no cgroup2 mount";
@@ -162,7 +200,7 @@ Result<Containment> Containment::open(const std::string& name, int slots) {
     for (int s = 1; s <= slots && why.empty(); ++s) {
       Slot slot;
       slot.path = c.group_ + "/slot-" + std::to_string(s);
-      if (::mkdir(slot.path.c_str(), 0755) == 0) slot.fd = ::open(slot.path.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+      slot.fd = make_group(slot.path);
       if (slot.fd < 0) why = "cannot create " + slot.path + ": " + std::strerror(errno);
       else c.slots_.push_back(std::move(slot));
     }
@@ -230,7 +268,7 @@ int Containment::slot_group_fd(int slot) {
   s.fd = -1;
   s.killed = false;
   s.path = group_ + "/slot-" + std::to_string(slot) + "." + std::to_string(++s.generation);
-  if (::mkdir(s.path.c_str(), 0755) == 0) s.fd = ::open(s.path.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+  s.fd = make_group(s.path);
   return s.fd;
 }
 

@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "daemon/on_finish.h"
 #include "daemon/outputs.h"
 #include "daemon/proc.h"
 #include "jr/board.hpp"
@@ -87,7 +88,7 @@ const JobSpec& Engine::job_spec(JobId id) const {
   return it == jobs_.end() ? kDefaults : it->second.row.spec;
 }
 
-Status Engine::add_job(JobId id) {
+Status Engine::add_job(JobId id, bool hook_ran) {
   auto row = store_.job(id);
   if (!row) return row.error();
   if (!*row) return make_error(ErrorCode::NotFound, "no job " + std::to_string(id));
@@ -96,6 +97,7 @@ Status Engine::add_job(JobId id) {
   JobRun run;
   run.row = std::move(**row);
   run.counts = *counts;
+  run.ended = hook_ran && job_has_ended(run);
   jobs_[id] = std::move(run);
   return make_private_dir(opt_.state_dir / "logs");
 }
@@ -108,7 +110,9 @@ StateCounts Engine::counts(JobId id) const {
 bool Engine::idle() const {
   if (!running_.empty()) return false;
   if (!unwritten_ends_.empty() && !shutting_down()) return false;
-  if (shutting_down() || halted_) return true;
+  if (shutting_down()) return true;
+  if (!hooks_.empty() || !hook_ends_.empty()) return false;
+  if (halted_) return true;
   for (auto& [id, job] : jobs_) {
     if (job.counts[static_cast<int>(TaskState::Pending)] > 0) return false;
   }
@@ -177,6 +181,11 @@ void Engine::reap() {
     int status = 0;
     rusage ru{};
     if (wait4(pid, &status, 0, &ru) != pid) return;
+    if (auto hook = hooks_.find(pid); hook != hooks_.end()) {
+      hook_ends_.emplace_back(hook->second, on_finish_outcome(status));
+      hooks_.erase(hook);
+      continue;
+    }
     Reaped r{pid, {}};
     if (WIFEXITED(status)) {
       r.exit.exit_code = WEXITSTATUS(status);
@@ -471,6 +480,7 @@ Status Engine::process() {
     std::vector<pid_t> known;
     for (auto& [pid, a] : running_) known.push_back(pid);
     for (auto& r : held_) known.push_back(r.pid);
+    for (auto& [pid, job] : hooks_) known.push_back(pid);
     kill_orphans(known);
   }
   orphans_possible_ = false;
@@ -529,6 +539,7 @@ Status Engine::process() {
     if (!runs && std::find(next.begin(), next.end(), task) == next.end()) logs_.release(task);
   }
   for (TaskId task : next) logs_.prepare(task);
+  notice_job_ends();
   // Last, once every reply of this turn has gone out (a checkpoint save's above all).
   store_.merge_wal_if_due();
   if (on_turn_end && !store_failure_) on_turn_end();

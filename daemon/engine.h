@@ -95,8 +95,10 @@ class Engine {
   // marks those tasks interrupted; records `here` as this engine's place.
   Status recover(const PlaceCheck& place, const StatePlace& here);
   const Containment& containment() const { return containment_; }
-  // Starts scheduling a job's tasks.
-  Status add_job(JobId job);
+  // Starts scheduling a job's tasks. When the job ends (nothing pending, interrupted or
+  // running: at once for a job that has nothing to run, or after halt()), its --on-finish runs,
+  // unless `hook_ran`: a job an earlier engine saw end (jrd's restart) does not run it again.
+  Status add_job(JobId job, bool hook_ran = false);
 
   // Drives the loop until every added job has finished, or a shutdown has completed.
   Status run();
@@ -117,7 +119,8 @@ class Engine {
   void halt(bool stop_running);
   bool halted() const { return halted_; }
   // True when nothing runs and no added job has work left (or a shutdown has completed), and
-  // the store holds every end the engine saw (unless it is shutting down).
+  // the store holds every end the engine saw (unless it is shutting down). A running
+  // --on-finish hook keeps the engine busy, except in a shutdown, which leaves it be.
   bool idle() const;
 
   StateCounts counts(JobId job) const;
@@ -132,6 +135,9 @@ class Engine {
   // Called at least every `every` while tasks run, between turns (jr run's live line).
   void set_ticker(Millis every, std::function<void()> tick);
   std::function<void()> on_turn_end;
+  // A job's --on-finish hook has ended (or could not start): ok, or why it failed. The job's
+  // state is not changed by it.
+  std::function<void(JobId, const Status&)> on_finish_end;
 
   // ---- a store that cannot be written (daemon/store_writes.cpp)
   // Why the store cannot be written now ("/path/jr.db: database or disk is full"); nullptr
@@ -172,6 +178,7 @@ class Engine {
     int running = 0;
     std::int64_t median_ms = 0;       // of finished attempts, for the deadline
     std::int64_t median_at = 0;       // monotonic time it was computed
+    bool ended = false;               // nothing left to run when last looked at (daemon/job_end.cpp)
   };
   struct Attempt {
     TaskId task = 0;
@@ -247,6 +254,12 @@ class Engine {
   void check_deadline();
   std::int64_t expected_run_ms(JobRun& job);
   void read_progress(const Attempt& a, Exit* exit) const;
+  // Job ends (daemon/job_end.cpp): starts the --on-finish hook of each job that has just ended,
+  // and reports the hooks reaped since the last turn. After the turn's commit: a hook sees
+  // the job's end in the store.
+  void notice_job_ends();
+  // Nothing of `job` runs, and nothing is left to start (or the engine is halted).
+  bool job_has_ended(const JobRun& job) const;
 
   Store& store_;
   EventLoop& loop_;
@@ -258,6 +271,10 @@ class Engine {
   std::unordered_map<pid_t, std::unique_ptr<Attempt>> running_;
   std::vector<bool> slot_busy_;
   std::vector<Reaped> reaped_;
+  // Running --on-finish hooks: children of the engine that are not tasks, reaped by reap() and
+  // spared by kill_orphans.
+  std::unordered_map<pid_t, JobId> hooks_;
+  std::vector<std::pair<JobId, Status>> hook_ends_;
   // Exits held back briefly: when a whole allocation is signalled (Slurm's requeue sends TERM
   // to every process of the job, in no fixed order), a task may die before the engine gets
   // its own signal; that task was interrupted, not failed.

@@ -2,13 +2,20 @@
 
 #include <malloc.h>
 
+#include <functional>
+#include <memory>
+
 #include <nlohmann/json.hpp>
 
+#include "daemon/explanation.h"
 #include "daemon/outputs.h"
 #include "daemon/queries.h"
+#include "protocol/command_check.h"
 #include "protocol/params.h"
+#include "protocol/shard.h"
 #include "protocol/template.h"
 #include "storage/codec.h"
+#include "storage/sync_decision.h"
 
 namespace jr {
 namespace {
@@ -31,9 +38,19 @@ Result<JobId> job_param(Engine& engine, const json& p) {
   return found;
 }
 
-Result<json> submit(Engine& engine, Store& store, const json& p) {
-  // The casts narrow only what the table declares to fit (protocol/methods.cpp).
+// A submitted job, checked and expanded, before anything is written.
+struct SubmitPlan {
   JobSpec spec;
+  std::uint64_t count = 0;
+  std::function<TaskSpec(std::uint64_t)> task_at;
+};
+
+// Every check a submit gets, the same as jr run's (client/run_plan.cpp): a refused submit
+// creates nothing.
+Result<SubmitPlan> plan_submit(Engine& engine, const json& p) {
+  // The casts narrow only what the table declares to fit (protocol/methods.cpp).
+  SubmitPlan plan;
+  JobSpec& spec = plan.spec;
   spec.name = string_param(p, "name", "");
   spec.shell = bool_param(p, "shell", false);
   spec.parallelism = static_cast<int>(int_param(p, "parallelism", 1));
@@ -45,6 +62,7 @@ Result<json> submit(Engine& engine, Store& store, const json& p) {
   // The per-job options, as jr run's flags of the same names (client/job_options.h).
   const JobSpec defaults;
   spec.output = string_param(p, "output", "");
+  spec.on_finish = string_param(p, "on_finish", "");
   spec.keep_checkpoints = static_cast<int>(int_param(p, "keep_checkpoints", defaults.keep_checkpoints));
   spec.max_checkpoint_bytes = static_cast<std::uint64_t>(
       int_param(p, "max_checkpoint", static_cast<std::int64_t>(defaults.max_checkpoint_bytes)));
@@ -57,22 +75,29 @@ Result<json> submit(Engine& engine, Store& store, const json& p) {
   }
   spec.stall_kill = stall_action == "kill";
   spec.expect_ms = int_param(p, "expect_ms", 0);
+  Shard shard;
+  shard.k = static_cast<std::uint64_t>(int_param(p, "shard_index", 0));
+  shard.n = static_cast<std::uint64_t>(int_param(p, "shard_count", 1));
+  if (shard.k >= shard.n) {
+    return make_error(ErrorCode::Usage, "shard_index must be below shard_count (--shard K/N with 0 <= K < N)");
+  }
   if (spec.after_job && !engine.job_row(spec.after_job)) {
     return make_error(ErrorCode::NotFound, "no job " + std::to_string(spec.after_job) + " to run after");
   }
   auto env = string_map_param(p, "env");
-  std::vector<std::string> lines = strings_param(p, "tasks");
-  std::unique_ptr<TaskExpander> expander;
-  std::unique_ptr<TaskExpander> output;
-  if (lines.empty()) {
+  auto lines = std::make_shared<std::vector<std::string>>(strings_param(p, "tasks"));
+  std::shared_ptr<TaskExpander> expander;
+  std::shared_ptr<TaskExpander> output;
+  if (lines->empty()) {
     spec.command = strings_param(p, "command");
     if (spec.command.empty()) return make_error(ErrorCode::Usage, "no command given");
     auto sources = string_arrays_param(p, "sources");
+    JR_TRY(check_template(spec.command, sources.size()));
     if (!spec.output.empty()) {
       JR_TRY(check_output_template(spec.command, spec.output, sources.size()));
-      output = std::make_unique<TaskExpander>(std::vector<std::string>{spec.output}, sources, false);
+      output = std::make_shared<TaskExpander>(std::vector<std::string>{spec.output}, sources, false);
     }
-    expander = std::make_unique<TaskExpander>(spec.command, std::move(sources), spec.shell);
+    expander = std::make_shared<TaskExpander>(spec.command, std::move(sources), spec.shell);
     spec.uses_slot = expander->uses_slot();
   } else if (!spec.output.empty()) {
     return make_error(ErrorCode::Usage, "--output needs a command template, not --tasks");
@@ -82,8 +107,63 @@ Result<json> submit(Engine& engine, Store& store, const json& p) {
   needs.gpus = static_cast<int>(int_param(p, "gpus", 0));
   needs.mem_bytes = static_cast<std::uint64_t>(int_param(p, "mem", 0));
   JR_TRY(engine.check_fits(needs));
-  std::uint64_t count = expander ? expander->size() : lines.size();
-  if (count == 0) return make_error(ErrorCode::Usage, "no tasks: an input source is empty");
+  std::uint64_t all = expander ? expander->size() : lines->size();
+  if (all == 0) return make_error(ErrorCode::Usage, "no tasks: an input source is empty");
+  plan.count = shard.count(all);
+  if (plan.count == 0) return make_error(ErrorCode::Usage, "no tasks: the shard holds none of the job's tasks");
+  // The program, found and runnable where the tasks will run, with jrd's PATH.
+  if (expander) JR_TRY(check_command(spec.command, *expander, spec.shell, spec.cwd));
+  plan.task_at = [=](std::uint64_t j) {
+    std::uint64_t i = shard.combination(j);
+    TaskSpec t = needs;
+    std::string partial;
+    if (output) {
+      t.outputs.push_back(declared_output(*output, i, spec.cwd));
+      partial = partial_path(t.outputs.back());
+    }
+    t.argv = expander ? expander->expand(i, output ? &partial : nullptr)
+                      : std::vector<std::string>{"/bin/sh", "-c", (*lines)[i]};
+    t.cwd = spec.cwd;
+    t.env = env;
+    t.timeout_ms = spec.timeout_ms;
+    t.retries = spec.retries;
+    return t;
+  };
+  return plan;
+}
+
+// What the submit would do, without doing it (`jr submit --explain`): every task is new (a
+// submit always makes a new job), listed up to kExplainListed; the jobs that already have its
+// name; jrd's containment.
+constexpr std::size_t kExplainListed = 1000;
+
+json explain_submit(Engine& engine, const SubmitPlan& plan) {
+  Explanation ex;
+  for (std::uint64_t i = 0; i < plan.count; ++i) {
+    tally(&ex.summary, SyncAction::New);
+    ++ex.summary.total;
+    if (ex.tasks.size() < kExplainListed) ex.tasks.push_back({static_cast<std::int64_t>(i), std::string(action_name(SyncAction::New))});
+  }
+  ExplainContext context;
+  context.containment = &engine.containment();
+  json out = explanation_json(ex, plan.task_at, context);
+  out["tasks_not_listed"] = plan.count - ex.tasks.size();
+  json same_name = json::array();
+  for (JobId id : engine.job_ids()) {
+    const JobRow* row = engine.job_row(id);
+    if (!plan.spec.name.empty() && row->name == plan.spec.name) {
+      same_name.push_back({{"job", id}, {"state", job_state(*row, engine.counts(id))}});
+    }
+  }
+  out["same_name"] = std::move(same_name);
+  return out;
+}
+
+Result<json> submit(Engine& engine, Store& store, const json& p) {
+  auto plan = plan_submit(engine, p);
+  if (!plan) return plan.error();
+  if (bool_param(p, "explain", false)) return json{{"explain", explain_submit(engine, *plan)}};
+  const JobSpec& spec = plan->spec;
   // A store the system refuses to write (a full disk) refuses the job in one line that names
   // it, until it can be written again.
   auto unwritable = [](const Error& e) {
@@ -94,21 +174,7 @@ Result<json> submit(Engine& engine, Store& store, const json& p) {
   if (!tx.begin_status()) return unwritable(tx.begin_status().error());
   auto job = store.create_job(spec, template_identity(spec));
   if (!job) return unwritable(job.error());
-  auto summary = store.sync_tasks(*job, count, [&](std::uint64_t i) {
-    TaskSpec t = needs;
-    std::string partial;
-    if (output) {
-      t.outputs.push_back(declared_output(*output, i, spec.cwd));
-      partial = partial_path(t.outputs.back());
-    }
-    t.argv = expander ? expander->expand(i, output ? &partial : nullptr)
-                      : std::vector<std::string>{"/bin/sh", "-c", lines[i]};
-    t.cwd = spec.cwd;
-    t.env = env;
-    t.timeout_ms = spec.timeout_ms;
-    t.retries = spec.retries;
-    return t;
-  }, false);
+  auto summary = store.sync_tasks(*job, plan->count, plan->task_at, false);
   if (!summary) return unwritable(summary.error());
   if (auto st = tx.commit(); !st) return unwritable(st.error());
   JR_TRY(engine.add_job(*job));

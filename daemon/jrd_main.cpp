@@ -33,6 +33,7 @@ int main(int argc, char** argv) {
   bool pin = false;
   std::string sample_every = "1s";
   std::string deadline;
+  bool sync_full = false;
   CLI::App app{"jrd: the jr daemon; jr submit, status, wait, logs … talk to it"};
   app.set_version_flag("--version", "jrd " JR_VERSION);
   app.add_option("--state", state_dir, "State directory (default $XDG_STATE_HOME/jr, else ~/.local/state/jr)");
@@ -45,6 +46,7 @@ int main(int argc, char** argv) {
   app.add_option("--sample-every", sample_every, "Sample running tasks' CPU and memory this often (default 1s; 0: off)");
   app.add_option("--deadline", deadline,
                  "Stop --grace before this (+2h, 15:30, 2026-11-25T15:30), as on SIGTERM; default: the Slurm job's end");
+  app.add_flag("--sync-full", sync_full, "Make every commit survive power loss too (slower)");
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}));
   CLI11_PARSE(app, argc, argv);
@@ -83,6 +85,7 @@ int main(int argc, char** argv) {
   else so.public_socket = socket_path.empty() ? jr::default_socket_path(std::filesystem::absolute(so.state_dir, ec))
                                               : std::filesystem::absolute(socket_path, ec);
   jr::notify_socket();  // before any task starts: tasks must not inherit NOTIFY_SOCKET
+  so.sync = sync_full ? jr::SyncMode::Full : jr::SyncMode::Normal;
   jr::EngineOptions& eo = so.engine;
   eo.workers = workers;
   eo.grace = *grace_ms;
@@ -101,9 +104,13 @@ int main(int argc, char** argv) {
     auto resumed = store.resume_interrupted(job.id);
     if (!resumed) return fail(resumed.error().message);
     if (*resumed) spdlog::info("job {}: {} interrupted tasks will run again", job.id, *resumed);
-    if (auto st = engine.add_job(job.id); !st) return fail(st.error().message);
+    if (auto st = engine.add_job(job.id, /*hook_ran=*/true); !st) return fail(st.error().message);
   }
   if (auto st = (*session)->begin(); !st) return fail(st.error().message);
+  engine.on_finish_end = [](jr::JobId job, const jr::Status& outcome) {
+    if (outcome) spdlog::info("job {}: --on-finish done", job);
+    else spdlog::warn("job {}: {}", job, outcome.error().message);
+  };
 
   // A store that cannot be written (a full disk) is waited out: tasks are still watched, none
   // starts, and submissions are refused naming it (daemon/job_methods.cpp).

@@ -34,6 +34,10 @@ std::string job_state(const JobRow& job, const StateCounts& c) {
     bool started = count(c, TaskState::Succeeded) + count(c, TaskState::Failed) + count(c, TaskState::Interrupted) > 0;
     return started ? "running" : "pending";
   }
+  return ended_job_state(job, c);
+}
+
+std::string ended_job_state(const JobRow& job, const StateCounts& c) {
   if (!job.reason.empty() && !job.cancelled) return "failed";
   if (count(c, TaskState::Failed) > 0) return "failed";
   if (job.cancelled || count(c, TaskState::Cancelled) > 0) return "cancelled";

@@ -44,6 +44,10 @@ constexpr P kSubmit[] = {
     {"stall_timeout_ms", T::Integer, false, 0},
     {"stall_action", T::String},
     {"expect_ms", T::Integer, false, 0},
+    {"on_finish", T::String},
+    {"shard_index", T::Integer, false, 0},
+    {"shard_count", T::Integer, false, 1},
+    {"explain", T::Bool},
 };
 constexpr std::string_view kCommandOrTasks[] = {"command", "tasks"};
 constexpr P kJobOnly[] = {kJob, kName};

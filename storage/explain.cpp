@@ -4,6 +4,7 @@
 #include <unordered_set>
 
 #include "storage/codec.h"
+#include "storage/sync_decision.h"
 
 namespace jr {
 
@@ -42,31 +43,15 @@ Result<Explanation> explain_tasks(Store* store, JobId job, std::uint64_t count,
         d.checkpoint = sel->i64(3);
         bool succeeded_before = sel->i32(4) != 0;
         JR_TRY(sel->run());
-        switch (state) {
-          case TaskState::Succeeded: d.action = "skip"; ++sum.skipped; break;
-          case TaskState::Pending: d.action = "run"; ++sum.pending; break;
-          case TaskState::Running: d.recorded_running = true; [[fallthrough]];
-          case TaskState::Interrupted: d.action = "resume"; ++sum.resumed; break;
-          case TaskState::Failed:
-          case TaskState::Cancelled:
-            if (retry_failed) {
-              d.action = "retry";
-              ++sum.retried;
-            } else {
-              d.action = "keep-failed";
-              ++sum.kept_failed;
-            }
-            break;
-          case TaskState::Dropped:
-            d.action = succeeded_before ? "skip" : "new";
-            ++(succeeded_before ? sum.skipped : sum.added);
-            break;
-        }
+        d.recorded_running = state == TaskState::Running;
+        const SyncDecision decision = decide_sync(state, succeeded_before, retry_failed);
+        d.action = action_name(decision.action);
+        tally(&sum, decision.action);
       }
     }
     if (!found) {
-      d.action = "new";
-      ++sum.added;
+      d.action = action_name(SyncAction::New);
+      tally(&sum, SyncAction::New);
     }
     out.tasks.push_back(d);
   }

@@ -1,8 +1,8 @@
 // explain_tasks: what running a job now would do, task by task, without changing anything.
 //
-// The read-only twin of Store::sync_tasks (same matching by identity, same decisions), for
-// `jr run --explain`: a resume says what it will do before it does it. Works on a store
-// opened read-only, while an engine runs or after it died (tasks it left running count as
+// The read-only twin of Store::sync_tasks (same matching by identity, the same decision per
+// task: storage/sync_decision.h), for `jr run --explain` and `jr submit --explain`: a resume
+// says what it will do before it does it. Works on a store opened read-only, while an engine runs or after it died (tasks it left running count as
 // interrupted: the next run resumes them).
 #pragma once
 

@@ -4,6 +4,7 @@
 #include "base/duration.h"
 #include "storage/codec.h"
 #include "storage/store.h"
+#include "storage/sync_decision.h"
 
 namespace jr {
 
@@ -58,33 +59,10 @@ Result<SyncSummary> Store::sync_tasks(JobId job, std::uint64_t count,
     JR_TRY(sel->run());
     if (seen_this_run) return false;
     ++sum.total;
-    TaskState to = state;
-    bool reset_failures = false;
-    switch (state) {
-      case TaskState::Succeeded: ++sum.skipped; break;
-      case TaskState::Pending: ++sum.pending; break;
-      case TaskState::Running:  // recovery runs first; treat a leftover as interrupted
-      case TaskState::Interrupted: ++sum.resumed; to = TaskState::Pending; break;
-      case TaskState::Failed:
-      case TaskState::Cancelled:
-        if (retry_failed) {
-          ++sum.retried;
-          to = TaskState::Pending;
-          reset_failures = true;
-        } else {
-          ++sum.kept_failed;
-        }
-        break;
-      case TaskState::Dropped:
-        if (succeeded_before) {
-          ++sum.skipped;
-          to = TaskState::Succeeded;
-        } else {
-          ++sum.added;
-          to = TaskState::Pending;
-        }
-        break;
-    }
+    const SyncDecision d = decide_sync(state, succeeded_before, retry_failed);
+    tally(&sum, d.action);
+    const TaskState to = d.to;
+    const bool reset_failures = d.action == SyncAction::Retry;
     upd->bind(1, id).bind(2, static_cast<std::int64_t>(i)).bind(3, gen).bind(4, static_cast<int>(to));
     upd->bind(5, reset_failures ? 1 : 0).bind_blob(6, blob);
     JR_TRY(upd->run());

@@ -117,11 +117,23 @@ class Client:
     def ping(self):
         return self.call("ping")
 
-    def submit(self, tasks=None, command=None, sources=None, **options):
+    def submit(self, tasks=None, command=None, sources=None, *, output=None, on_finish=None, keep_checkpoints=None,
+               max_checkpoint=None, max_result=None, stall_timeout=None, stall_action=None, expect=None, shard=None,
+               explain=False, **options):
         """Creates a job: `tasks` (shell lines) or `command` (argv template) with `sources`.
 
-        Options as documented: name, parallelism, retries, timeout_ms, priority, after, cwd, env,
-        shell. Returns {"job", "tasks"}.
+        The per-job options of `jr run` and `jr submit`, by their flag names:
+          output            the file each task writes, a template (e.g. "{.}.gz"); the command writes to {out}
+          on_finish         a shell command run once the job ends (JR_JOB_ID, JR_JOB_STATE, JR_TOTAL, …)
+          keep_checkpoints  checkpoints kept per task (default 2)
+          max_checkpoint, max_result   the largest checkpoint and result a task may save, in bytes
+          stall_timeout     seconds: a task that wrote progress, then none for this long, is stalled
+          stall_action      "report" (default) or "kill" (kill a stalled task and retry it)
+          expect            seconds: a task's expected run time, for jrd's --deadline
+          shard             (K, N): only the tasks whose index is K modulo N
+          explain           True: nothing is created; returns {"explain": …}, what jrd would run
+        Other protocol params (docs/protocol.md) pass as given: name, parallelism, retries,
+        timeout_ms, priority, after, cwd, env, shell, cpus, gpus, mem. Returns {"job", "tasks"}.
         """
         params = dict(options)
         if tasks is not None:
@@ -130,6 +142,18 @@ class Client:
             params["command"] = list(command)
         if sources is not None:
             params["sources"] = [list(s) for s in sources]
+        for key, value in (("output", output), ("on_finish", on_finish), ("keep_checkpoints", keep_checkpoints),
+                           ("max_checkpoint", max_checkpoint), ("max_result", max_result),
+                           ("stall_action", stall_action)):
+            if value is not None:
+                params[key] = value
+        for key, seconds in (("stall_timeout_ms", stall_timeout), ("expect_ms", expect)):
+            if seconds is not None:
+                params[key] = int(round(seconds * 1000))
+        if shard is not None:
+            params["shard_index"], params["shard_count"] = (int(x) for x in shard)
+        if explain:
+            params["explain"] = True
         return self.call("submit", params)
 
     def status(self, job=None, name=None):

@@ -1,4 +1,4 @@
-#include "client/command_check.h"
+#include "protocol/command_check.h"
 
 #include <gtest/gtest.h>
 #include <sys/stat.h>

@@ -16,11 +16,6 @@
 namespace jr::test {
 namespace {
 
-const bool kPathSet = [] {
-  std::string path = std::filesystem::path(JR_BIN).parent_path().string() + ":" + std::getenv("PATH");
-  return setenv("PATH", path.c_str(), 1) == 0;
-}();
-
 constexpr int kTasks = 200;
 constexpr int kSteps = 4;
 constexpr int kRounds = 20;
@@ -38,7 +33,7 @@ std::map<std::string, int> count_first_words(const std::filesystem::path& file) 
 }
 
 TEST(ChaosTest, KillNineAtRandomMomentsLosesNothing) {
-  ASSERT_TRUE(kPathSet);
+  ASSERT_TRUE(put_jr_first_on_path());
   TempDir dir;
   std::string steps = std::string(JR_SOURCE_DIR) + "/examples/shell/steps.sh";
   write_file(dir / "task.sh", "#!/bin/sh\necho \"$1\" >> starts.log\nexec " + steps + " \"$1\" " + std::to_string(kSteps) + "\n");
@@ -109,7 +104,7 @@ TEST(ChaosTest, KillNineAtRandomMomentsLosesNothing) {
 // a lock that every process it forks inherits; an attempt that finds the lock taken runs beside
 // an earlier one. JR_TEST_KILLS sets the number of kills (bench/kill_chaos runs a thousand).
 TEST(ChaosTest, KilledRightAfterASpawnNeverRunsTwoAttemptsAtOnce) {
-  ASSERT_TRUE(kPathSet);
+  ASSERT_TRUE(put_jr_first_on_path());
   TempDir dir;
   write_file(dir / "task.sh",
              "#!/bin/sh\n"

@@ -12,12 +12,6 @@
 namespace jr::test {
 namespace {
 
-// Tasks call `jr checkpoint save`: put the jr under test first on PATH for them.
-const bool kPathSet = [] {
-  std::string path = std::filesystem::path(JR_BIN).parent_path().string() + ":" + std::getenv("PATH");
-  return setenv("PATH", path.c_str(), 1) == 0;
-}();
-
 std::string shell_output(const std::string& command) {
   std::string out;
   FILE* p = popen(command.c_str(), "r");
@@ -28,7 +22,7 @@ std::string shell_output(const std::string& command) {
 }
 
 TEST(CheckpointTest, MonteCarloInterruptedEqualsUninterrupted) {
-  ASSERT_TRUE(kPathSet);
+  ASSERT_TRUE(put_jr_first_on_path());
   TempDir dir;
   std::string bin = MONTE_CARLO_BIN;
   std::vector<std::string> seeds = {"1", "2", "3"};

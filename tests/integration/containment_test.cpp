@@ -4,11 +4,14 @@
 // directory never signals the original's tasks.
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdlib>
 #include <nlohmann/json.hpp>
 
+#include "daemon/containment.h"
 #include "tests/integration/harness.h"
 
 namespace jr::test {
@@ -121,6 +124,42 @@ TEST(ContainmentTest, ACopiedStateDirectoryNeverSignalsTheOriginalsTasks) {
       << "a copy keeps its original's JR_RUN tokens";
   ::kill(jr_a, SIGTERM);
   EXPECT_EQ(wait_exit(jr_a), 143) << read_file(dir / "jr-a.err");
+}
+
+// The pid of a process that has ended and been reaped.
+pid_t gone_pid() {
+  pid_t pid = ::fork();
+  if (pid == 0) ::_exit(0);
+  ::waitpid(pid, nullptr, 0);
+  return pid;
+}
+
+// An engine killed with kill -9 and never resumed leaves its group behind. The next engine to
+// start in the same cgroup removes such a group once it is empty, and never one that still
+// holds a process: that is an orphaned task, which only its own store's recovery may kill.
+TEST(ContainmentTest, AnAbandonedEmptyGroupIsRemovedAndAPopulatedOneKept) {
+  TempDir dir;
+  if (!cgroup_available(dir)) GTEST_SKIP() << "no cgroup can be made here (needs root and cgroup2)";
+  std::string base = own_cgroup();  // the engines this test starts are made in this group too
+  ASSERT_FALSE(base.empty());
+  std::string empty = base + "/jr-abandoned0000-" + std::to_string(gone_pid());
+  std::string held = base + "/jr-abandoned0001-" + std::to_string(gone_pid());
+  ASSERT_EQ(::mkdir(empty.c_str(), 0755), 0);
+  ASSERT_EQ(::mkdir((empty + "/slot-1").c_str(), 0755), 0);
+  ASSERT_EQ(::mkdir(held.c_str(), 0755), 0);
+  pid_t orphan = ::fork();
+  if (orphan == 0) {
+    ::pause();
+    ::_exit(0);
+  }
+  write_file(held + "/cgroup.procs", std::to_string(orphan));
+  auto out = run_jr({"run", "--", "true"}, dir.path());
+  EXPECT_EQ(out.exit_code, 0) << out.err;
+  EXPECT_FALSE(std::filesystem::exists(empty)) << "the abandoned empty group is still there";
+  EXPECT_TRUE(std::filesystem::exists(held)) << "a group that holds a process was removed";
+  EXPECT_TRUE(process_alive(orphan)) << "another store's orphaned task was killed";
+  EXPECT_TRUE(kill_group_tree(held, 60'000).ok());
+  ::waitpid(orphan, nullptr, 0);
 }
 
 }  // namespace

@@ -14,11 +14,6 @@ namespace {
 
 using json = nlohmann::json;
 
-const bool kPathSet = [] {
-  std::string path = std::filesystem::path(JR_BIN).parent_path().string() + ":" + std::getenv("PATH");
-  return setenv("PATH", path.c_str(), 1) == 0;
-}();
-
 json parsed(const Output& out) {
   EXPECT_EQ(out.exit_code, 0) << out.err;
   return json::parse(out.out.empty() ? "null" : out.out);
@@ -35,7 +30,7 @@ void finished_run(const TempDir& dir) {
 }
 
 TEST(DoorsTest, EveryQueryReadsAJrRunStateWhoseEngineHasEnded) {
-  ASSERT_TRUE(kPathSet);
+  ASSERT_TRUE(put_jr_first_on_path());
   TempDir dir;
   finished_run(dir);
   if (HasFatalFailure()) return;
@@ -80,7 +75,7 @@ TEST(DoorsTest, EveryQueryReadsAJrRunStateWhoseEngineHasEnded) {
 }
 
 TEST(DoorsTest, WithNeitherFlagCommandsReadDotJrHere) {
-  ASSERT_TRUE(kPathSet);
+  ASSERT_TRUE(put_jr_first_on_path());
   TempDir dir;
   auto out = run_jr({"run", "--", "echo", "{}", ":::", "a", "b"}, dir.path());
   ASSERT_EQ(out.exit_code, 0) << out.err;
@@ -93,7 +88,7 @@ TEST(DoorsTest, WithNeitherFlagCommandsReadDotJrHere) {
 }
 
 TEST(DoorsTest, ControlCommandsReachARunningJrRunThroughItsStateDirectory) {
-  ASSERT_TRUE(kPathSet);
+  ASSERT_TRUE(put_jr_first_on_path());
   TempDir dir;
   pid_t run = start_jr({"run", "--state", "s", "-j", "1", "--", "sleep", "{}", ":::", "600", "601", "602"}, dir.path());
   auto in = [&](std::vector<std::string> args) {
@@ -123,7 +118,7 @@ TEST(DoorsTest, ControlCommandsReachARunningJrRunThroughItsStateDirectory) {
 }
 
 TEST(DoorsTest, JrdAnswersTheSameThroughItsSocketAndItsStateDirectory) {
-  ASSERT_TRUE(kPathSet);
+  ASSERT_TRUE(put_jr_first_on_path());
   TempDir dir;
   auto sock = (dir / "jrd.sock").string();
   pid_t jrd = start_jrd(dir / "st", sock, {"--workers", "2"}, dir.path());

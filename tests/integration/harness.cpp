@@ -18,6 +18,7 @@ namespace {
 
 pid_t spawn(const std::string& bin, const std::vector<std::string>& args, const std::filesystem::path& cwd,
             const std::string& out, const std::string& err) {
+  put_jr_first_on_path();
   pid_t pid = fork();
   if (pid == 0) {
     if (chdir(cwd.c_str()) != 0) _exit(126);
@@ -185,6 +186,15 @@ std::vector<std::string> read_lines(const std::filesystem::path& path) {
 
 void write_file(const std::filesystem::path& path, const std::string& text) {
   std::ofstream(path, std::ios::binary) << text;
+}
+
+bool put_jr_first_on_path() {
+  static const bool set = [] {
+    const char* path = std::getenv("PATH");
+    std::string first = std::filesystem::path(JR_BIN).parent_path().string();
+    return ::setenv("PATH", (path ? first + ":" + path : first).c_str(), 1) == 0;
+  }();
+  return set;
 }
 
 bool process_alive(pid_t pid) {

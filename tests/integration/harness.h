@@ -77,4 +77,9 @@ void write_file(const std::filesystem::path& path, const std::string& text);
 // Whether a process with this pid exists and is not a zombie.
 bool process_alive(pid_t pid);
 
+// Puts the directory of the jr under test first on PATH, once per process, for tasks that call
+// `jr` (checkpoint, result, progress) as a user's tasks do, never an installed one. Every
+// process the harness starts gets it. False when PATH could not be set.
+bool put_jr_first_on_path();
+
 }  // namespace jr::test

@@ -167,6 +167,27 @@ class ParamsTest(unittest.TestCase):
                 self.assertIn("status: params must be an object", reply["error"]["message"])
             c.call("ping")  # the connection stays open
 
+    def test_commands_are_checked_as_jr_run_checks_them(self):
+        # A client that skipped jr's checks: jrd makes them, says what is wrong, creates nothing.
+        with self.connect() as c:
+            jobs_before = [j["id"] for j in c.call("list", {})["jobs"]]
+            for params, message in (
+                    ({"command": ["echo", "{3}"], "sources": [["a"], ["b"]]}, "{3}"),
+                    ({"command": ["echo", "{= s/a/b/ =}"], "sources": [["a"]]}, "{= s/a/b/ =}"),
+                    ({"command": ["no-such-program-jr", "{}"], "sources": [["a"]]},
+                     "command not found: no-such-program-jr (not on PATH)"),
+                    ({"command": ["echo {} > out"], "sources": [["a"]]}, "one word holding shell syntax (>)"),
+                    ({"command": ["true"], "shard_index": 2, "shard_count": 2}, "shard_index must be below shard_count"),
+                    ({"command": ["echo", "{}", "{out}"], "sources": [["a"]], "output": "{}.res", "explain": True,
+                      "cpus": 1 << 30}, "")):
+                refused = self.assertRefused(c, "submit", params, "bad_request", message)
+                self.assertNotIn("\n", refused)
+            self.assertEqual([j["id"] for j in c.call("list", {})["jobs"]], jobs_before)
+            explained = c.call("submit", {"command": ["echo", "{}"], "sources": [["a", "b"]], "explain": True})
+            self.assertEqual(explained["explain"]["summary"]["new"], 2)
+            self.assertNotIn("job", explained)
+            self.assertEqual([j["id"] for j in c.call("list", {})["jobs"]], jobs_before)
+
     def test_unknown_states_are_bad_requests(self):
         with self.connect() as c:
             job = c.call("submit", {"command": ["true"]})["job"]

@@ -14,14 +14,11 @@ namespace {
 
 using json = nlohmann::json;
 
-// Tasks call `jr checkpoint save`, `jr result save`, `jr progress`: the jr under test first on PATH.
-const bool kPathSet = [] {
-  std::string path = std::filesystem::path(JR_BIN).parent_path().string() + ":" + std::getenv("PATH");
-  return setenv("PATH", path.c_str(), 1) == 0;
-}();
-
 class SubmitOptionsTest : public ::testing::Test {
  protected:
+  // Tasks call `jr checkpoint save`, `jr result save`, `jr progress`: the jr under test first on PATH.
+  void SetUp() override { ASSERT_TRUE(put_jr_first_on_path()); }
+
   void TearDown() override {
     if (jrd_ > 0) {
       kill(jrd_, SIGTERM);
@@ -135,6 +132,104 @@ TEST_F(SubmitOptionsTest, ExpectIsTheJobsOwnAndTheDeadlineIsJrds) {
   EXPECT_EQ(status(quick)["succeeded"], 1);
   EXPECT_EQ(status(slow)["pending"], 1);
   EXPECT_FALSE(std::filesystem::exists(dir / "slow-ran"));
+}
+
+// The job-end hook runs in jrd when the job ends, and jrd does not wait for it: a second job
+// runs to its end while the first one's hook is still running. Under the subreaper containment,
+// where jrd kills every child it did not start once a task ends, the hook survives that too.
+class SubmitOnFinishTest : public SubmitOptionsTest, public ::testing::WithParamInterface<std::string> {
+ protected:
+  void SetUp() override {
+    if (!GetParam().empty()) ::setenv("JR_CONTAINMENT", GetParam().c_str(), 1);
+  }
+  void TearDown() override {
+    ::unsetenv("JR_CONTAINMENT");
+    SubmitOptionsTest::TearDown();
+  }
+};
+
+TEST_P(SubmitOnFinishTest, RunsWhenTheJobEndsWhileOtherJobsGoOn) {
+  start_daemon();
+  auto first = submit({"--on-finish",
+                       "touch hook-started; while [ ! -f release ]; do sleep 0.01; done; "
+                       "echo $JR_JOB_ID $JR_JOB_STATE $JR_SUCCEEDED $JR_FAILED $JR_TOTAL > finished.txt; exit 5",
+                       "--", "sh", "-c", "exit $0", "{}", ":::", "0", "00", "1"});
+  EXPECT_EQ(jr({"wait", first}).exit_code, 1);
+  ASSERT_TRUE(wait_for([&] { return std::filesystem::exists(dir / "hook-started"); })) << read_file(dir / "jrd.err");
+  auto second = submit({"--", "touch", "second-ran"});
+  EXPECT_EQ(jr({"wait", second}).exit_code, 0);
+  EXPECT_TRUE(std::filesystem::exists(dir / "second-ran"));
+  EXPECT_FALSE(std::filesystem::exists(dir / "finished.txt")) << "the hook ran before it was released";
+  write_file(dir / "release", "");
+  // Job 1 of jrd: 2 succeeded, 1 failed of 3, as jr run's hook is told (OnFinishTest in identity_test).
+  ASSERT_TRUE(wait_for([&] { return read_file(dir / "finished.txt").find('\n') != std::string::npos; }))
+      << read_file(dir / "jrd.err");
+  EXPECT_EQ(read_file(dir / "finished.txt"), first + " failed 2 1 3\n");
+  ASSERT_TRUE(wait_for([&] { return read_file(dir / "jrd.err").find("--on-finish command failed (exit 5)") != std::string::npos; }))
+      << read_file(dir / "jrd.err");
+  // Its failure changes nothing, and the second job, which has no hook, ran none.
+  EXPECT_EQ(count(first, "failed"), 1);
+  EXPECT_EQ(jr({"status", second}).exit_code, 0);
+}
+
+INSTANTIATE_TEST_SUITE_P(Containment, SubmitOnFinishTest, ::testing::Values("", "subreaper"),
+                         [](const auto& info) { return info.param.empty() ? std::string("Default") : info.param; });
+
+TEST_F(SubmitOptionsTest, ShardKeepsEveryNthCombination) {
+  start_daemon();
+  auto id = submit({"--shard", "1/3", "--", "touch", "{}", ":::", "a", "b", "c", "d", "e"});
+  EXPECT_EQ(jr({"wait", id}).exit_code, 0);
+  for (std::string f : {"a", "c", "d"}) EXPECT_FALSE(std::filesystem::exists(dir / f)) << f;
+  for (std::string f : {"b", "e"}) EXPECT_TRUE(std::filesystem::exists(dir / f)) << f;
+  auto t = tasks(id);
+  ASSERT_EQ(t.size(), 2u);
+  auto bad = jr({"submit", "--shard", "3/3", "--", "true"});
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_EQ(bad.err, "jr submit: invalid --shard '3/3' (expected K/N with 0 <= K < N)\n");
+}
+
+TEST_F(SubmitOptionsTest, ExplainRunsNothingAndSaysWhatWouldRun) {
+  start_daemon({"--sync-full"});
+  auto text = jr({"submit", "--explain", "--name", "demo", "--cpus", "1", "--", "touch", "{}", ":::", "a", "b"});
+  ASSERT_EQ(text.exit_code, 0) << text.err;
+  EXPECT_NE(text.out.find("     1  new"), std::string::npos) << text.out;
+  EXPECT_NE(text.out.find("touch b"), std::string::npos) << text.out;
+  EXPECT_NE(text.out.find("would run 2 of 2 tasks: 2 new"), std::string::npos) << text.out;
+  EXPECT_NE(text.out.find("each task holds while it runs: 1 core\n"), std::string::npos) << text.out;
+  EXPECT_NE(text.out.find("containment: "), std::string::npos) << text.out;
+  EXPECT_NE(text.out.find("nothing was submitted (--explain)"), std::string::npos) << text.out;
+  EXPECT_EQ(json::parse(jr({"list", "--json"}).out, nullptr, false)["jobs"].size(), 0u);
+  EXPECT_FALSE(std::filesystem::exists(dir / "a"));
+
+  auto id = submit({"--name", "demo", "--", "touch", "{}", ":::", "a"});
+  EXPECT_EQ(jr({"wait", id}).exit_code, 0);
+  auto again = jr({"submit", "--explain", "--json", "--name", "demo", "--", "touch", "{}", ":::", "a", "b"});
+  ASSERT_EQ(again.exit_code, 0) << again.err;
+  auto ex = json::parse(again.out, nullptr, false);
+  ASSERT_TRUE(ex.is_object()) << again.out;
+  EXPECT_EQ(ex["summary"]["new"], 2);
+  EXPECT_EQ(ex["tasks"][1]["argv"], (json{"touch", "b"}));
+  EXPECT_EQ(ex["same_name"], json::array({json{{"job", std::stoll(id)}, {"state", "succeeded"}}}));
+  EXPECT_EQ(json::parse(jr({"list", "--json"}).out, nullptr, false)["jobs"].size(), 1u);
+  // jrd's checks are a submit's: a program it cannot run is refused, nothing is created.
+  auto missing = jr({"submit", "--explain", "--", "no-such-program-jr", "{}", ":::", "a"});
+  EXPECT_EQ(missing.exit_code, 2);
+  EXPECT_EQ(missing.err, "jr submit: command not found: no-such-program-jr (not on PATH)\n");
+}
+
+TEST_F(SubmitOptionsTest, JrdChecksTheProgramAsJrRunDoes) {
+  start_daemon();
+  write_file(dir / "not-executable", "#!/bin/sh\n");
+  for (auto [args, message] : std::vector<std::pair<std::vector<std::string>, std::string>>{
+           {{"no-such-program-jr", "{}", ":::", "a"}, "command not found: no-such-program-jr (not on PATH)"},
+           {{"./not-executable", "{}", ":::", "a"}, "cannot run ./not-executable: it is not executable"},
+           {{"echo {} > out", ":::", "a"}, "'echo {} > out' is one word holding shell syntax (>); to run it through a shell, add --shell"}}) {
+    auto out = jr(cat({"submit", "--"}, args));
+    EXPECT_EQ(out.exit_code, 2);
+    EXPECT_EQ(out.err, "jr submit: " + message + "\n");
+  }
+  EXPECT_EQ(json::parse(jr({"list", "--json"}).out, nullptr, false)["jobs"].size(), 0u);
+  EXPECT_EQ(jr({"wait", submit({"--shell", "--", "echo {} > out", ":::", "a"})}).exit_code, 0);
 }
 
 TEST_F(SubmitOptionsTest, WhatIsNotPerJobIsRefusedInOneLine) {

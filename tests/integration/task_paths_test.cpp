@@ -15,12 +15,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// Tasks call `jr checkpoint save`: put the jr under test first on PATH for them.
-const bool kPathSet = [] {
-  std::string path = fs::path(JR_BIN).parent_path().string() + ":" + std::getenv("PATH");
-  return setenv("PATH", path.c_str(), 1) == 0;
-}();
-
 bool has(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
 
 void write_script(const fs::path& path, const std::string& text) {
@@ -29,7 +23,7 @@ void write_script(const fs::path& path, const std::string& text) {
 }
 
 TEST(TaskPathTest, SavingAFifoIsRefusedAndTheRunCompletes) {
-  ASSERT_TRUE(kPathSet);
+  ASSERT_TRUE(put_jr_first_on_path());
   TempDir dir;
   write_script(dir / "task.sh",
                "case $1 in\n"
@@ -53,7 +47,7 @@ TEST(TaskPathTest, SavingAFifoIsRefusedAndTheRunCompletes) {
 }
 
 TEST(TaskPathTest, ASymbolicLinkIsNeverSaved) {
-  ASSERT_TRUE(kPathSet);
+  ASSERT_TRUE(put_jr_first_on_path());
   TempDir dir;
   write_file(dir / "secret", "secret\n");
   write_script(dir / "task.sh",
@@ -78,7 +72,7 @@ TEST(TaskPathTest, ASymbolicLinkIsNeverSaved) {
 }
 
 TEST(TaskPathTest, CheckpointGetFollowsNoLinkInsideItsDirectory) {
-  ASSERT_TRUE(kPathSet);
+  ASSERT_TRUE(put_jr_first_on_path());
   TempDir dir;
   write_script(dir / "task.sh",
                "mkdir \"$JR_CHECKPOINT_DIR/sub\"\n"
@@ -95,7 +89,7 @@ TEST(TaskPathTest, CheckpointGetFollowsNoLinkInsideItsDirectory) {
 }
 
 TEST(TaskPathTest, AResultAboveMaxResultIsRefusedBeforeItIsRead) {
-  ASSERT_TRUE(kPathSet);
+  ASSERT_TRUE(put_jr_first_on_path());
   TempDir dir;
   write_script(dir / "task.sh",
                "head -c 5000 /dev/zero > big\n"

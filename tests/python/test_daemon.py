@@ -76,6 +76,30 @@ class DaemonTest(TempDirTest):
         self.assertEqual(c.cancel(job=sleeper), 2)
         self.assertEqual(c.wait(job=sleeper, timeout=60)["state"], "cancelled")
 
+    def test_client_submit_takes_the_per_job_options(self):
+        c = self.client()
+        finished = os.path.join(self.dir, "finished.txt")
+        params = dict(command=["sh", "-c", 'echo "$0" > "$1"', "{}", "{out}"], sources=[["a", "b", "c", "d"]],
+                      cwd=self.dir, output="{}.res", on_finish='echo "$JR_JOB_STATE $JR_TOTAL" > finished.txt',
+                      shard=(0, 2), keep_checkpoints=1, max_checkpoint=1 << 20, max_result=1 << 20, stall_timeout=60,
+                      stall_action="kill", expect=5)
+        explained = c.submit(explain=True, **params)["explain"]
+        self.assertEqual([t["argv"][3] for t in explained["tasks"]], ["a", "c"])  # the shard's inputs
+        self.assertFalse(os.path.exists(os.path.join(self.dir, "a.res")), "explain ran a task")
+        job = c.submit(**params)["job"]
+        self.assertEqual(c.wait(job=job, timeout=60)["state"], "succeeded")
+        for name, content in (("a.res", "a\n"), ("c.res", "c\n")):
+            with open(os.path.join(self.dir, name)) as f:
+                self.assertEqual(f.read(), content)
+        self.assertFalse(os.path.exists(os.path.join(self.dir, "b.res")))
+
+        def hook_wrote():
+            with open(finished) if os.path.exists(finished) else open(os.devnull) as f:
+                return f.read().endswith("\n")
+        wait_for(hook_wrote, what="the --on-finish hook")
+        with open(finished) as f:
+            self.assertEqual(f.read(), "succeeded 2\n")
+
     def test_typed_errors(self):
         c = self.client()
         with self.assertRaises(jr.errors.NotFound) as caught:

@@ -68,6 +68,7 @@ TEST(JobSpecCodecTest, PerJobOptionsRoundTrip) {
   s.stall_timeout_ms = 2000;
   s.stall_kill = true;
   s.expect_ms = 60000;
+  s.on_finish = "echo $JR_JOB_STATE > done";
   auto back = decode_job_spec(encode_job_spec(s));
   ASSERT_TRUE(back) << back.error().message;
   EXPECT_EQ(back->output, s.output);
@@ -77,6 +78,7 @@ TEST(JobSpecCodecTest, PerJobOptionsRoundTrip) {
   EXPECT_EQ(back->stall_timeout_ms, 2000);
   EXPECT_TRUE(back->stall_kill);
   EXPECT_EQ(back->expect_ms, 60000);
+  EXPECT_EQ(back->on_finish, s.on_finish);
 }
 
 }  // namespace

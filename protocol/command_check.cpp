@@ -1,4 +1,4 @@
-#include "client/command_check.h"
+#include "protocol/command_check.h"
 
 #include <sys/stat.h>
 #include <unistd.h>
@@ -68,6 +68,16 @@ Status check_command_runs(const std::string& program, const std::string& cwd) {
                                             (S_ISDIR(sb.st_mode) ? "it is a directory" : "it is not executable"));
   }
   return make_error(ErrorCode::Usage, "command not found: " + program + " (not on PATH)");
+}
+
+Status check_command(const std::vector<std::string>& command, const TaskExpander& expander, bool shell,
+                     const std::string& cwd) {
+  if (shell || command.empty()) return {};
+  JR_TRY(check_not_a_shell_line(command.front()));
+  if (expander.size() > 0 && expander.expand(0).front() == command.front()) {
+    JR_TRY(check_command_runs(command.front(), cwd));
+  }
+  return {};
 }
 
 }  // namespace jr
