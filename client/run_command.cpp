@@ -184,6 +184,17 @@ int run_command(const RunOptions& o) {
     }
     progress.update(engine.counts(job));
   };
+  // A store that cannot be written (a full disk) is waited out, not a failure of the job.
+  engine.on_store_failure = [&](const Error* failure) {
+    progress.clear();
+    if (failure) {
+      std::fprintf(stderr, "jr run: cannot write %s; no task starts until it can (running tasks are still watched)\n",
+                   failure->message.c_str());
+    } else {
+      std::fprintf(stderr, "jr run: %s can be written again; tasks start again\n", (dir / "jr.db").c_str());
+    }
+    progress.update(engine.counts(job), true);
+  };
   // The engine runs --on-finish when the job ends, and run() waits for it.
   engine.on_finish_end = [&](JobId, const Status& outcome) {
     progress.clear();
@@ -201,6 +212,11 @@ int run_command(const RunOptions& o) {
     return kExitFailed;
   }
 
+  if (engine.unwritten_ends() > 0) {
+    std::fprintf(stderr, "jr run: the ends of %s could not be written (%s): they run again next time\n",
+                 counted(static_cast<std::int64_t>(engine.unwritten_ends()), "task").c_str(),
+                 engine.store_failure() ? engine.store_failure()->message.c_str() : "the store cannot be written");
+  }
   auto c = engine.counts(job);
   auto n = [&c](TaskState s) { return c[static_cast<std::size_t>(s)]; };
   if (engine.shutting_down() && engine.stopped_for_deadline()) {

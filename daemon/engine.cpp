@@ -109,6 +109,7 @@ StateCounts Engine::counts(JobId id) const {
 
 bool Engine::idle() const {
   if (!running_.empty()) return false;
+  if (!unwritten_ends_.empty() && !shutting_down()) return false;
   if (shutting_down()) return true;
   if (!hooks_.empty() || !hook_ends_.empty()) return false;
   if (halted_) return true;
@@ -213,9 +214,10 @@ bool Engine::killed_from_outside(const Attempt& a, const Exit& exit) const {
   return killing(exit.signal) || (exit.signal == 0 && exit.exit_code > 128 && killing(exit.exit_code - 128));
 }
 
-Status Engine::finish(Attempt& a, Exit exit) {
+void Engine::finish(Attempt& a, Exit exit) {
   std::int64_t now = now_ms();
   TaskState to;
+  std::int64_t retry_at = 0;
   read_progress(a, &exit);
   // The child starts as a vfork of the engine, and the kernel carries the engine's
   // peak RSS into the child's at exec: a figure no larger than the engine's own says nothing
@@ -237,19 +239,18 @@ Status Engine::finish(Attempt& a, Exit exit) {
   }
   if (a.cancelled) {
     exit.detail = "cancelled";
-    JR_TRY(store_.cancel_running(a.task, exit, now));
     to = TaskState::Cancelled;
   } else if ((shutting_down() || a.halted) && !exit.succeeded() && !a.timed_out) {
     exit.detail = "shutdown";
-    JR_TRY(store_.interrupt_task(a.task, exit, now));
     to = TaskState::Interrupted;
   } else {
     int shift = std::min(a.failures, 18);
-    std::int64_t backoff = std::min<std::int64_t>(opt_.retry_delay.count() << shift, 30'000);
-    auto r = store_.finish_task(a.task, exit, a.spec.retries, now, now + backoff);
-    if (!r) return r.error();
-    to = *r;
+    retry_at = now + std::min<std::int64_t>(opt_.retry_delay.count() << shift, 30'000);
+    to = end_state(exit, a.failures, a.spec.retries);
   }
+  unwritten_ends_.push_back(UnwrittenEnd{a.task, to, exit, a.spec.retries, now, retry_at});
+  // An ended task has no process left to record.
+  std::erase_if(unrecorded_pids_, [task = a.task](const UnrecordedPid& p) { return p.task == task; });
   if (auto* job = job_run(a.job)) {
     --job->running;
     --job->counts[static_cast<int>(TaskState::Running)];
@@ -261,7 +262,6 @@ Status Engine::finish(Attempt& a, Exit exit) {
   if (on_task_end) {
     on_task_end(TaskEnd{a.job, a.task, a.index, a.attempt, to, exit, a.start_ms, now, &a.spec.argv});
   }
-  return {};
 }
 
 Status Engine::fill_slots(std::vector<Attempt*>* started) {
@@ -429,7 +429,9 @@ std::int64_t Engine::next_deadline() const {
     if (a->kill_at) consider(a->kill_at + 1);
     else consider(a->timeout_at);
   }
-  if (!unrecorded_pids_.empty()) consider(flush_pids_at_);
+  // While the store cannot be written, nothing is written or started before the next retry.
+  if (store_failure_) consider(store_retry_at_);
+  else if (!unrecorded_pids_.empty()) consider(flush_pids_at_);
   for (auto& r : held_) consider(r.held_until);
   if (!running_.empty() && opt_.sample_every.count() > 0) consider(next_sample_at_);
   if (!running_.empty() && tick_) consider(next_tick_at_);
@@ -437,7 +439,7 @@ std::int64_t Engine::next_deadline() const {
     consider(monotonic_ms() + std::max<std::int64_t>(1, opt_.deadline_ms - opt_.grace.count() - now_ms()));
   }
   // Backoff is kept in wall-clock time in the store; convert to the monotonic clock.
-  if (backoff_until_) consider(monotonic_ms() + std::max<std::int64_t>(1, backoff_until_ - now_ms()));
+  if (backoff_until_ && !store_failure_) consider(monotonic_ms() + std::max<std::int64_t>(1, backoff_until_ - now_ms()));
   return next;
 }
 
@@ -460,66 +462,44 @@ Status Engine::turn() {
 Status Engine::process() {
   check_timers();
   check_deadline();
+  std::int64_t mono = monotonic_ms();
+  for (auto it = held_.begin(); it != held_.end();) {
+    if (shutting_down() || mono >= it->held_until) {
+      reaped_.push_back(*it);
+      it = held_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  for (auto& r : reaped_) {
+    auto it = running_.find(r.pid);
+    if (it == running_.end()) continue;
+    if (r.held_until == 0 && !shutting_down() && killed_from_outside(*it->second, r.exit)) {
+      r.held_until = mono + kHoldKilledExitMs;
+      held_.push_back(r);
+      continue;
+    }
+    finish(*it->second, r.exit);
+    running_.erase(it);
+  }
+  reaped_.clear();
+  if (orphans_possible_ && containment_.kind() == Containment::Kind::Subreaper) {
+    // What escaped a task that has ended is now the engine's child: kill it. Its own
+    // children come to the engine in turn when it dies, and are killed on that reap.
+    std::vector<pid_t> known;
+    for (auto& [pid, a] : running_) known.push_back(pid);
+    for (auto& r : held_) known.push_back(r.pid);
+    for (auto& [pid, job] : hooks_) known.push_back(pid);
+    kill_orphans(known);
+  }
+  orphans_possible_ = false;
+  // The ends above are written, and the next tasks placed, in one commit (or, while the store
+  // cannot be written, kept for the next retry: then nothing starts).
   std::vector<Attempt*> started;
-  {
-    auto tx = store_.transaction();
-    JR_TRY(tx.begin_status());
-    std::int64_t mono = monotonic_ms();
-    flush_pids_at_ = 0;
-    for (auto it = unrecorded_pids_.begin(); it != unrecorded_pids_.end();) {
-      // A task already reaped has no process left to find, and its pid may be another's by now.
-      auto is_pid = [pid = it->pid](const Reaped& r) { return r.pid == pid; };
-      bool gone = std::any_of(reaped_.begin(), reaped_.end(), is_pid) || std::any_of(held_.begin(), held_.end(), is_pid);
-      if (!gone && mono < it->due && !shutting_down()) {
-        flush_pids_at_ = flush_pids_at_ ? std::min(flush_pids_at_, it->due) : it->due;
-        ++it;
-        continue;
-      }
-      if (!gone) {
-        auto st = store_.record_process(it->task, it->pid, it->start ? it->start : process_start_time(it->pid));
-        // A task that already finished within this turn has no process to record.
-        if (!st && st.error().code != ErrorCode::Illegal) return st;
-      }
-      it = unrecorded_pids_.erase(it);
-    }
-    for (auto it = held_.begin(); it != held_.end();) {
-      if (shutting_down() || mono >= it->held_until) {
-        reaped_.push_back(*it);
-        it = held_.erase(it);
-      } else {
-        ++it;
-      }
-    }
-    for (auto& r : reaped_) {
-      auto it = running_.find(r.pid);
-      if (it == running_.end()) continue;
-      if (r.held_until == 0 && !shutting_down() && killed_from_outside(*it->second, r.exit)) {
-        r.held_until = mono + kHoldKilledExitMs;
-        held_.push_back(r);
-        continue;
-      }
-      JR_TRY(finish(*it->second, r.exit));
-      running_.erase(it);
-    }
-    reaped_.clear();
-    if (orphans_possible_ && containment_.kind() == Containment::Kind::Subreaper) {
-      // What escaped a task that has ended is now the engine's child: kill it. Its own
-      // children come to the engine in turn when it dies, and are killed on that reap.
-      std::vector<pid_t> known;
-      for (auto& [pid, a] : running_) known.push_back(pid);
-      for (auto& r : held_) known.push_back(r.pid);
-      for (auto& [pid, job] : hooks_) known.push_back(pid);
-      kill_orphans(known);
-    }
-    orphans_possible_ = false;
-    if (opt_.sample_every.count() > 0 && monotonic_ms() >= next_sample_at_) JR_TRY(sample());
-    JR_TRY(fill_slots(&started));
-    // Held back by the deadline with nothing left running: stop now, as at the deadline.
-    if (deadline_blocked_ && running_.empty() && !shutting_down()) {
-      stopped_for_deadline_ = true;
-      shutdown(SIGTERM);
-    }
-    JR_TRY(tx.commit());
+  if (store_write_due()) {
+    JR_TRY(write(&started));
+  } else if (opt_.sample_every.count() > 0 && mono >= next_sample_at_) {
+    JR_TRY(sample(false));
   }
   // The rows of `started` are committed as running: now, and only now, start them.
   std::vector<std::pair<pid_t, std::unique_ptr<Attempt>>> placed;
@@ -531,6 +511,7 @@ Status Engine::process() {
       ++it;
     }
   }
+  bool could_not_start = false;
   for (auto& [unused, a] : placed) {
     if (on_task_start) on_task_start(TaskStart{a->job, a->task, a->index, a->attempt});
     auto st = spawn(*a);
@@ -544,10 +525,12 @@ Status Engine::process() {
     failed.exit_code = 127;
     failed.detail = st.error().message;
     a->pid = 0;
-    auto tx = store_.transaction();
-    JR_TRY(tx.begin_status());
-    JR_TRY(finish(*a, failed));
-    JR_TRY(tx.commit());
+    finish(*a, failed);
+    could_not_start = true;
+  }
+  // Recorded before on_turn_end prints the task's output, as every other end.
+  if (could_not_start) {
+    JR_TRY(write(nullptr));
     wake_now_ = true;
   }
   for (auto& p : unrecorded_pids_) flush_pids_at_ = flush_pids_at_ ? std::min(flush_pids_at_, p.due) : p.due;
@@ -568,7 +551,7 @@ Status Engine::process() {
   notice_job_ends();
   // Last, once every reply of this turn has gone out (a checkpoint save's above all).
   store_.merge_wal_if_due();
-  if (on_turn_end) on_turn_end();
+  if (on_turn_end && !store_failure_) on_turn_end();
   return {};
 }
 

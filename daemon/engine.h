@@ -7,6 +7,12 @@
 // seen in one turn of the loop share one commit (group commit). Tasks are read from the store
 // a batch at a time, so a job's size does not bound memory.
 //
+// A store that cannot be written (a full disk, an I/O error: daemon/store_writes.cpp) stops
+// the engine from starting tasks, never from watching them: the ends it sees are kept in
+// memory and written, with everything else the failed commit held, by a retry on a timer
+// (1 s, doubling up to 8 s) or by the next request that needs the store. Only a stop
+// (shutdown) gives up on them, after one last attempt: those tasks run again next time.
+//
 // REQUIRES: the caller holds the state directory's EngineLock, and calls recover() before
 // add_job(), so that no leftover of a dead engine runs beside a new attempt.
 #pragma once
@@ -112,15 +118,18 @@ class Engine {
   // interrupted, for a later run to resume. Tasks that end on their own are recorded as usual.
   void halt(bool stop_running);
   bool halted() const { return halted_; }
-  // True when nothing runs and no added job has work left (or a shutdown has completed). A
-  // running --on-finish hook keeps the engine busy, except in a shutdown, which leaves it be.
+  // True when nothing runs and no added job has work left (or a shutdown has completed), and
+  // the store holds every end the engine saw (unless it is shutting down). A running
+  // --on-finish hook keeps the engine busy, except in a shutdown, which leaves it be.
   bool idle() const;
 
   StateCounts counts(JobId job) const;
   // Usage error when a task asks for more than this node has at all (so it could never start).
   Status check_fits(const TaskSpec& spec) const { return pool_.check_fits(spec); }
-  // Hooks for the engine's owner, called on the engine's thread. on_task_end comes inside the
-  // turn's transaction, before its commit; on_turn_end after every commit of the turn.
+  // Hooks for the engine's owner, called on the engine's thread. on_task_end comes once per
+  // end, before the commit that records it (a later turn's, while the store cannot be
+  // written) and before the turn starts anything; on_turn_end after a turn whose writes are
+  // all committed.
   std::function<void(const TaskStart&)> on_task_start;
   std::function<void(const TaskEnd&)> on_task_end;
   // Called at least every `every` while tasks run, between turns (jr run's live line).
@@ -129,6 +138,19 @@ class Engine {
   // A job's --on-finish hook has ended (or could not start): ok, or why it failed. The job's
   // state is not changed by it.
   std::function<void(JobId, const Status&)> on_finish_end;
+
+  // ---- a store that cannot be written (daemon/store_writes.cpp)
+  // Why the store cannot be written now ("/path/jr.db: database or disk is full"); nullptr
+  // while it can.
+  const Error* store_failure() const { return store_failure_ ? &*store_failure_ : nullptr; }
+  // Task ends seen but not written to the store yet.
+  std::size_t unwritten_ends() const { return unwritten_ends_.size(); }
+  // Writes what the store lacks at once if an earlier write failed; that failure if it still
+  // cannot. For requests that write the store (a submit, job control).
+  Status ensure_store_writable();
+  // Called on the engine's thread when a write first fails (with why) and once the store is
+  // written again (nullptr).
+  std::function<void(const Error*)> on_store_failure;
 
   // ---- requests from running tasks (daemon/task_requests.cpp); `run_token` is the
   // task's JR_RUN, which must name an attempt that is running now.
@@ -186,12 +208,33 @@ class Engine {
     std::int64_t held_until = 0;  // monotonic; see hold_kill_like_exits()
   };
 
+  // An end seen and not yet in the store: written by write_turn, again after a failure.
+  struct UnwrittenEnd {
+    TaskId task = 0;
+    TaskState to = TaskState::Failed;
+    Exit exit;
+    int retries = 0;
+    std::int64_t now_ms = 0;
+    std::int64_t retry_at_ms = 0;
+  };
+
   void on_signal(const signalfd_siginfo& info);
   void reap();
   // Whether an exit looks like the task was killed by a signal it was not sent by us.
   bool killed_from_outside(const Attempt& a, const Exit& exit) const;
   Status process();
-  Status finish(Attempt& a, Exit exit);
+  // Concludes an attempt in memory (its slot, counts, on_task_end) and queues its end for the
+  // store (unwritten_ends_).
+  void finish(Attempt& a, Exit exit);
+  // Store writes (daemon/store_writes.cpp). write_turn commits, in one transaction, the pids
+  // due, every unwritten end and, with `started`, the samples due and the tasks started now
+  // (fill_slots). write runs it and turns a store the system refuses to write into the
+  // failure state instead of an error; the tasks placed in `started` are then put back.
+  Status write_turn(std::vector<Attempt*>* started);
+  Status write(std::vector<Attempt*>* started);
+  Status write_end(const UnwrittenEnd& end);
+  void unplace(std::vector<Attempt*>* started);
+  bool store_write_due() const;
   Status fill_slots(std::vector<Attempt*>* started);
   Status spawn(Attempt& a);
   void check_timers();
@@ -204,7 +247,8 @@ class Engine {
   Status prepare_checkpoint_dir(const Attempt& a);
   Status refresh_counts(JobRun& job);
   Status settle_dependencies();
-  Status sample();
+  // With `record`, also writes the samples and stall events (inside write_turn's transaction).
+  Status sample(bool record);
   // Deadline (daemon/deadline.cpp): whether a task of `job` started now would end in time,
   // and the shutdown at the deadline minus the grace period.
   bool ends_before_deadline(JobRun& job);
@@ -241,10 +285,15 @@ class Engine {
     pid_t pid;
     std::int64_t start;  // the process's start time; 0: read it from /proc
     std::int64_t due;    // monotonic: record it from then on
+    bool written = false;  // in the transaction being written
   };
   std::vector<UnrecordedPid> unrecorded_pids_;
   std::int64_t flush_pids_at_ = 0;
   std::int64_t backoff_until_ = 0;  // wall clock; 0: no task waits for a retry
+  std::vector<UnwrittenEnd> unwritten_ends_;
+  std::optional<Error> store_failure_;
+  std::int64_t store_retry_at_ = 0;  // monotonic
+  std::int64_t store_retry_delay_ms_ = 0;
   int shutdown_signal_ = 0;
   bool halted_ = false;
   Millis tick_every_{0};

@@ -62,7 +62,26 @@ Result<std::unique_ptr<EngineSession>> EngineSession::open(SessionOptions o) {
     auto adopted = Server::adopt(*s->loop_, *o.inherited_socket);
     if (!adopted) return adopted.error();
     s->public_server_ = std::move(*adopted);
-  } else if (!o.public_socket.empty() && o.public_socket != state_socket) {
+  }
+  bool own_public = !s->public_server_ && !o.public_socket.empty() && o.public_socket != state_socket;
+  std::filesystem::path task_socket = s->public_server_ ? s->public_server_->path()
+                                      : own_public       ? o.public_socket
+                                                         : state_socket;
+
+  EngineOptions& eo = o.engine;
+  eo.state_dir = s->dir_;
+  eo.socket_path = task_socket.string();
+  eo.board_path = (s->dir_ / "board").string();
+  auto containment = Containment::open("jr-" + s->store_->state_id() + "-" + std::to_string(::getpid()),
+                                       std::max(1, eo.workers));
+  if (!containment) return containment.error();
+  here.group = containment->group();
+  s->engine_ = std::make_unique<Engine>(*s->store_, *s->loop_, eo, std::move(*containment));
+  // What a dead engine left running is killed before anything here needs free space (the
+  // sockets, the board): a full disk must not keep it alive.
+  JR_TRY(s->engine_->recover(*place, here));
+
+  if (own_public) {
     auto listening = Server::listen(*s->loop_, o.public_socket);
     if (!listening) return listening.error();
     s->public_server_ = std::move(*listening);
@@ -72,16 +91,6 @@ Result<std::unique_ptr<EngineSession>> EngineSession::open(SessionOptions o) {
     if (!listening) return listening.error();
     s->state_server_ = std::move(*listening);
   }
-
-  EngineOptions& eo = o.engine;
-  eo.state_dir = s->dir_;
-  eo.socket_path = s->task_socket().string();
-  eo.board_path = (s->dir_ / "board").string();
-  auto containment = Containment::open("jr-" + s->store_->state_id() + "-" + std::to_string(::getpid()),
-                                       std::max(1, eo.workers));
-  if (!containment) return containment.error();
-  here.group = containment->group();
-  s->engine_ = std::make_unique<Engine>(*s->store_, *s->loop_, eo, std::move(*containment));
   JR_TRY(s->engine_->open_board());
   for (Server* server : {s->public_server_.get(), s->state_server_.get()}) {
     if (!server) continue;
@@ -93,7 +102,6 @@ Result<std::unique_ptr<EngineSession>> EngineSession::open(SessionOptions o) {
       });
     }
   }
-  JR_TRY(s->engine_->recover(*place, here));
   return s;
 }
 

@@ -1,12 +1,13 @@
 // EngineSession: a state directory opened for an engine, the one way `jr run` and jrd start.
 //
 // open() takes, in this order: the state directory (created 0700), its EngineLock, the store
-// (after `fresh` has moved nothing but jr's own files aside), the event loop, the state
-// directory's own socket (DIR/sock: every command's `--state DIR` finds the engine there,
-// client/target.h), plus jrd's public socket when given, the engine with its progress board,
-// the methods every engine serves (task requests and job queries/control), then recovery of
-// what a dead engine left running. begin() records the engine run (an epoch of reports and
-// events); the destructor ends it. `jr run` and jrd differ only in what they do between.
+// (after `fresh` has moved nothing but jr's own files aside), the event loop, the engine,
+// recovery of what a dead engine left running (killed before anything that needs free space,
+// so that a full disk cannot keep it alive), the state directory's own socket (DIR/sock: every
+// command's `--state DIR` finds the engine there, client/target.h), plus jrd's public socket
+// when given, the progress board, and the methods every engine serves (task requests and job
+// queries/control). begin() records the engine run (an epoch of reports and events); the
+// destructor ends it. `jr run` and jrd differ only in what they do between.
 //
 // REQUIRES: one session per process; single-threaded like the loop it owns.
 #pragma once

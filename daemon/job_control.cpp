@@ -1,4 +1,6 @@
-// Engine: control of jobs on behalf of jrd's clients (cancel, pause, retry, --after).
+// Engine: control of jobs on behalf of jrd's clients (cancel, pause, retry, --after). Each
+// first writes what the store lacks (ensure_store_writable): the counts it reads back from the
+// store must hold every end the engine has seen.
 #include <signal.h>
 
 #include "daemon/engine.h"
@@ -29,6 +31,7 @@ Status Engine::refresh_counts(JobRun& job) {
 Result<std::int64_t> Engine::cancel(JobId id, std::optional<std::int64_t> index) {
   JobRun* job = job_run(id);
   if (!job) return make_error(ErrorCode::NotFound, "no job " + std::to_string(id));
+  JR_TRY(ensure_store_writable());
   if (index) {
     auto tasks = tasks_at_index(store_, id, *index, std::nullopt);
     if (!tasks) return tasks.error();
@@ -60,6 +63,7 @@ Result<std::int64_t> Engine::cancel(JobId id, std::optional<std::int64_t> index)
 Status Engine::pause(JobId id, bool paused) {
   JobRun* job = job_run(id);
   if (!job) return make_error(ErrorCode::NotFound, "no job " + std::to_string(id));
+  JR_TRY(ensure_store_writable());
   JR_TRY(store_.set_job_flags(id, paused, job->row.cancelled, job->row.reason));
   job->row.paused = paused;
   wake_now_ = true;
@@ -69,6 +73,7 @@ Status Engine::pause(JobId id, bool paused) {
 Result<std::int64_t> Engine::retry(JobId id, bool failed_only) {
   JobRun* job = job_run(id);
   if (!job) return make_error(ErrorCode::NotFound, "no job " + std::to_string(id));
+  JR_TRY(ensure_store_writable());
   auto n = store_.requeue(id, failed_only);
   if (!n) return n.error();
   if (job->row.cancelled || !job->row.reason.empty()) {

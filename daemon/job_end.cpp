@@ -17,8 +17,9 @@ void Engine::notice_job_ends() {
     if (on_finish_end) on_finish_end(job, outcome);
   }
   hook_ends_.clear();
-  // A shutdown interrupts jobs, it does not end them: the next engine runs them on.
-  if (shutting_down()) return;
+  // A shutdown interrupts jobs, it does not end them: the next engine runs them on. A job has
+  // ended once the store has its ends (daemon/store_writes.cpp), not before.
+  if (shutting_down() || !unwritten_ends_.empty()) return;
   for (auto& [id, job] : jobs_) {
     bool ended = job_has_ended(job);
     const JobSpec& spec = job.row.spec;

@@ -164,13 +164,19 @@ Result<json> submit(Engine& engine, Store& store, const json& p) {
   if (!plan) return plan.error();
   if (bool_param(p, "explain", false)) return json{{"explain", explain_submit(engine, *plan)}};
   const JobSpec& spec = plan->spec;
+  // A store the system refuses to write (a full disk) refuses the job in one line that names
+  // it, until it can be written again.
+  auto unwritable = [](const Error& e) {
+    return e.code != ErrorCode::Io ? e : make_error(e.code, "cannot write " + e.message + "; jrd accepts no job until it can");
+  };
+  if (auto st = engine.ensure_store_writable(); !st) return unwritable(st.error());
   auto tx = store.transaction();
-  JR_TRY(tx.begin_status());
+  if (!tx.begin_status()) return unwritable(tx.begin_status().error());
   auto job = store.create_job(spec, template_identity(spec));
-  if (!job) return job.error();
+  if (!job) return unwritable(job.error());
   auto summary = store.sync_tasks(*job, plan->count, plan->task_at, false);
-  if (!summary) return summary.error();
-  JR_TRY(tx.commit());
+  if (!summary) return unwritable(summary.error());
+  if (auto st = tx.commit(); !st) return unwritable(st.error());
   JR_TRY(engine.add_job(*job));
   return json{{"job", *job}, {"tasks", summary->total}};
 }

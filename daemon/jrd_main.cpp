@@ -112,6 +112,12 @@ int main(int argc, char** argv) {
     else spdlog::warn("job {}: {}", job, outcome.error().message);
   };
 
+  // A store that cannot be written (a full disk) is waited out: tasks are still watched, none
+  // starts, and submissions are refused naming it (daemon/job_methods.cpp).
+  engine.on_store_failure = [&dir](const jr::Error* failure) {
+    if (failure) spdlog::error("cannot write {}; no task starts and no job is accepted until it can", failure->message);
+    else spdlog::info("{} can be written again", (dir / "jr.db").string());
+  };
   std::string socket = (*session)->task_socket().string();
   spdlog::info("jrd {} serving {} on {} with {} workers", JR_VERSION, dir.string(), socket, workers);
   jr::notify_systemd("READY=1\nSTATUS=serving " + socket);

@@ -25,7 +25,7 @@ void Engine::read_progress(const Attempt& a, Exit* exit) const {
   exit->message = rec->message;
 }
 
-Status Engine::sample() {
+Status Engine::sample(bool record) {
   std::int64_t mono = monotonic_ms();
   next_sample_at_ = mono + opt_.sample_every.count();
   std::unordered_map<pid_t, bool> groups;
@@ -37,7 +37,7 @@ Status Engine::sample() {
   for (auto& [pid, a] : running_) {
     auto it = usage.find(pid);
     if (it != usage.end()) a->peak_sampled_kb = std::max(a->peak_sampled_kb, it->second.rss_kb);
-    if (it != usage.end() && keep_sample(a->samples++)) {
+    if (it != usage.end() && record && keep_sample(a->samples++)) {
       JR_TRY(store_.add_sample(a->task, a->attempt, now, it->second.cpu_ms, it->second.rss_kb));
     }
     const JobSpec& spec = job_spec(a->job);
@@ -47,8 +47,11 @@ Status Engine::sample() {
                  (rec->fraction >= 0 || rec->message[0] != '\0');
     if (!wrote || now - rec->updated_ms < spec.stall_timeout_ms) continue;
     a->stalled = true;
-    JR_TRY(store_.add_event(a->job, a->task, std::nullopt, std::nullopt, a->attempt,
-                            "stalled: no progress for " + format_duration(Millis(now - rec->updated_ms))));
+    // Unrecorded while the store cannot be written: the attempt's end still says it stalled.
+    if (record) {
+      JR_TRY(store_.add_event(a->job, a->task, std::nullopt, std::nullopt, a->attempt,
+                              "stalled: no progress for " + format_duration(Millis(now - rec->updated_ms))));
+    }
     if (spec.stall_kill && a->kill_at == 0) {
       a->timed_out = true;
       ::kill(-pid, SIGTERM);

@@ -41,15 +41,23 @@ Status Engine::recover(const PlaceCheck& place, const StatePlace& here) {
     }
   }
 
-  auto tx = store_.transaction();
-  JR_TRY(tx.begin_status());
-  for (auto& t : *running) {
-    Exit exit;
-    exit.detail = place.may_signal ? "engine died" : "engine died elsewhere (another host, boot or directory)";
-    JR_TRY(store_.interrupt_task(t.id, exit, now_ms()));
+  // Nothing above needed free space. A store that cannot be written now fails the start; what
+  // was left running is gone, and the next start marks it.
+  auto marked = [&]() -> Status {
+    auto tx = store_.transaction();
+    JR_TRY(tx.begin_status());
+    for (auto& t : *running) {
+      Exit exit;
+      exit.detail = place.may_signal ? "engine died" : "engine died elsewhere (another host, boot or directory)";
+      JR_TRY(store_.interrupt_task(t.id, exit, now_ms()));
+    }
+    JR_TRY(record_place(store_, here));
+    return tx.commit();
+  }();
+  if (!marked && marked.error().code == ErrorCode::Io) {
+    return make_error(ErrorCode::Io, "cannot write " + marked.error().message + "; start again once it can be written");
   }
-  JR_TRY(record_place(store_, here));
-  return tx.commit();
+  return marked;
 }
 
 }  // namespace jr

@@ -8,11 +8,21 @@
 namespace jr::sql {
 namespace {
 
-// SQLite's word for the damage, with the file's name and what to do.
-Error damaged(sqlite3* db) {
+std::string file_name(sqlite3* db) {
   const char* file = sqlite3_db_filename(db, "main");
-  return damaged_store(file && *file ? file : "the store", sqlite3_errmsg(db));
+  return file && *file ? file : "the store";
 }
+
+// SQLite's word for the damage, with the file's name and what to do.
+Error damaged(sqlite3* db) { return damaged_store(file_name(db), sqlite3_errmsg(db)); }
+
+// What the operating system refused (a full disk, an I/O error, a read-only file system),
+// named by the file: the one line a person reads must say where space is missing.
+bool refused_by_system(int rc) {
+  return rc == SQLITE_FULL || rc == SQLITE_IOERR || rc == SQLITE_READONLY || rc == SQLITE_CANTOPEN || rc == SQLITE_PERM;
+}
+
+Error system_error(sqlite3* db) { return make_error(ErrorCode::Io, file_name(db) + ": " + sqlite3_errmsg(db)); }
 
 }  // namespace
 
@@ -30,10 +40,8 @@ Result<bool> Stmt::step() {
   sqlite3_reset(stmt_);
   if (rc == SQLITE_DONE) return false;
   if (rc == SQLITE_NOTADB || rc == SQLITE_CORRUPT) return damaged(db_);
-  return make_error(rc == SQLITE_FULL || rc == SQLITE_IOERR || rc == SQLITE_READONLY || rc == SQLITE_CANTOPEN
-                        ? ErrorCode::Io
-                        : ErrorCode::Internal,
-                    std::string("database: ") + sqlite3_errmsg(db_));
+  if (refused_by_system(rc)) return system_error(db_);
+  return make_error(ErrorCode::Internal, std::string("database: ") + sqlite3_errmsg(db_));
 }
 
 Status Stmt::run() {
@@ -85,11 +93,8 @@ Db::~Db() {
 Error Db::error(const std::string& what) const {
   int rc = sqlite3_errcode(db_);
   if (rc == SQLITE_NOTADB || rc == SQLITE_CORRUPT) return damaged(db_);
-  ErrorCode code = rc == SQLITE_READONLY || rc == SQLITE_IOERR || rc == SQLITE_FULL || rc == SQLITE_CANTOPEN ||
-                           rc == SQLITE_PERM
-                       ? ErrorCode::Io
-                       : ErrorCode::Internal;
-  return make_error(code, what + ": " + sqlite3_errmsg(db_));
+  if (refused_by_system(rc)) return system_error(db_);
+  return make_error(ErrorCode::Internal, what + ": " + sqlite3_errmsg(db_));
 }
 
 Status Db::exec(const std::string& sql) {

@@ -101,7 +101,11 @@ class Db {
 };
 
 // BEGIN IMMEDIATE on construction unless a transaction is already open; commit() commits
-// only the outermost; destruction without commit() rolls the outermost back.
+// only the outermost; destruction without commit() rolls the outermost back. After a failed
+// COMMIT or statement (SQLITE_FULL, SQLITE_IOERR) SQLite may or may not have rolled the
+// transaction back already ("Response To Errors Within A Transaction", lang_transaction.html):
+// commit() and the destructor issue ROLLBACK either way, so nothing of a failed transaction
+// stays, and a caller that retries writes all of it again in a new one.
 class Transaction {
  public:
   explicit Transaction(Db& db);

@@ -371,6 +371,11 @@ Status Store::record_attempt(TaskId id, TaskState outcome, const Exit& exit, std
   return ins->run();
 }
 
+TaskState end_state(const Exit& exit, int failures_before, int retries) {
+  if (exit.succeeded()) return TaskState::Succeeded;
+  return failures_before + 1 <= retries ? TaskState::Pending : TaskState::Failed;
+}
+
 Result<TaskState> Store::finish_task(TaskId id, const Exit& exit, int retries, std::int64_t now,
                                      std::int64_t retry_at_ms) {
   auto tx = transaction();
@@ -382,12 +387,11 @@ Result<TaskState> Store::finish_task(TaskId id, const Exit& exit, int retries, s
   if (!row) return row.error();
   if (!*row) return illegal(id, "finish it");
   int attempt = sel->i32(0);
-  int failures = sel->i32(1) + (exit.succeeded() ? 0 : 1);
+  int failures_before = sel->i32(1);
+  int failures = failures_before + (exit.succeeded() ? 0 : 1);
   JR_TRY(sel->run());
 
-  TaskState to = exit.succeeded() ? TaskState::Succeeded
-                 : failures <= retries ? TaskState::Pending
-                                       : TaskState::Failed;
+  TaskState to = end_state(exit, failures_before, retries);
   JR_TRY(record_attempt(id, exit.succeeded() ? TaskState::Succeeded : TaskState::Failed, exit, now));
   auto upd = db_->prepare(
       "UPDATE tasks SET state = ?2, failures = ?3, exit_code = ?4, signal = ?5, end_ms = ?6, "

@@ -73,6 +73,10 @@ struct SyncSummary {
   std::int64_t dropped = 0;      // in the store but no longer asked for
 };
 
+// Where finish_task moves a running task that ended with `exit`, having failed
+// `failures_before` times before: the engine knows it before the store has it written.
+TaskState end_state(const Exit& exit, int failures_before, int retries);
+
 class Store {
  public:
   static Result<std::unique_ptr<Store>> open(const std::filesystem::path& path, SyncMode sync);
@@ -123,7 +127,7 @@ class Store {
   // Records the process group of a running attempt (after the spawn).
   Status record_process(TaskId id, std::int64_t pgid, std::int64_t proc_start);
   // Running -> Succeeded, or Failed, or Pending again for a retry after `retry_at_ms` when
-  // the task has failed no more than `retries` times. Returns the state it went to.
+  // the task has failed no more than `retries` times (end_state). Returns the state it went to.
   Result<TaskState> finish_task(TaskId id, const Exit& exit, int retries, std::int64_t now_ms,
                                 std::int64_t retry_at_ms);
   // Running -> Interrupted (shutdown, preemption, a dead engine found by recovery).
