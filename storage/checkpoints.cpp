@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "base/duration.h"
+#include "storage/store_db.h"
 
 namespace jr {
 
@@ -42,7 +43,7 @@ Result<std::vector<CheckpointFile>> decode_checkpoint(const std::string& blob) {
 }
 
 Result<CheckpointInfo> save_checkpoint(Store& store, TaskId task, const std::string& archive, int keep) {
-  auto& db = store.db();
+  auto& db = store_db(store);
   auto tx = store.transaction();
   JR_TRY(tx.begin_status());
   // The next sequence number is read first: an INSERT that selects from its own table makes
@@ -76,7 +77,7 @@ Result<CheckpointInfo> save_checkpoint(Store& store, TaskId task, const std::str
 }
 
 Result<std::vector<CheckpointInfo>> list_checkpoints(Store& store, TaskId task) {
-  auto sel = store.db().prepare(
+  auto sel = store_db(store).prepare(
       "SELECT seq, created_ms, size, attempt FROM checkpoints WHERE task_id = ?1 ORDER BY seq");
   if (!sel) return sel.error();
   sel->bind(1, task);
@@ -91,7 +92,7 @@ Result<std::vector<CheckpointInfo>> list_checkpoints(Store& store, TaskId task) 
 }
 
 Result<std::string> load_checkpoint(Store& store, TaskId task, std::int64_t seq) {
-  auto sel = store.db().prepare(
+  auto sel = store_db(store).prepare(
       "SELECT bytes FROM checkpoints WHERE task_id = ?1 AND (?2 = 0 OR seq = ?2) ORDER BY seq DESC LIMIT 1");
   if (!sel) return sel.error();
   sel->bind(1, task).bind(2, seq);
@@ -107,13 +108,13 @@ Result<std::string> load_checkpoint(Store& store, TaskId task, std::int64_t seq)
 }
 
 Status save_result(Store& store, TaskId task, const std::string& bytes) {
-  auto ins = store.db().prepare("INSERT OR REPLACE INTO results(task_id, created_ms, bytes) VALUES (?1, ?2, ?3)");
+  auto ins = store_db(store).prepare("INSERT OR REPLACE INTO results(task_id, created_ms, bytes) VALUES (?1, ?2, ?3)");
   if (!ins) return ins.error();
   return ins->bind(1, task).bind(2, now_ms()).bind_blob(3, bytes).run();
 }
 
 Result<std::string> load_result(Store& store, TaskId task) {
-  auto sel = store.db().prepare("SELECT bytes FROM results WHERE task_id = ?1");
+  auto sel = store_db(store).prepare("SELECT bytes FROM results WHERE task_id = ?1");
   if (!sel) return sel.error();
   sel->bind(1, task);
   auto row = sel->step();

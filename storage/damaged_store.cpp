@@ -4,6 +4,7 @@
 
 #include "base/atomic_file.h"
 #include "storage/store.h"
+#include "storage/store_db.h"
 
 namespace jr {
 
@@ -16,7 +17,7 @@ Error damaged_store(const std::string& path, const std::string& why) {
 Status check_store_readable(const std::filesystem::path& path) {
   auto store = Store::open_read_only(path);
   if (!store) return store.error();
-  auto check = (*store)->db().prepare("PRAGMA quick_check");
+  auto check = store_db(**store).prepare("PRAGMA quick_check");
   if (!check) return check.error();
   auto row = check->step();
   if (!row) return row.error();

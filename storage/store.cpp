@@ -14,6 +14,7 @@
 #include "storage/codec.h"
 #include "storage/schema.h"
 #include "storage/state_dir.h"
+#include "storage/store_db.h"
 
 namespace jr {
 namespace {
@@ -100,6 +101,8 @@ Status Store::create(const std::filesystem::path& path, SyncMode sync) {
   }
   return {};
 }
+
+sql::Db& store_db(Store& store) { return *store.db_; }
 
 namespace {
 constexpr int kWalMergePages = 1000;  // SQLite's own default for its automatic checkpoint

@@ -16,6 +16,7 @@
 #include "base/result.h"
 #include "storage/checkpoints.h"
 #include "storage/codec.h"
+#include "storage/store_db.h"
 #include "storage/types.h"
 
 namespace jr {
@@ -104,7 +105,7 @@ class StoreTest : public ::testing::Test {
     EXPECT_TRUE(r.ok()) << r.error().message;
     return r.ok() ? *r : SyncSummary{};
   }
-  std::string q(const std::string& sql) { return rows(store_->db().raw(), sql); }
+  std::string q(const std::string& sql) { return rows(store_db(*store_).raw(), sql); }
   // What another connection (a reader, like `jr status`) sees.
   std::string peek(const std::string& sql) {
     sqlite3* reader = nullptr;
@@ -475,7 +476,7 @@ TEST_F(StoreTest, SyncCopiesOfOneSpecAreTasksOfTheirOwn) {
 // it is the first copy, so what succeeded there is not run again.
 TEST_F(StoreTest, SyncMatchesAnOlderStoresOneTaskToTheFirstCopy) {
   std::string a = task_identity(spec_for("a"));
-  ASSERT_TRUE(store_->db().exec("INSERT INTO tasks(job_id, idx, identity, spec, submit_ms, state) VALUES (" +
+  ASSERT_TRUE(store_db(*store_).exec("INSERT INTO tasks(job_id, idx, identity, spec, submit_ms, state) VALUES (" +
                                 std::to_string(job_) + ", 0, '" + a + "', x'00', 1, 2)").ok());
   EXPECT_EQ(describe(sync({"a", "a", "a"})), "3/2/1/0/0/0/0/0");
   EXPECT_EQ(q("SELECT identity, state FROM tasks ORDER BY idx"), a + "|2;" + a + ".1|0;" + a + ".2|0");
@@ -530,7 +531,7 @@ TEST_F(StoreTest, HundredThousandTasksInOneTransaction) {
 // fails as "NOT NULL constraint failed".
 TEST_F(StoreTest, AValueAboveSQLitesLengthLimitIsNamedAsSuch) {
   sync({"a"});
-  sqlite3_limit(store_->db().raw(), SQLITE_LIMIT_LENGTH, 1000);
+  sqlite3_limit(store_db(*store_).raw(), SQLITE_LIMIT_LENGTH, 1000);
   auto st = save_result(*store_, id("a"), std::string(2000, 'x'));
   ASSERT_FALSE(st.ok());
   EXPECT_EQ(st.error().message, "database: string or blob too big");
