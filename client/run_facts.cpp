@@ -100,6 +100,7 @@ Status load_attempts(Store& store, RunFacts& f, const TaskPositions& pos) {
     a.progress = row.progress;
     a.message = std::move(row.message);
     a.stalled = row.stalled;
+    a.checkpoints = row.checkpoints_saved;
     f.attempts.push_back(std::move(a));
   }
   // The attempts that run now have no row yet: the task row describes them.
@@ -113,6 +114,7 @@ Status load_attempts(Store& store, RunFacts& f, const TaskPositions& pos) {
     a.start_ms = row.start_ms;
     a.end_ms = std::max(a.start_ms, f.now_ms);
     a.pid = row.pid;
+    a.checkpoints = row.checkpoints_saved;
     a.engine_run = f.epochs.empty() ? 0 : f.epochs.back().id;
     f.attempts.push_back(std::move(a));
   }
@@ -122,18 +124,11 @@ Status load_attempts(Store& store, RunFacts& f, const TaskPositions& pos) {
   return {};
 }
 
-// Per attempt: checkpoints saved (from the event history: the checkpoints table keeps only the
-// last few) and the largest sample of its process group; for a running one, its latest CPU time.
-Status load_attempt_extras(Store& store, RunFacts& f) {
+// Per attempt: the largest sample of its process group; for a running one, its latest CPU time.
+Status load_samples(Store& store, RunFacts& f) {
   std::unordered_map<AttemptKey, AttemptFact*, AttemptKeyHash> by_key;
   by_key.reserve(f.attempts.size());
   for (auto& a : f.attempts) by_key[{f.tasks[a.task_pos].id, a.attempt}] = &a;
-  auto counts = checkpoint_counts(store, f.job.id);
-  if (!counts) return counts.error();
-  for (const CheckpointCount& c : *counts) {
-    f.checkpoints += c.saved;
-    if (auto it = by_key.find({c.task, c.attempt}); it != by_key.end()) it->second->checkpoints += c.saved;
-  }
   auto peaks = sample_peaks(store, f.job.id);
   if (!peaks) return peaks.error();
   for (const SampleRow& peak : *peaks) {
@@ -172,6 +167,7 @@ void compute_figures(RunFacts& f, const FactsOptions& o) {
     t.cpu_ms += a.cpu_ms;
     t.peak_rss_kb = std::max(t.peak_rss_kb, a.peak_rss_kb);
     t.checkpoints += a.checkpoints;
+    f.checkpoints += a.checkpoints;
     if (a.attempt == t.attempts) t.detail = a.detail;
     f.task_time_ms += a.run_ms();
     f.cpu_time_ms += a.cpu_ms;
@@ -317,7 +313,7 @@ Result<RunFacts> load_run_facts(const std::filesystem::path& state_dir, const st
     if (f.engine_gone && t.state == TaskState::Running) t.state = TaskState::Interrupted;
   }
   JR_TRY(load_attempts(**store, f, pos));
-  JR_TRY(load_attempt_extras(**store, f));
+  JR_TRY(load_samples(**store, f));
   fill_submit_times(f);
   compute_figures(f, options);
   return f;

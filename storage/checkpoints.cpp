@@ -67,6 +67,10 @@ Result<CheckpointInfo> save_checkpoint(Store& store, TaskId task, const std::str
   if (!ins) return ins.error();
   JR_TRY(ins->bind(1, task).bind(2, info.seq).bind(3, info.created_ms).bind(4, info.size)
              .bind_blob_static(5, archive).bind(6, info.attempt).run());
+  // The count is the attempt's; the checkpoints table keeps only the last `keep` of them.
+  auto count = db.prepare("UPDATE tasks SET checkpoints_saved = checkpoints_saved + 1 WHERE id = ?1");
+  if (!count) return count.error();
+  JR_TRY(count->bind(1, task).run());
   auto prune = db.prepare("DELETE FROM checkpoints WHERE task_id = ?1 AND seq <= ?2");
   if (!prune) return prune.error();
   JR_TRY(prune->bind(1, task).bind(2, info.seq - std::max(1, keep)).run());

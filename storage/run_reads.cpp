@@ -1,10 +1,54 @@
 #include "storage/run_reads.h"
 
+#include <map>
+#include <utility>
+
 #include "storage/codec.h"
+#include "storage/schema.h"
 #include "storage/store_db.h"
 
 namespace jr {
 namespace {
+
+// Schema 4 counts checkpoints in columns. A store an older jr left, read before any engine has
+// opened (and so migrated) it, has no such columns: its counts come from the words of its
+// events, as that jr counted them, and as migration 4 carries them over.
+constexpr int kCountedCheckpointsSchema = 4;
+using CheckpointCounts = std::map<std::pair<TaskId, int>, std::int64_t>;
+
+Result<CheckpointCounts> counts_from_events(Store& store, JobId job) {
+  auto sel = store_db(store).prepare(
+      "SELECT e.task_id, e.attempt, count(*) FROM events e JOIN tasks t ON t.id = e.task_id "
+      "WHERE t.job_id = ?1 AND e.detail LIKE 'checkpoint%saved%' GROUP BY e.task_id, e.attempt");
+  if (!sel) return sel.error();
+  sel->bind(1, job);
+  CheckpointCounts out;
+  for (;;) {
+    auto row = sel->step();
+    if (!row) return row.error();
+    if (!*row) return out;
+    out[{sel->i64(0), sel->i32(1)}] = sel->i64(2);
+  }
+}
+
+// Whether the store counts checkpoints in columns (it is at schema 4 or later).
+Result<bool> counts_checkpoints(Store& store) {
+  auto version = schema_version(store_db(store));
+  if (!version) return version.error();
+  return *version >= kCountedCheckpointsSchema;
+}
+
+// Fills `rows`' checkpoints_saved from the events, for a store before schema 4.
+template <class Row>
+Status count_from_events(Store& store, JobId job, bool counted, std::vector<Row>& rows) {
+  if (counted) return {};
+  auto counts = counts_from_events(store, job);
+  if (!counts) return counts.error();
+  for (Row& r : rows) {
+    if (auto it = counts->find({r.task, r.attempt}); it != counts->end()) r.checkpoints_saved = it->second;
+  }
+  return {};
+}
 
 std::optional<int> opt_int(const sql::Stmt& st, int col) {
   if (st.is_null(col)) return std::nullopt;
@@ -72,11 +116,16 @@ Result<std::vector<TaskRunRow>> job_tasks(Store& store, JobId job) {
 }
 
 Result<std::vector<EndedAttemptRow>> ended_attempts(Store& store, JobId job) {
-  auto sel = store_db(store).prepare(
-      "SELECT a.task_id, a.attempt, a.engine_run, a.slot, a.start_ms, a.end_ms, a.outcome, a.exit_code, "
-      "a.signal, coalesce(a.utime_ms, 0) + coalesce(a.stime_ms, 0), coalesce(a.maxrss_kb, 0), "
-      "coalesce(a.detail, ''), a.progress, coalesce(a.message, ''), a.stalled "
-      "FROM attempts a JOIN tasks t ON t.id = a.task_id WHERE t.job_id = ?1");
+#define JR_ENDED_ATTEMPTS(checkpoints_saved)                                                         \
+  "SELECT a.task_id, a.attempt, a.engine_run, a.slot, a.start_ms, a.end_ms, a.outcome, a.exit_code, "     \
+  "a.signal, coalesce(a.utime_ms, 0) + coalesce(a.stime_ms, 0), coalesce(a.maxrss_kb, 0), "               \
+  "coalesce(a.detail, ''), a.progress, coalesce(a.message, ''), a.stalled, " checkpoints_saved " "        \
+  "FROM attempts a JOIN tasks t ON t.id = a.task_id WHERE t.job_id = ?1"
+  auto counted = counts_checkpoints(store);
+  if (!counted) return counted.error();
+  auto sel = *counted ? store_db(store).prepare(JR_ENDED_ATTEMPTS("a.checkpoints_saved"))
+                      : store_db(store).prepare(JR_ENDED_ATTEMPTS("0"));
+#undef JR_ENDED_ATTEMPTS
   if (!sel) return sel.error();
   sel->bind(1, job);
   std::vector<EndedAttemptRow> out;
@@ -97,16 +146,23 @@ Result<std::vector<EndedAttemptRow>> ended_attempts(Store& store, JobId job) {
     a.progress = sel->is_null(12) ? -1 : sel->f64(12);
     a.message = sel->text(13);
     a.stalled = sel->i32(14) != 0;
+    a.checkpoints_saved = sel->i64(15);
     out.push_back(std::move(a));
     return {};
   }));
+  JR_TRY(count_from_events(store, job, *counted, out));
   return out;
 }
 
 Result<std::vector<RunningAttemptRow>> running_attempts(Store& store, JobId job) {
-  auto sel = store_db(store).prepare(
-      "SELECT id, idx, attempts, coalesce(slot, 0), coalesce(start_ms, 0), coalesce(pid, 0), spec FROM tasks "
-      "WHERE job_id = ?1 AND state = 1 ORDER BY idx");
+#define JR_RUNNING_ATTEMPTS(checkpoints_saved)                                                 \
+  "SELECT id, idx, attempts, coalesce(slot, 0), coalesce(start_ms, 0), coalesce(pid, 0), " \
+  checkpoints_saved ", spec FROM tasks WHERE job_id = ?1 AND state = 1 ORDER BY idx"
+  auto counted = counts_checkpoints(store);
+  if (!counted) return counted.error();
+  auto sel = *counted ? store_db(store).prepare(JR_RUNNING_ATTEMPTS("checkpoints_saved"))
+                      : store_db(store).prepare(JR_RUNNING_ATTEMPTS("0"));
+#undef JR_RUNNING_ATTEMPTS
   if (!sel) return sel.error();
   sel->bind(1, job);
   std::vector<RunningAttemptRow> out;
@@ -118,26 +174,14 @@ Result<std::vector<RunningAttemptRow>> running_attempts(Store& store, JobId job)
     a.slot = sel->i32(3);
     a.start_ms = sel->i64(4);
     a.pid = sel->i64(5);
-    auto spec = decode_task_spec(sel->blob(6));
+    a.checkpoints_saved = sel->i64(6);
+    auto spec = decode_task_spec(sel->blob(7));
     if (!spec) return spec.error();
     a.argv = std::move(spec->argv);
     out.push_back(std::move(a));
     return {};
   }));
-  return out;
-}
-
-Result<std::vector<CheckpointCount>> checkpoint_counts(Store& store, JobId job) {
-  auto sel = store_db(store).prepare(
-      "SELECT e.task_id, e.attempt, count(*) FROM events e JOIN tasks t ON t.id = e.task_id "
-      "WHERE t.job_id = ?1 AND e.detail LIKE 'checkpoint%saved%' GROUP BY e.task_id, e.attempt");
-  if (!sel) return sel.error();
-  sel->bind(1, job);
-  std::vector<CheckpointCount> out;
-  JR_TRY(each_row(*sel, [&]() -> Status {
-    out.push_back({sel->i64(0), sel->i32(1), sel->i64(2)});
-    return {};
-  }));
+  JR_TRY(count_from_events(store, job, *counted, out));
   return out;
 }
 

@@ -55,6 +55,7 @@ struct EndedAttemptRow {
   double progress = -1;         // last fraction on the board; < 0 none
   std::string message;
   bool stalled = false;
+  std::int64_t checkpoints_saved = 0;
 };
 
 // An attempt that runs now: the task row describes it (it has no attempt row yet).
@@ -65,14 +66,8 @@ struct RunningAttemptRow {
   int slot = 0;                 // 0 unknown
   std::int64_t start_ms = 0;    // 0 unknown
   std::int64_t pid = 0;         // its process group; 0 not recorded yet
+  std::int64_t checkpoints_saved = 0;
   std::vector<std::string> argv;
-};
-
-// Checkpoints saved during one attempt.
-struct CheckpointCount {
-  TaskId task = 0;
-  int attempt = 0;
-  std::int64_t saved = 0;
 };
 
 // One reading of an attempt's process group (usage over time).
@@ -92,8 +87,6 @@ Result<std::vector<TaskRunRow>> job_tasks(Store& store, JobId job);
 Result<std::vector<EndedAttemptRow>> ended_attempts(Store& store, JobId job);
 // The attempts of `job` that run now, in index order.
 Result<std::vector<RunningAttemptRow>> running_attempts(Store& store, JobId job);
-// Checkpoints saved by `job`'s tasks, per attempt (attempts that saved none left out).
-Result<std::vector<CheckpointCount>> checkpoint_counts(Store& store, JobId job);
 // Per attempt of `job` that was sampled: its largest RSS and CPU time (in `rss_kb`, `cpu_ms`;
 // `ms` is 0).
 Result<std::vector<SampleRow>> sample_peaks(Store& store, JobId job);

@@ -334,7 +334,7 @@ Result<int> Store::start_task(TaskId id, int slot, std::int64_t now) {
   JR_TRY(tx.begin_status());
   auto upd = db_->prepare(
       "UPDATE tasks SET state = 1, attempts = attempts + 1, slot = ?2, start_ms = ?3, "
-      "end_ms = NULL, pid = NULL, proc_start = NULL, next_run_ms = 0 "
+      "end_ms = NULL, pid = NULL, proc_start = NULL, next_run_ms = 0, checkpoints_saved = 0 "
       "WHERE id = ?1 AND state = 0 RETURNING attempts");
   if (!upd) return upd.error();
   upd->bind(1, id).bind(2, slot).bind(3, now);
@@ -359,8 +359,10 @@ Status Store::record_process(TaskId id, std::int64_t pgid, std::int64_t proc_sta
 Status Store::record_attempt(TaskId id, TaskState outcome, const Exit& exit, std::int64_t now) {
   auto ins = db_->prepare(
       "INSERT OR REPLACE INTO attempts(task_id, attempt, engine_run, slot, start_ms, end_ms, "
-      "outcome, exit_code, signal, utime_ms, stime_ms, maxrss_kb, detail, progress, message, stalled) "
-      "SELECT id, attempts, ?2, slot, coalesce(start_ms, ?3), ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13 "
+      "outcome, exit_code, signal, utime_ms, stime_ms, maxrss_kb, detail, progress, message, stalled, "
+      "checkpoints_saved) "
+      "SELECT id, attempts, ?2, slot, coalesce(start_ms, ?3), ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, "
+      "checkpoints_saved "
       "FROM tasks WHERE id = ?1");
   if (!ins) return ins.error();
   ins->bind(1, id).bind(3, now).bind(4, st(outcome)).bind(7, exit.utime_ms)
