@@ -15,6 +15,7 @@
 #include "client/report_html.h"
 #include "client/run_facts.h"
 #include "storage/run_reads.h"
+#include "storage/state_files.h"
 
 namespace jr {
 namespace {
@@ -28,7 +29,7 @@ int fail(const Error& e) {
 
 // Every reading of the job's attempts, in attempt order (the order cpu_series walks them).
 Result<std::vector<CpuSample>> load_samples(const RunFacts& f) {
-  auto store = Store::open_read_only(f.state_dir / "jr.db");
+  auto store = Store::open_read_only(state_files::store(f.state_dir));
   if (!store) return store.error();
   std::map<std::pair<TaskId, int>, std::size_t> pos;
   for (std::size_t i = 0; i < f.attempts.size(); ++i) pos[{f.tasks[f.attempts[i].task_pos].id, f.attempts[i].attempt}] = i;

@@ -17,6 +17,7 @@
 #include "daemon/queries.h"
 #include "protocol/template.h"
 #include "storage/run_reads.h"
+#include "storage/state_files.h"
 
 namespace jr {
 namespace {
@@ -222,7 +223,7 @@ void compute_figures(RunFacts& f, const FactsOptions& o) {
   for (std::size_t i = 0; i < f.tasks.size(); ++i) {
     if (f.tasks[i].state != TaskState::Failed) continue;
     if (f.failures.size() < o.failures) {
-      auto path = f.state_dir / "logs" / (std::to_string(f.tasks[i].id) + ".err");
+      auto path = state_files::task_stderr(f.state_dir, f.tasks[i].id);
       std::error_code ec;
       // No file: the task wrote nothing to stderr (daemon/task_logs.h).
       f.failures.push_back({i, std::filesystem::exists(path, ec) ? path.string() : "", tail_lines(path, o.tail_lines)});
@@ -280,7 +281,7 @@ const char* trace_status(TaskState outcome) {
 
 Result<RunFacts> load_run_facts(const std::filesystem::path& state_dir, const std::string& job_ref,
                                 const FactsOptions& options) {
-  auto store = Store::open_read_only(state_dir / "jr.db");
+  auto store = Store::open_read_only(state_files::store(state_dir));
   if (!store) return store.error();
   // One read transaction, so that every query sees the same moment of a job that runs.
   auto snapshot = (*store)->snapshot();

@@ -13,6 +13,7 @@
 #include "jr/board.hpp"
 #include "protocol/template.h"
 #include "storage/run_reads.h"
+#include "storage/state_files.h"
 
 namespace jr {
 namespace {
@@ -50,7 +51,7 @@ Status load_running(Store& store, TopFacts& f) {
     if (!s.empty()) t.rss_kb = s[0].rss_kb;
     if (s.size() == 2 && s[0].ms > s[1].ms) t.cpu_percent = std::max(0.0, 100.0 * static_cast<double>(s[0].cpu_ms - s[1].cpu_ms) / static_cast<double>(s[0].ms - s[1].ms));
     else if (s.size() == 1 && t.elapsed_ms > 0) t.cpu_percent = 100.0 * static_cast<double>(s[0].cpu_ms) / static_cast<double>(t.elapsed_ms);
-    auto tail = tail_lines(f.state_dir / "logs" / (std::to_string(t.id) + ".out"), 1);
+    auto tail = tail_lines(state_files::task_stdout(f.state_dir, t.id), 1);
     if (!tail.empty()) t.last_output = printable(tail.back());
   }
   return {};
@@ -60,7 +61,7 @@ Status load_running(Store& store, TopFacts& f) {
 // now holds another task (or attempt) says nothing about this one.
 void read_board(TopFacts& f) {
   std::string err;
-  auto reader = board::Reader::open((f.state_dir / "board").string(), &err);
+  auto reader = board::Reader::open(state_files::board(f.state_dir).string(), &err);
   if (!reader) return;
   f.board = true;
   for (auto& t : f.tasks) {
@@ -120,7 +121,7 @@ Result<TopFacts> load_top_facts(const std::filesystem::path& state_dir, const st
   f.state_dir = std::filesystem::absolute(state_dir, ec);
   f.node_cpu = cpu.sample();
   f.node_cpus = cpu.cpus();
-  auto store = Store::open_read_only(f.state_dir / "jr.db");
+  auto store = Store::open_read_only(state_files::store(f.state_dir));
   if (!store) return store.error();
   auto snapshot = (*store)->snapshot();  // one moment for every query of the frame
   JR_TRY(snapshot.begin_status());

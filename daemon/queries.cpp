@@ -4,6 +4,7 @@
 
 #include "protocol/params.h"
 #include "storage/event_reads.h"
+#include "storage/state_files.h"
 
 namespace jr {
 
@@ -77,7 +78,6 @@ json tasks_json(const std::vector<TaskListing>& tasks, const std::filesystem::pa
   json out = json::array();
   auto or_null = [](const std::optional<std::int64_t>& v) { return v ? json(*v) : json(); };
   for (const TaskListing& t : tasks) {
-    auto logs = state_dir / "logs" / std::to_string(t.id);
     out.push_back({{"id", t.id},
                    {"index", t.index},
                    {"state", to_string(t.state)},
@@ -88,8 +88,8 @@ json tasks_json(const std::vector<TaskListing>& tasks, const std::filesystem::pa
                    {"end_ms", or_null(t.end_ms)},
                    {"argv", t.argv},
                    {"detail", t.detail},
-                   {"stdout", logs.string() + ".out"},
-                   {"stderr", logs.string() + ".err"}});
+                   {"stdout", state_files::task_stdout(state_dir, t.id).string()},
+                   {"stderr", state_files::task_stderr(state_dir, t.id).string()}});
   }
   return out;
 }

@@ -4,6 +4,7 @@
 
 #include "base/atomic_file.h"
 #include "storage/store.h"
+#include "storage/state_files.h"
 #include "storage/store_db.h"
 
 namespace jr {
@@ -37,7 +38,7 @@ Result<std::filesystem::path> set_store_aside(const std::filesystem::path& path,
   std::string aside = path.string() + ".broken-" + stamp;
   // The log and index first: a kill between renames leaves the store where it was, never a
   // store beside a log that is not its own.
-  for (const char* suffix : {"-wal", "-shm", ""}) {
+  for (const char* suffix : {state_files::kWalSuffix, state_files::kShmSuffix, ""}) {
     std::string from = path.string() + suffix;
     std::error_code ec;
     if (!std::filesystem::exists(std::filesystem::symlink_status(from, ec))) continue;

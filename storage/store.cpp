@@ -14,6 +14,7 @@
 #include "storage/codec.h"
 #include "storage/schema.h"
 #include "storage/state_dir.h"
+#include "storage/state_files.h"
 #include "storage/store_db.h"
 
 namespace jr {
@@ -53,7 +54,7 @@ Result<bool> regular_file_exists(const std::string& path) {
 // name, following links, and even a reader may write the -shm file (it truncates it when it
 // is the first to open the store).
 Result<bool> store_exists(const std::filesystem::path& path) {
-  for (const char* suffix : {"-wal", "-shm"}) {
+  for (const char* suffix : {state_files::kWalSuffix, state_files::kShmSuffix}) {
     auto found = regular_file_exists(path.string() + suffix);
     if (!found) return found.error();
   }
@@ -78,8 +79,8 @@ Result<std::unique_ptr<Store>> Store::open(const std::filesystem::path& path, Sy
 // transaction (before the switch to WAL) leaves a hot rollback journal, which a read-only
 // reader (jr status --state, jr top) cannot roll back and so fails on until a writer opens it.
 Status Store::create(const std::filesystem::path& path, SyncMode sync) {
-  std::string fresh = path.string() + ".new";
-  for (const char* suffix : {"", "-journal", "-wal", "-shm"}) ::unlink((fresh + suffix).c_str());
+  std::string fresh = path.string() + state_files::kNewStoreSuffix;
+  for (const char* suffix : {"", state_files::kJournalSuffix, state_files::kWalSuffix, state_files::kShmSuffix}) ::unlink((fresh + suffix).c_str());
   {
     auto db = sql::Db::open(fresh, sql::Db::Mode::ReadWrite);
     if (!db) {
@@ -93,7 +94,7 @@ Status Store::create(const std::filesystem::path& path, SyncMode sync) {
   }
   // Closing the last connection checkpointed and removed the WAL: the file is all there is.
   std::error_code ec;
-  if (std::filesystem::exists(fresh + "-wal", ec)) {
+  if (std::filesystem::exists(fresh + state_files::kWalSuffix, ec)) {
     return make_error(ErrorCode::Io, "cannot create " + path.string() + ": its write-ahead log was not merged");
   }
   if (auto st = rename_durably(fresh, path.string()); !st) {
