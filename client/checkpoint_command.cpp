@@ -8,6 +8,7 @@
 #include "client/connection.h"
 #include "client/task_ref.h"
 #include "storage/checkpoints.h"
+#include "storage/state_files.h"
 
 namespace jr {
 namespace {
@@ -54,7 +55,7 @@ int result_save_command(const std::string& file) {
 }
 
 int checkpoint_list_command(const std::string& state_dir, const std::string& ref, bool as_json) {
-  auto store = Store::open_read_only(std::filesystem::path(state_dir) / "jr.db");
+  auto store = Store::open_read_only(state_files::store(state_dir));
   if (!store) return report("checkpoint list", store.error());
   auto task = resolve_task_ref(**store, ref);
   if (!task) return report("checkpoint list", task.error());
@@ -78,7 +79,7 @@ int checkpoint_list_command(const std::string& state_dir, const std::string& ref
 
 int checkpoint_get_command(const std::string& state_dir, const std::string& ref, std::int64_t seq,
                            const std::string& out_dir) {
-  auto store = Store::open_read_only(std::filesystem::path(state_dir) / "jr.db");
+  auto store = Store::open_read_only(state_files::store(state_dir));
   if (!store) return report("checkpoint get", store.error());
   auto task = resolve_task_ref(**store, ref);
   if (!task) return report("checkpoint get", task.error());

@@ -9,6 +9,7 @@
 #include "client/job_format.h"
 #include "client/target.h"
 #include "daemon/queries.h"
+#include "storage/state_files.h"
 
 namespace jr {
 
@@ -25,7 +26,7 @@ DaemonCall caller(Target& target) {
 // The jobs of one state directory as jrd's job objects, in id order; with `ref`, only the job
 // it names (for a name, the latest job of that name), and an error when there is none.
 Result<json> jobs_in_dir(const std::string& dir, const std::string& ref) {
-  auto store = Store::open_read_only(std::filesystem::path(dir) / "jr.db");
+  auto store = Store::open_read_only(state_files::store(dir));
   if (!store) return store.error();
   auto jobs = (*store)->jobs();
   if (!jobs) return jobs.error();

@@ -14,6 +14,8 @@
 #include "base/duration.h"
 #include "client/report_html.h"
 #include "client/run_facts.h"
+#include "storage/run_reads.h"
+#include "storage/state_files.h"
 
 namespace jr {
 namespace {
@@ -27,22 +29,16 @@ int fail(const Error& e) {
 
 // Every reading of the job's attempts, in attempt order (the order cpu_series walks them).
 Result<std::vector<CpuSample>> load_samples(const RunFacts& f) {
-  auto store = Store::open_read_only(f.state_dir / "jr.db");
+  auto store = Store::open_read_only(state_files::store(f.state_dir));
   if (!store) return store.error();
   std::map<std::pair<TaskId, int>, std::size_t> pos;
   for (std::size_t i = 0; i < f.attempts.size(); ++i) pos[{f.tasks[f.attempts[i].task_pos].id, f.attempts[i].attempt}] = i;
-  auto sel = (*store)->db().prepare(
-      "SELECT s.task_id, s.attempt, s.ms, s.cpu_ms FROM samples s JOIN tasks t ON t.id = s.task_id "
-      "WHERE t.job_id = ?1");
-  if (!sel) return sel.error();
-  sel->bind(1, f.job.id);
+  auto samples = job_samples(**store, f.job.id);
+  if (!samples) return samples.error();
   std::vector<CpuSample> out;
-  for (;;) {
-    auto row = sel->step();
-    if (!row) return row.error();
-    if (!*row) break;
-    auto it = pos.find({sel->i64(0), sel->i32(1)});
-    if (it != pos.end()) out.push_back({it->second, sel->i64(2), sel->i64(3)});
+  for (const SampleRow& s : *samples) {
+    auto it = pos.find({s.task, s.attempt});
+    if (it != pos.end()) out.push_back({it->second, s.ms, s.cpu_ms});
   }
   std::sort(out.begin(), out.end(), [](const CpuSample& a, const CpuSample& b) {
     return a.attempt_pos != b.attempt_pos ? a.attempt_pos < b.attempt_pos : a.ms < b.ms;

@@ -26,6 +26,7 @@
 #include "daemon/engine_session.h"
 #include "daemon/resources.h"
 #include "storage/codec.h"
+#include "storage/state_files.h"
 #include "storage/task_reads.h"
 
 namespace jr {
@@ -62,7 +63,7 @@ void report_failures(Store& store, JobId job, const std::filesystem::path& dir) 
       break;
     }
     // A task that wrote nothing to stderr has no log file (daemon/task_logs.h).
-    auto log = dir / "logs" / (std::to_string(t.id) + ".err");
+    auto log = state_files::task_stderr(dir, t.id);
     std::error_code ec;
     std::string where = std::filesystem::exists(log, ec) ? log.string() : "nothing on stderr";
     std::string how = failure_reason(t.detail, t.exit_code, t.signal);

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "client/job_options.h"
+#include "storage/state_files.h"
 
 namespace jr {
 
@@ -19,7 +20,7 @@ namespace jr {
 // --on-finish) are JobOptions', shared with jr submit; the rest are jr run's own or the engine's.
 struct RunOptions : JobOptions {
   std::string jobs;                // -j as typed (client/parallelism.h); empty: the CPUs jr may use
-  std::string state_dir = ".jr";
+  std::string state_dir = state_files::kRunStateDir;
   int retries = 0;
   std::string timeout;             // durations as typed; parsed (and refused) in run_command
   std::string grace = "10s";

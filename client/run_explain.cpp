@@ -15,6 +15,7 @@
 #include "storage/engine_gone.h"
 #include "storage/engine_lock.h"
 #include "storage/explain.h"
+#include "storage/state_files.h"
 
 namespace jr {
 namespace {
@@ -39,7 +40,7 @@ std::string joined(const std::vector<std::string>& argv) {
 int explain_run(const RunOptions& o, const RunPlan& plan) {
   std::error_code ec;
   auto dir = std::filesystem::absolute(o.state_dir, ec);
-  auto db = dir / "jr.db";
+  auto db = state_files::store(dir);
   std::unique_ptr<Store> store;
   JobId job = 0;
   if (!o.fresh && std::filesystem::exists(db, ec)) {

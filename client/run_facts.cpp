@@ -16,7 +16,8 @@
 #include "client/log_file.h"
 #include "daemon/queries.h"
 #include "protocol/template.h"
-#include "storage/codec.h"
+#include "storage/run_reads.h"
+#include "storage/state_files.h"
 
 namespace jr {
 namespace {
@@ -26,11 +27,6 @@ struct AttemptKeyHash {
   std::size_t operator()(const AttemptKey& k) const { return std::hash<TaskId>()(k.first * 131 + k.second); }
 };
 using TaskPositions = std::unordered_map<TaskId, std::size_t>;
-
-std::optional<int> opt_int(const sql::Stmt& st, int col) {
-  if (st.is_null(col)) return std::nullopt;
-  return st.i32(col);
-}
 
 }  // namespace
 
@@ -54,42 +50,28 @@ bool engine_running(const std::vector<EpochFact>& all) {
 }
 
 Status load_epochs(Store& store, std::vector<EpochFact>& out) {
-  auto sel = store.db().prepare(
-      "SELECT id, pid, start_ms, coalesce(end_ms, 0), coalesce(slurm_job_id, '') FROM engine_runs ORDER BY id");
-  if (!sel) return sel.error();
-  for (;;) {
-    auto row = sel->step();
-    if (!row) return row.error();
-    if (!*row) break;
-    out.push_back({sel->i64(0), sel->i64(1), sel->i64(2), sel->i64(3), sel->text(4)});
-  }
+  auto runs = engine_runs(store);
+  if (!runs) return runs.error();
+  for (auto& r : *runs) out.push_back({r.id, r.pid, r.start_ms, r.end_ms, std::move(r.slurm_job_id)});
   return {};
 }
 
 namespace {
 
 Status load_tasks(Store& store, RunFacts& f, TaskPositions& pos) {
-  auto sel = store.db().prepare(
-      "SELECT id, idx, identity, state, attempts, exit_code, signal, submit_ms, spec FROM tasks "
-      "WHERE job_id = ?1 ORDER BY idx, id");
-  if (!sel) return sel.error();
-  sel->bind(1, f.job.id);
-  for (;;) {
-    auto row = sel->step();
-    if (!row) return row.error();
-    if (!*row) break;
+  auto rows = job_tasks(store, f.job.id);
+  if (!rows) return rows.error();
+  for (auto& row : *rows) {
     TaskFact t;
-    t.id = sel->i64(0);
-    t.index = sel->i64(1);
-    t.identity = sel->text(2);
-    t.state = static_cast<TaskState>(sel->i32(3));
-    t.attempts = sel->i32(4);
-    t.exit_code = opt_int(*sel, 5);
-    t.signal = opt_int(*sel, 6);
-    t.submit_ms = sel->i64(7);
-    auto spec = decode_task_spec(sel->blob(8));
-    if (!spec) return spec.error();
-    t.argv = std::move(spec->argv);
+    t.id = row.id;
+    t.index = row.index;
+    t.identity = std::move(row.identity);
+    t.state = row.state;
+    t.attempts = row.attempts;
+    t.exit_code = row.exit_code;
+    t.signal = row.signal;
+    t.submit_ms = row.submit_ms;
+    t.argv = std::move(row.argv);
     for (auto& word : t.argv) t.command += (t.command.empty() ? "" : " ") + shell_quote(word);
     pos[t.id] = f.tasks.size();
     f.tasks.push_back(std::move(t));
@@ -98,54 +80,42 @@ Status load_tasks(Store& store, RunFacts& f, TaskPositions& pos) {
 }
 
 Status load_attempts(Store& store, RunFacts& f, const TaskPositions& pos) {
-  auto sel = store.db().prepare(
-      "SELECT a.task_id, a.attempt, a.engine_run, a.slot, a.start_ms, a.end_ms, a.outcome, a.exit_code, "
-      "a.signal, coalesce(a.utime_ms, 0) + coalesce(a.stime_ms, 0), coalesce(a.maxrss_kb, 0), "
-      "coalesce(a.detail, ''), a.progress, coalesce(a.message, ''), a.stalled "
-      "FROM attempts a JOIN tasks t ON t.id = a.task_id WHERE t.job_id = ?1");
-  if (!sel) return sel.error();
-  sel->bind(1, f.job.id);
-  for (;;) {
-    auto row = sel->step();
-    if (!row) return row.error();
-    if (!*row) break;
-    auto it = pos.find(sel->i64(0));
+  auto ended = ended_attempts(store, f.job.id);
+  if (!ended) return ended.error();
+  for (auto& row : *ended) {
+    auto it = pos.find(row.task);
     if (it == pos.end()) continue;
     AttemptFact a;
     a.task_pos = it->second;
-    a.attempt = sel->i32(1);
-    a.engine_run = sel->is_null(2) ? 0 : sel->i64(2);
-    a.slot = sel->is_null(3) ? 0 : sel->i32(3);
-    a.start_ms = sel->i64(4);
-    a.end_ms = sel->i64(5);
-    a.outcome = static_cast<TaskState>(sel->i32(6));
-    a.exit_code = opt_int(*sel, 7);
-    a.signal = opt_int(*sel, 8);
-    a.cpu_ms = sel->i64(9);
-    a.peak_rss_kb = sel->i64(10);
-    a.detail = sel->text(11);
-    a.progress = sel->is_null(12) ? -1 : sel->f64(12);
-    a.message = sel->text(13);
-    a.stalled = sel->i32(14) != 0;
+    a.attempt = row.attempt;
+    a.engine_run = row.engine_run;
+    a.slot = row.slot;
+    a.start_ms = row.start_ms;
+    a.end_ms = row.end_ms;
+    a.outcome = row.outcome;
+    a.exit_code = row.exit_code;
+    a.signal = row.signal;
+    a.cpu_ms = row.cpu_ms;
+    a.peak_rss_kb = row.maxrss_kb;
+    a.detail = std::move(row.detail);
+    a.progress = row.progress;
+    a.message = std::move(row.message);
+    a.stalled = row.stalled;
+    a.checkpoints = row.checkpoints_saved;
     f.attempts.push_back(std::move(a));
   }
   // The attempts that run now have no row yet: the task row describes them.
-  auto run = store.db().prepare(
-      "SELECT id, attempts, coalesce(slot, 0), coalesce(start_ms, 0), coalesce(pid, 0) FROM tasks "
-      "WHERE job_id = ?1 AND state = 1");
-  if (!run) return run.error();
-  run->bind(1, f.job.id);
-  for (;;) {
-    auto row = run->step();
-    if (!row) return row.error();
-    if (!*row) break;
+  auto running = running_attempts(store, f.job.id);
+  if (!running) return running.error();
+  for (auto& row : *running) {
     AttemptFact a;
-    a.task_pos = pos.at(run->i64(0));
-    a.attempt = run->i32(1);
-    a.slot = run->i32(2);
-    a.start_ms = run->i64(3);
+    a.task_pos = pos.at(row.task);
+    a.attempt = row.attempt;
+    a.slot = row.slot;
+    a.start_ms = row.start_ms;
     a.end_ms = std::max(a.start_ms, f.now_ms);
-    a.pid = run->i64(4);
+    a.pid = row.pid;
+    a.checkpoints = row.checkpoints_saved;
     a.engine_run = f.epochs.empty() ? 0 : f.epochs.back().id;
     f.attempts.push_back(std::move(a));
   }
@@ -155,38 +125,19 @@ Status load_attempts(Store& store, RunFacts& f, const TaskPositions& pos) {
   return {};
 }
 
-// Per attempt: checkpoints saved (from the event history: the checkpoints table keeps only the
-// last few) and the largest sample of its process group; for a running one, its latest CPU time.
-Status load_attempt_extras(Store& store, RunFacts& f) {
+// Per attempt: the largest sample of its process group; for a running one, its latest CPU time.
+Status load_samples(Store& store, RunFacts& f) {
   std::unordered_map<AttemptKey, AttemptFact*, AttemptKeyHash> by_key;
   by_key.reserve(f.attempts.size());
   for (auto& a : f.attempts) by_key[{f.tasks[a.task_pos].id, a.attempt}] = &a;
-  auto cps = store.db().prepare(
-      "SELECT e.task_id, e.attempt, count(*) FROM events e JOIN tasks t ON t.id = e.task_id "
-      "WHERE t.job_id = ?1 AND e.detail LIKE 'checkpoint%saved%' GROUP BY e.task_id, e.attempt");
-  if (!cps) return cps.error();
-  cps->bind(1, f.job.id);
-  for (;;) {
-    auto row = cps->step();
-    if (!row) return row.error();
-    if (!*row) break;
-    f.checkpoints += cps->i64(2);
-    if (auto it = by_key.find({cps->i64(0), cps->i32(1)}); it != by_key.end()) it->second->checkpoints += cps->i64(2);
-  }
-  auto rss = store.db().prepare(
-      "SELECT s.task_id, s.attempt, max(s.rss_kb), max(s.cpu_ms) FROM samples s JOIN tasks t ON t.id = s.task_id "
-      "WHERE t.job_id = ?1 GROUP BY s.task_id, s.attempt");
-  if (!rss) return rss.error();
-  rss->bind(1, f.job.id);
-  for (;;) {
-    auto row = rss->step();
-    if (!row) return row.error();
-    if (!*row) break;
-    auto it = by_key.find({rss->i64(0), rss->i32(1)});
+  auto peaks = sample_peaks(store, f.job.id);
+  if (!peaks) return peaks.error();
+  for (const SampleRow& peak : *peaks) {
+    auto it = by_key.find({peak.task, peak.attempt});
     if (it == by_key.end()) continue;
     AttemptFact& a = *it->second;
-    a.peak_rss_kb = std::max(a.peak_rss_kb, rss->i64(2));
-    if (a.outcome == TaskState::Running) a.cpu_ms = rss->i64(3);
+    a.peak_rss_kb = std::max(a.peak_rss_kb, peak.rss_kb);
+    if (a.outcome == TaskState::Running) a.cpu_ms = peak.cpu_ms;
   }
   return {};
 }
@@ -217,6 +168,7 @@ void compute_figures(RunFacts& f, const FactsOptions& o) {
     t.cpu_ms += a.cpu_ms;
     t.peak_rss_kb = std::max(t.peak_rss_kb, a.peak_rss_kb);
     t.checkpoints += a.checkpoints;
+    f.checkpoints += a.checkpoints;
     if (a.attempt == t.attempts) t.detail = a.detail;
     f.task_time_ms += a.run_ms();
     f.cpu_time_ms += a.cpu_ms;
@@ -271,7 +223,7 @@ void compute_figures(RunFacts& f, const FactsOptions& o) {
   for (std::size_t i = 0; i < f.tasks.size(); ++i) {
     if (f.tasks[i].state != TaskState::Failed) continue;
     if (f.failures.size() < o.failures) {
-      auto path = f.state_dir / "logs" / (std::to_string(f.tasks[i].id) + ".err");
+      auto path = state_files::task_stderr(f.state_dir, f.tasks[i].id);
       std::error_code ec;
       // No file: the task wrote nothing to stderr (daemon/task_logs.h).
       f.failures.push_back({i, std::filesystem::exists(path, ec) ? path.string() : "", tail_lines(path, o.tail_lines)});
@@ -329,10 +281,11 @@ const char* trace_status(TaskState outcome) {
 
 Result<RunFacts> load_run_facts(const std::filesystem::path& state_dir, const std::string& job_ref,
                                 const FactsOptions& options) {
-  auto store = Store::open_read_only(state_dir / "jr.db");
+  auto store = Store::open_read_only(state_files::store(state_dir));
   if (!store) return store.error();
   // One read transaction, so that every query sees the same moment of a job that runs.
-  JR_TRY((*store)->db().exec("BEGIN"));
+  auto snapshot = (*store)->snapshot();
+  JR_TRY(snapshot.begin_status());
   RunFacts f;
   std::error_code ec;
   f.state_dir = std::filesystem::absolute(state_dir, ec);
@@ -361,8 +314,7 @@ Result<RunFacts> load_run_facts(const std::filesystem::path& state_dir, const st
     if (f.engine_gone && t.state == TaskState::Running) t.state = TaskState::Interrupted;
   }
   JR_TRY(load_attempts(**store, f, pos));
-  JR_TRY(load_attempt_extras(**store, f));
-  (void)(*store)->db().exec("COMMIT");
+  JR_TRY(load_samples(**store, f));
   fill_submit_times(f);
   compute_figures(f, options);
   return f;

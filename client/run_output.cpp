@@ -7,24 +7,12 @@
 #include <cerrno>
 #include <cstring>
 
+#include "storage/task_reads.h"
+
 namespace jr {
 namespace {
 
 constexpr long kLineBufferTickNs = 100'000'000;
-
-// The positions of `job` that this run runs: its pending tasks once the run's tasks are matched.
-Result<std::vector<std::int64_t>> positions_to_run(Store& store, JobId job) {
-  auto sel = store.db().prepare("SELECT idx FROM tasks WHERE job_id = ?1 AND state = 0 ORDER BY idx");
-  if (!sel) return sel.error();
-  sel->bind(1, job);
-  std::vector<std::int64_t> out;
-  for (;;) {
-    auto row = sel->step();
-    if (!row) return row.error();
-    if (!*row) return out;
-    out.push_back(sel->i64(0));
-  }
-}
 
 }  // namespace
 
@@ -34,7 +22,8 @@ Result<std::unique_ptr<RunOutput>> RunOutput::attach(const RunOptions& o, const 
   OutputOptions options{o.keep_order, o.line_buffer, o.tag};
   std::vector<std::int64_t> order;
   if (o.keep_order) {
-    auto positions = positions_to_run(session.store(), job);
+    // The positions this run runs: its job's pending tasks once the run's tasks are matched.
+    auto positions = pending_indexes(session.store(), job);
     if (!positions) return positions.error();
     order = std::move(*positions);
   }

@@ -15,6 +15,7 @@
 #include "client/run_plan.h"
 #include "client/task_output.h"
 #include "daemon/engine_session.h"
+#include "storage/state_files.h"
 
 namespace jr {
 
@@ -36,7 +37,7 @@ class RunOutput {
   RunOutput(EngineSession& session, OutputOptions options, std::function<std::string(std::int64_t)> arguments_at,
             std::vector<std::int64_t> order)
       : session_(session),
-        output_(session.state_dir() / "logs", options, std::move(arguments_at), std::move(order)) {}
+        output_(state_files::logs(session.state_dir()), options, std::move(arguments_at), std::move(order)) {}
   EngineSession& session_;
   TaskOutput output_;
   int timer_fd_ = -1;

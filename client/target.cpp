@@ -10,10 +10,10 @@
 #include "client/daemon_client.h"
 #include "client/engine_gone_view.h"
 #include "daemon/queries.h"
-#include "daemon/task_methods.h"
 #include "protocol/params.h"
 #include "storage/engine_gone.h"
 #include "storage/engine_lock.h"
+#include "storage/state_files.h"
 #include "storage/store.h"
 
 namespace jr {
@@ -130,15 +130,15 @@ Result<std::unique_ptr<Target>> open_socket(const std::string& path) {
 Result<std::unique_ptr<Target>> open_state(const std::filesystem::path& given) {
   std::error_code ec;
   auto dir = std::filesystem::absolute(given, ec);
-  if (!std::filesystem::exists(dir / "jr.db", ec)) {
+  if (!std::filesystem::exists(state_files::store(dir), ec)) {
     return make_error(ErrorCode::NotFound, dir.string() + " holds no jr state (no jr.db)");
   }
-  auto store = Store::open_read_only(dir / "jr.db");
+  auto store = Store::open_read_only(state_files::store(dir));
   if (!store) return store.error();
   // Every engine serves its state directory's own socket: while one runs, ask it (it knows
   // what runs now, and can act); a socket that does not answer yet leaves the store to read.
   if (EngineLock::holder(dir) != 0) {
-    auto conn = Connection::open(engine_socket_path(dir, (*store)->state_id()).string());
+    auto conn = Connection::open(state_files::socket(dir, (*store)->state_id()).string());
     if (conn) return std::unique_ptr<Target>(std::make_unique<SocketTarget>(std::move(*conn)));
   }
   return std::unique_ptr<Target>(std::make_unique<StoreTarget>(dir, std::move(*store)));
@@ -147,7 +147,8 @@ Result<std::unique_ptr<Target>> open_state(const std::filesystem::path& given) {
 // ./.jr, where `jr run` keeps its state by default, when it holds a store.
 std::optional<std::filesystem::path> local_state() {
   std::error_code ec;
-  if (std::filesystem::exists(std::filesystem::path(".jr") / "jr.db", ec)) return std::filesystem::path(".jr");
+  std::filesystem::path local(state_files::kRunStateDir);
+  if (std::filesystem::exists(state_files::store(local), ec)) return local;
   return std::nullopt;
 }
 

@@ -7,10 +7,10 @@
 #include <cerrno>
 #include <cstring>
 
+#include "storage/state_files.h"
+
 namespace jr {
 namespace {
-
-constexpr const char* kSuffix[2] = {".out", ".err"};
 
 std::FILE* stream_file(int stream) { return stream == 0 ? stdout : stderr; }
 
@@ -29,7 +29,7 @@ int TaskOutput::open_log(TaskId id, int stream) {
   if (logs_fd_ < 0) logs_fd_ = ::open(logs_dir_.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (logs_fd_ < 0) return -1;
   char name[32];
-  std::snprintf(name, sizeof name, "%lld%s", static_cast<long long>(id), kSuffix[stream]);
+  std::snprintf(name, sizeof name, "%lld%s", static_cast<long long>(id), state_files::kLogSuffix[stream]);
   return ::openat(logs_fd_, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 }
 

@@ -2,6 +2,8 @@
 
 #include <cctype>
 
+#include "storage/task_reads.h"
+
 namespace jr {
 namespace {
 
@@ -38,17 +40,10 @@ Result<TaskId> resolve_task_ref(Store& store, const std::string& text) {
   auto ref = parse_task_ref(text);
   if (!ref) return ref.error();
   if (!ref->index) return make_error(ErrorCode::Usage, "'" + text + "' names a job; give JOB:INDEX for one task");
-  auto sel = store.db().prepare(
-      "SELECT id FROM tasks WHERE idx = ?2 AND job_id = CASE WHEN ?1 = 0 THEN (SELECT max(id) FROM jobs) ELSE ?1 END "
-      "ORDER BY state = 6, id DESC LIMIT 1");
-  if (!sel) return sel.error();
-  sel->bind(1, ref->job).bind(2, *ref->index);
-  auto row = sel->step();
-  if (!row) return row.error();
-  if (!*row) return make_error(ErrorCode::NotFound, "no task " + text);
-  TaskId id = sel->i64(0);
-  JR_TRY(sel->run());
-  return id;
+  auto id = task_at_index(store, ref->job, *ref->index);
+  if (!id) return id.error();
+  if (!*id) return make_error(ErrorCode::NotFound, "no task " + text);
+  return **id;
 }
 
 }  // namespace jr

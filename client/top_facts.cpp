@@ -12,7 +12,8 @@
 #include "daemon/queries.h"
 #include "jr/board.hpp"
 #include "protocol/template.h"
-#include "storage/codec.h"
+#include "storage/run_reads.h"
+#include "storage/state_files.h"
 
 namespace jr {
 namespace {
@@ -30,46 +31,27 @@ std::string printable(std::string text) {
 }
 
 Status load_running(Store& store, TopFacts& f) {
-  auto sel = store.db().prepare(
-      "SELECT id, idx, attempts, coalesce(slot, 0), coalesce(start_ms, 0), spec FROM tasks "
-      "WHERE job_id = ?1 AND state = 1 ORDER BY idx");
-  if (!sel) return sel.error();
-  sel->bind(1, f.job.id);
-  for (;;) {
-    auto row = sel->step();
-    if (!row) return row.error();
-    if (!*row) break;
+  auto running = running_attempts(store, f.job.id);
+  if (!running) return running.error();
+  for (auto& row : *running) {
     TopTask t;
-    t.id = sel->i64(0);
-    t.index = sel->i64(1);
-    t.attempt = sel->i32(2);
-    t.slot = sel->i32(3);
-    t.elapsed_ms = std::max<std::int64_t>(0, f.now_ms - sel->i64(4));
-    auto spec = decode_task_spec(sel->blob(5));
-    if (!spec) return spec.error();
-    for (auto& w : spec->argv) t.command += (t.command.empty() ? "" : " ") + shell_quote(w);
+    t.id = row.task;
+    t.index = row.index;
+    t.attempt = row.attempt;
+    t.slot = row.slot;
+    t.elapsed_ms = std::max<std::int64_t>(0, f.now_ms - row.start_ms);
+    for (auto& w : row.argv) t.command += (t.command.empty() ? "" : " ") + shell_quote(w);
     f.tasks.push_back(std::move(t));
   }
   // CPU % between the last two readings; RSS at the last.
-  auto samples = store.db().prepare(
-      "SELECT ms, cpu_ms, rss_kb FROM samples WHERE task_id = ?1 AND attempt = ?2 ORDER BY ms DESC LIMIT 2");
-  if (!samples) return samples.error();
   for (auto& t : f.tasks) {
-    samples->bind(1, t.id).bind(2, t.attempt);
-    std::int64_t ms[2] = {0, 0}, cpu[2] = {0, 0};
-    int n = 0;
-    for (; n < 2; ++n) {
-      auto row = samples->step();
-      if (!row) return row.error();
-      if (!*row) break;
-      ms[n] = samples->i64(0);
-      cpu[n] = samples->i64(1);
-      if (n == 0) t.rss_kb = samples->i64(2);
-    }
-    if (n == 2) JR_TRY(samples->run());  // reset: it may have a row left
-    if (n == 2 && ms[0] > ms[1]) t.cpu_percent = std::max(0.0, 100.0 * static_cast<double>(cpu[0] - cpu[1]) / static_cast<double>(ms[0] - ms[1]));
-    else if (n == 1 && t.elapsed_ms > 0) t.cpu_percent = 100.0 * static_cast<double>(cpu[0]) / static_cast<double>(t.elapsed_ms);
-    auto tail = tail_lines(f.state_dir / "logs" / (std::to_string(t.id) + ".out"), 1);
+    auto latest = latest_samples(store, t.id, t.attempt, 2);
+    if (!latest) return latest.error();
+    const auto& s = *latest;
+    if (!s.empty()) t.rss_kb = s[0].rss_kb;
+    if (s.size() == 2 && s[0].ms > s[1].ms) t.cpu_percent = std::max(0.0, 100.0 * static_cast<double>(s[0].cpu_ms - s[1].cpu_ms) / static_cast<double>(s[0].ms - s[1].ms));
+    else if (s.size() == 1 && t.elapsed_ms > 0) t.cpu_percent = 100.0 * static_cast<double>(s[0].cpu_ms) / static_cast<double>(t.elapsed_ms);
+    auto tail = tail_lines(state_files::task_stdout(f.state_dir, t.id), 1);
     if (!tail.empty()) t.last_output = printable(tail.back());
   }
   return {};
@@ -79,7 +61,7 @@ Status load_running(Store& store, TopFacts& f) {
 // now holds another task (or attempt) says nothing about this one.
 void read_board(TopFacts& f) {
   std::string err;
-  auto reader = board::Reader::open((f.state_dir / "board").string(), &err);
+  auto reader = board::Reader::open(state_files::board(f.state_dir).string(), &err);
   if (!reader) return;
   f.board = true;
   for (auto& t : f.tasks) {
@@ -95,15 +77,9 @@ Status load_rate(Store& store, const std::vector<EpochFact>& epochs, TopFacts& f
   if (!f.engine || epochs.empty()) return {};
   std::int64_t from = std::max(f.now_ms - kRateWindowMs, epochs.back().start_ms);
   if (f.now_ms - from < 1000) return {};
-  auto sel = store.db().prepare(
-      "SELECT count(*) FROM tasks WHERE job_id = ?1 AND state IN (2, 3, 5) AND end_ms >= ?2");
-  if (!sel) return sel.error();
-  sel->bind(1, f.job.id).bind(2, from);
-  auto row = sel->step();
-  if (!row) return row.error();
-  std::int64_t finished = *row ? sel->i64(0) : 0;
-  JR_TRY(sel->run());
-  f.rate = static_cast<double>(finished) * 1000.0 / static_cast<double>(f.now_ms - from);
+  auto finished = count_finished_since(store, f.job.id, from);
+  if (!finished) return finished.error();
+  f.rate = static_cast<double>(*finished) * 1000.0 / static_cast<double>(f.now_ms - from);
   if (f.rate > 0) f.eta_ms = static_cast<std::int64_t>(static_cast<double>(f.total - f.done) / f.rate * 1000.0);
   return {};
 }
@@ -145,9 +121,10 @@ Result<TopFacts> load_top_facts(const std::filesystem::path& state_dir, const st
   f.state_dir = std::filesystem::absolute(state_dir, ec);
   f.node_cpu = cpu.sample();
   f.node_cpus = cpu.cpus();
-  auto store = Store::open_read_only(f.state_dir / "jr.db");
+  auto store = Store::open_read_only(state_files::store(f.state_dir));
   if (!store) return store.error();
-  JR_TRY((*store)->db().exec("BEGIN"));  // one moment for every query of the frame
+  auto snapshot = (*store)->snapshot();  // one moment for every query of the frame
+  JR_TRY(snapshot.begin_status());
   f.now_ms = now_ms();
   auto job = find_job_ref(**store, job_ref, f.state_dir);
   if (!job) return job.error();
@@ -168,7 +145,6 @@ Result<TopFacts> load_top_facts(const std::filesystem::path& state_dir, const st
   f.engine = engine_running(epochs);
   JR_TRY(load_running(**store, f));
   JR_TRY(load_rate(**store, epochs, f));
-  (void)(*store)->db().exec("COMMIT");
   read_board(f);
   return f;
 }

@@ -4,6 +4,7 @@
 #include <signal.h>
 
 #include "daemon/engine.h"
+#include "storage/run_reads.h"
 
 namespace jr {
 
@@ -12,18 +13,8 @@ std::int64_t Engine::expected_run_ms(JobRun& job) {
   std::int64_t mono = monotonic_ms();
   if (job.median_at && mono - job.median_at < 1000) return job.median_ms;
   job.median_at = mono;
-  auto sel = store_.db().prepare(
-      "SELECT a.end_ms - a.start_ms FROM attempts a JOIN tasks t ON t.id = a.task_id "
-      "WHERE t.job_id = ?1 AND a.outcome = 2 ORDER BY 1 "
-      "LIMIT 1 OFFSET (SELECT count(*) / 2 FROM attempts a JOIN tasks t ON t.id = a.task_id "
-      "WHERE t.job_id = ?1 AND a.outcome = 2)");
-  if (!sel) return job.median_ms;
-  sel->bind(1, job.row.id);
-  auto row = sel->step();
-  if (row && *row) {
-    job.median_ms = sel->i64(0);
-    (void)sel->run();
-  }
+  // A failed read keeps the last median: the deadline's estimate is a guess either way.
+  if (auto median = median_success_ms(store_, job.row.id); median && *median) job.median_ms = **median;
   return job.median_ms;
 }
 

@@ -17,6 +17,7 @@
 #include "daemon/timeout_detail.h"
 #include "protocol/template.h"
 #include "storage/state_dir.h"
+#include "storage/state_files.h"
 
 extern char** environ;
 
@@ -44,8 +45,8 @@ Engine::Engine(Store& store, EventLoop& loop, EngineOptions options, Containment
       opt_(std::move(options)),
       containment_(std::move(containment)),
       pool_(opt_.capacity, opt_.pin),
-      logs_(opt_.state_dir / "logs"),
-      work_dirs_(opt_.state_dir / "work", std::max(1, opt_.workers)) {
+      logs_(state_files::logs(opt_.state_dir)),
+      work_dirs_(state_files::work(opt_.state_dir), std::max(1, opt_.workers)) {
   // jr's own variables are set per task; systemd's hand-over variables name this process's
   // notification socket and descriptors, never a task's.
   for (char** e = environ; e && *e; ++e) {
@@ -99,7 +100,7 @@ Status Engine::add_job(JobId id, bool hook_ran) {
   run.counts = *counts;
   run.ended = hook_ran && job_has_ended(run);
   jobs_[id] = std::move(run);
-  return make_private_dir(opt_.state_dir / "logs");
+  return make_private_dir(state_files::logs(opt_.state_dir));
 }
 
 StateCounts Engine::counts(JobId id) const {

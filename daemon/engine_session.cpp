@@ -13,6 +13,7 @@
 #include "daemon/state_place.h"
 #include "daemon/task_methods.h"
 #include "storage/state_dir.h"
+#include "storage/state_files.h"
 
 namespace jr {
 
@@ -45,7 +46,7 @@ Result<std::unique_ptr<EngineSession>> EngineSession::open(SessionOptions o) {
   if (!lock) return lock.error();
   s->lock_ = std::move(*lock);
   if (o.before_open) JR_TRY(o.before_open(s->dir_));
-  auto store = Store::open(s->dir_ / "jr.db", o.sync);
+  auto store = Store::open(state_files::store(s->dir_), o.sync);
   if (!store) return store.error();
   s->store_ = std::move(*store);
   // Before anything uses the state id: a copied directory gets its own.
@@ -56,7 +57,7 @@ Result<std::unique_ptr<EngineSession>> EngineSession::open(SessionOptions o) {
   if (!loop) return loop.error();
   s->loop_ = std::move(*loop);
 
-  auto state_socket = engine_socket_path(s->dir_, s->store_->state_id());
+  auto state_socket = state_files::socket(s->dir_, s->store_->state_id());
   if (state_socket.parent_path() != s->dir_) JR_TRY(ensure_private_dir(state_socket.parent_path()));
   if (o.inherited_socket) {
     auto adopted = Server::adopt(*s->loop_, *o.inherited_socket);
@@ -71,7 +72,7 @@ Result<std::unique_ptr<EngineSession>> EngineSession::open(SessionOptions o) {
   EngineOptions& eo = o.engine;
   eo.state_dir = s->dir_;
   eo.socket_path = task_socket.string();
-  eo.board_path = (s->dir_ / "board").string();
+  eo.board_path = state_files::board(s->dir_).string();
   auto containment = Containment::open("jr-" + s->store_->state_id() + "-" + std::to_string(::getpid()),
                                        std::max(1, eo.workers));
   if (!containment) return containment.error();

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include "storage/state_files.h"
 
 namespace jr {
 
@@ -18,7 +19,7 @@ std::filesystem::path default_state_dir() {
 
 std::filesystem::path default_socket_path(const std::filesystem::path& state_dir) {
   if (const char* x = std::getenv("XDG_RUNTIME_DIR"); x && *x) return std::filesystem::path(x) / "jr/jrd.sock";
-  return state_dir / "jrd.sock";
+  return state_dir / state_files::kJrdSocket;
 }
 
 }  // namespace jr

@@ -3,6 +3,8 @@
 #include <algorithm>
 
 #include "protocol/params.h"
+#include "storage/event_reads.h"
+#include "storage/state_files.h"
 
 namespace jr {
 
@@ -80,7 +82,6 @@ json tasks_json(const std::vector<TaskListing>& tasks, const std::filesystem::pa
   json out = json::array();
   auto or_null = [](const std::optional<std::int64_t>& v) { return v ? json(*v) : json(); };
   for (const TaskListing& t : tasks) {
-    auto logs = state_dir / "logs" / std::to_string(t.id);
     out.push_back({{"id", t.id},
                    {"index", t.index},
                    {"state", to_string(t.state)},
@@ -91,8 +92,8 @@ json tasks_json(const std::vector<TaskListing>& tasks, const std::filesystem::pa
                    {"end_ms", or_null(t.end_ms)},
                    {"argv", t.argv},
                    {"detail", t.detail},
-                   {"stdout", logs.string() + ".out"},
-                   {"stderr", logs.string() + ".err"}});
+                   {"stdout", state_files::task_stdout(state_dir, t.id).string()},
+                   {"stderr", state_files::task_stderr(state_dir, t.id).string()}});
   }
   return out;
 }
@@ -124,28 +125,20 @@ Result<std::string> job_state_param(const json& params) {
 }
 
 Result<json> events_json(Store& store, JobId job, std::int64_t after, std::int64_t limit) {
-  auto sel = store.db().prepare(
-      "SELECT e.id, e.ms, e.task_id, t.idx, e.from_state, e.to_state, e.attempt, e.detail FROM events e "
-      "LEFT JOIN tasks t ON t.id = e.task_id "
-      "WHERE (e.job_id = ?1 OR t.job_id = ?1) AND e.id > ?2 ORDER BY e.id LIMIT ?3");
-  if (!sel) return sel.error();
-  sel->bind(1, job).bind(2, after).bind(3, limit);
+  auto events = job_events(store, job, after, limit);
+  if (!events) return events.error();
   json out = json::array();
-  auto state_or_null = [&](int col) {
-    return sel->is_null(col) ? json() : json(to_string(static_cast<TaskState>(sel->i32(col))));
-  };
-  for (;;) {
-    auto row = sel->step();
-    if (!row) return row.error();
-    if (!*row) break;
-    out.push_back({{"id", sel->i64(0)},
-                   {"ms", sel->i64(1)},
-                   {"task", sel->is_null(2) ? json() : json(sel->i64(2))},
-                   {"index", sel->is_null(3) ? json() : json(sel->i64(3))},
-                   {"from", state_or_null(4)},
-                   {"to", state_or_null(5)},
-                   {"attempt", sel->i32(6)},
-                   {"detail", sel->text(7)}});
+  auto state_or_null = [](const std::optional<TaskState>& s) { return s ? json(to_string(*s)) : json(); };
+  auto or_null = [](const std::optional<std::int64_t>& v) { return v ? json(*v) : json(); };
+  for (const EventRow& e : *events) {
+    out.push_back({{"id", e.id},
+                   {"ms", e.ms},
+                   {"task", or_null(e.task)},
+                   {"index", or_null(e.index)},
+                   {"from", state_or_null(e.from)},
+                   {"to", state_or_null(e.to)},
+                   {"attempt", e.attempt},
+                   {"detail", e.detail}});
   }
   return out;
 }

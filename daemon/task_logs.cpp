@@ -9,14 +9,9 @@
 #include <string>
 
 #include "storage/state_dir.h"
+#include "storage/state_files.h"
 
 namespace jr {
-namespace {
-
-constexpr const char* kSuffix[2] = {".out", ".err"};
-
-}  // namespace
-
 TaskLogs::TaskLogs(std::filesystem::path logs_dir) : dir_(std::move(logs_dir)) {
   // While release() holds a lease, another process that opens the file makes the kernel send
   // the holder SIGIO, whose default action would end the engine. (Ignored before the first
@@ -41,16 +36,16 @@ std::filesystem::path TaskLogs::stdout_path(TaskId task) const { return task_pat
 std::filesystem::path TaskLogs::stderr_path(TaskId task) const { return task_path(task, 1); }
 
 std::filesystem::path TaskLogs::task_path(TaskId task, int stream) const {
-  return dir_ / (std::to_string(task) + kSuffix[stream]);
+  return dir_ / state_files::task_log_name(task, stream);
 }
 
 std::filesystem::path TaskLogs::spare_path(int spare, int stream) const {
-  return dir_ / ".spare" / (std::to_string(spare) + kSuffix[stream]);
+  return dir_ / state_files::kSpareLogs / (std::to_string(spare) + state_files::kLogSuffix[stream]);
 }
 
 void TaskLogs::sweep() {
   swept_ = true;
-  auto spare_dir = dir_ / ".spare";
+  auto spare_dir = dir_ / state_files::kSpareLogs;
   // Its leftovers are unlinked below: through a link, that would be another directory's files.
   if (!make_private_dir(spare_dir)) {
     usable_ = false;  // no spares: every task's open creates its log

@@ -1,6 +1,5 @@
 #include "daemon/task_methods.h"
 
-#include <sys/un.h>
 #include <unistd.h>
 
 #include <nlohmann/json.hpp>
@@ -26,12 +25,6 @@ void serve_task_methods(Server& server, Engine& engine) {
     return json{{"pid", ::getpid()}, {"state_dir", engine.state_dir().string()},
                 {"containment", engine.containment().describe()}};
   });
-}
-
-std::filesystem::path engine_socket_path(const std::filesystem::path& dir, const std::string& state_id) {
-  auto path = dir / "sock";
-  if (path.string().size() < sizeof(sockaddr_un{}.sun_path)) return path;
-  return std::filesystem::path("/tmp") / ("jr-" + std::to_string(::getuid())) / (state_id + ".sock");
 }
 
 }  // namespace jr

@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "base/duration.h"
+#include "storage/store_db.h"
 
 namespace jr {
 
@@ -42,7 +43,7 @@ Result<std::vector<CheckpointFile>> decode_checkpoint(const std::string& blob) {
 }
 
 Result<CheckpointInfo> save_checkpoint(Store& store, TaskId task, const std::string& archive, int keep) {
-  auto& db = store.db();
+  auto& db = store_db(store);
   auto tx = store.transaction();
   JR_TRY(tx.begin_status());
   // The next sequence number is read first: an INSERT that selects from its own table makes
@@ -66,6 +67,10 @@ Result<CheckpointInfo> save_checkpoint(Store& store, TaskId task, const std::str
   if (!ins) return ins.error();
   JR_TRY(ins->bind(1, task).bind(2, info.seq).bind(3, info.created_ms).bind(4, info.size)
              .bind_blob_static(5, archive).bind(6, info.attempt).run());
+  // The count is the attempt's; the checkpoints table keeps only the last `keep` of them.
+  auto count = db.prepare("UPDATE tasks SET checkpoints_saved = checkpoints_saved + 1 WHERE id = ?1");
+  if (!count) return count.error();
+  JR_TRY(count->bind(1, task).run());
   auto prune = db.prepare("DELETE FROM checkpoints WHERE task_id = ?1 AND seq <= ?2");
   if (!prune) return prune.error();
   JR_TRY(prune->bind(1, task).bind(2, info.seq - std::max(1, keep)).run());
@@ -76,7 +81,7 @@ Result<CheckpointInfo> save_checkpoint(Store& store, TaskId task, const std::str
 }
 
 Result<std::vector<CheckpointInfo>> list_checkpoints(Store& store, TaskId task) {
-  auto sel = store.db().prepare(
+  auto sel = store_db(store).prepare(
       "SELECT seq, created_ms, size, attempt FROM checkpoints WHERE task_id = ?1 ORDER BY seq");
   if (!sel) return sel.error();
   sel->bind(1, task);
@@ -91,7 +96,7 @@ Result<std::vector<CheckpointInfo>> list_checkpoints(Store& store, TaskId task) 
 }
 
 Result<std::string> load_checkpoint(Store& store, TaskId task, std::int64_t seq) {
-  auto sel = store.db().prepare(
+  auto sel = store_db(store).prepare(
       "SELECT bytes FROM checkpoints WHERE task_id = ?1 AND (?2 = 0 OR seq = ?2) ORDER BY seq DESC LIMIT 1");
   if (!sel) return sel.error();
   sel->bind(1, task).bind(2, seq);
@@ -107,13 +112,13 @@ Result<std::string> load_checkpoint(Store& store, TaskId task, std::int64_t seq)
 }
 
 Status save_result(Store& store, TaskId task, const std::string& bytes) {
-  auto ins = store.db().prepare("INSERT OR REPLACE INTO results(task_id, created_ms, bytes) VALUES (?1, ?2, ?3)");
+  auto ins = store_db(store).prepare("INSERT OR REPLACE INTO results(task_id, created_ms, bytes) VALUES (?1, ?2, ?3)");
   if (!ins) return ins.error();
   return ins->bind(1, task).bind(2, now_ms()).bind_blob(3, bytes).run();
 }
 
 Result<std::string> load_result(Store& store, TaskId task) {
-  auto sel = store.db().prepare("SELECT bytes FROM results WHERE task_id = ?1");
+  auto sel = store_db(store).prepare("SELECT bytes FROM results WHERE task_id = ?1");
   if (!sel) return sel.error();
   sel->bind(1, task);
   auto row = sel->step();

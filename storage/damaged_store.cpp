@@ -4,6 +4,8 @@
 
 #include "base/atomic_file.h"
 #include "storage/store.h"
+#include "storage/state_files.h"
+#include "storage/store_db.h"
 
 namespace jr {
 
@@ -16,7 +18,7 @@ Error damaged_store(const std::string& path, const std::string& why) {
 Status check_store_readable(const std::filesystem::path& path) {
   auto store = Store::open_read_only(path);
   if (!store) return store.error();
-  auto check = (*store)->db().prepare("PRAGMA quick_check");
+  auto check = store_db(**store).prepare("PRAGMA quick_check");
   if (!check) return check.error();
   auto row = check->step();
   if (!row) return row.error();
@@ -36,7 +38,7 @@ Result<std::filesystem::path> set_store_aside(const std::filesystem::path& path,
   std::string aside = path.string() + ".broken-" + stamp;
   // The log and index first: a kill between renames leaves the store where it was, never a
   // store beside a log that is not its own.
-  for (const char* suffix : {"-wal", "-shm", ""}) {
+  for (const char* suffix : {state_files::kWalSuffix, state_files::kShmSuffix, ""}) {
     std::string from = path.string() + suffix;
     std::error_code ec;
     if (!std::filesystem::exists(std::filesystem::symlink_status(from, ec))) continue;

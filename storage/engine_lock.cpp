@@ -6,6 +6,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include "storage/state_files.h"
+
 namespace jr {
 namespace {
 
@@ -21,7 +23,7 @@ struct flock whole_file(short type) {
 }  // namespace
 
 Result<std::unique_ptr<EngineLock>> EngineLock::acquire(const std::filesystem::path& dir) {
-  auto path = dir / "lock";
+  auto path = state_files::lock(dir);
   int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
   if (fd < 0) return make_error(ErrorCode::Io, "cannot open " + path.string() + ": " + std::strerror(errno));
   struct flock fl = whole_file(F_WRLCK);
@@ -40,7 +42,7 @@ Result<std::unique_ptr<EngineLock>> EngineLock::acquire(const std::filesystem::p
 EngineLock::~EngineLock() { ::close(fd_); }
 
 int EngineLock::holder(const std::filesystem::path& dir) {
-  auto path = dir / "lock";
+  auto path = state_files::lock(dir);
   // Only a process that does not hold the lock may call this: closing fd below would drop a
   // lock this process held on the same file. Readers ask of any directory: a FIFO or a link
   // in place of the lock must not block them or lead them elsewhere.

@@ -4,6 +4,7 @@
 #include <unordered_set>
 
 #include "storage/codec.h"
+#include "storage/store_db.h"
 #include "storage/sync_decision.h"
 
 namespace jr {
@@ -15,7 +16,7 @@ Result<Explanation> explain_tasks(Store* store, JobId job, std::uint64_t count,
   std::unordered_map<std::string, std::uint64_t> copies;  // digest -> copies seen so far
   std::optional<sql::Stmt> sel;
   if (job) {
-    auto st = store->db().prepare(
+    auto st = store_db(*store).prepare(
         "SELECT id, state, coalesce(end_ms, 0), coalesce((SELECT max(seq) FROM checkpoints c WHERE c.task_id = tasks.id), 0), "
         "EXISTS(SELECT 1 FROM attempts a WHERE a.task_id = tasks.id AND a.outcome = 2) "
         "FROM tasks WHERE job_id = ?1 AND identity = ?2");
@@ -56,7 +57,7 @@ Result<Explanation> explain_tasks(Store* store, JobId job, std::uint64_t count,
     out.tasks.push_back(d);
   }
   if (job) {
-    auto all = store->db().prepare("SELECT id, identity FROM tasks WHERE job_id = ?1 AND state != 6 ORDER BY idx");
+    auto all = store_db(*store).prepare("SELECT id, identity FROM tasks WHERE job_id = ?1 AND state != 6 ORDER BY idx");
     if (!all) return all.error();
     all->bind(1, job);
     for (;;) {

@@ -141,6 +141,21 @@ const std::vector<const char*>& migrations() {
       DROP TABLE attempts;
       ALTER TABLE attempts_v3 RENAME TO attempts;
       )sql",
+      // 4: checkpoints saved, counted where they are saved: by the task row for its current
+      // attempt, copied into the attempt's row when it ends. Older stores counted them from
+      // the events' words; those counts are carried over once, here.
+      R"sql(
+      ALTER TABLE tasks ADD COLUMN checkpoints_saved INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE attempts ADD COLUMN checkpoints_saved INTEGER NOT NULL DEFAULT 0;
+      CREATE TEMP TABLE saved_v4 AS
+        SELECT task_id, attempt, count(*) AS n FROM events
+        WHERE task_id IS NOT NULL AND detail LIKE 'checkpoint%saved%' GROUP BY task_id, attempt;
+      UPDATE attempts SET checkpoints_saved = s.n FROM saved_v4 s
+        WHERE s.task_id = attempts.task_id AND s.attempt = attempts.attempt;
+      UPDATE tasks SET checkpoints_saved = s.n FROM saved_v4 s
+        WHERE s.task_id = tasks.id AND s.attempt = tasks.attempts;
+      DROP TABLE saved_v4;
+      )sql",
   };
   return list;
 }
@@ -193,6 +208,12 @@ Error empty_store(const std::string& path) {
 }  // namespace
 
 int current_schema_version() { return static_cast<int>(migrations().size()); }
+
+Result<int> schema_version(sql::Db& db) {
+  auto version = pragma_int(db, "PRAGMA user_version");
+  if (!version) return version.error();
+  return static_cast<int>(*version);
+}
 
 Status check_openable(sql::Db& db, const std::string& path) {
   bool empty = false;

@@ -149,4 +149,10 @@ Status Transaction::commit() {
   return st;
 }
 
+ReadSnapshot::ReadSnapshot(Db& db) : db_(db), begin_(run_cached(db_, "BEGIN")) {}
+
+ReadSnapshot::~ReadSnapshot() {
+  if (begin_.ok()) (void)run_cached(db_, "COMMIT");
+}
+
 }  // namespace jr::sql

@@ -122,4 +122,20 @@ class Transaction {
   Status begin_;
 };
 
+// A deferred read transaction (BEGIN), ended on destruction: every read made while it lives
+// sees the same moment of the database, whatever a writer commits meanwhile (WAL). Works on a
+// read-only connection, where BEGIN IMMEDIATE would not.
+class ReadSnapshot {
+ public:
+  explicit ReadSnapshot(Db& db);
+  ~ReadSnapshot();
+  ReadSnapshot(const ReadSnapshot&) = delete;
+  ReadSnapshot& operator=(const ReadSnapshot&) = delete;
+  Status begin_status() const { return begin_; }
+
+ private:
+  Db& db_;
+  Status begin_;
+};
+
 }  // namespace jr::sql

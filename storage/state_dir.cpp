@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include "storage/state_files.h"
 
 namespace jr {
 namespace fs = std::filesystem;
@@ -23,8 +24,9 @@ struct Entry {
 // (jr.db.new, board.tmp, sock) are unlinked first and created exclusively, so whatever was
 // there cannot matter.
 constexpr Entry kEntries[] = {
-    {"jr.db", Kind::File},  {"jr.db-wal", Kind::File}, {"jr.db-shm", Kind::File}, {"lock", Kind::File},
-    {"board", Kind::File},  {"logs", Kind::Directory}, {"work", Kind::Directory},
+    {state_files::kStore, Kind::File},    {state_files::kStoreWal, Kind::File}, {state_files::kStoreShm, Kind::File},
+    {state_files::kLock, Kind::File},     {state_files::kBoard, Kind::File},    {state_files::kLogs, Kind::Directory},
+    {state_files::kWork, Kind::Directory},
 };
 
 constexpr const char* kLinkRefused = " is a symbolic link, which jr does not follow in a state directory; remove it";

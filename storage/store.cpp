@@ -14,6 +14,8 @@
 #include "storage/codec.h"
 #include "storage/schema.h"
 #include "storage/state_dir.h"
+#include "storage/state_files.h"
+#include "storage/store_db.h"
 
 namespace jr {
 namespace {
@@ -52,7 +54,7 @@ Result<bool> regular_file_exists(const std::string& path) {
 // name, following links, and even a reader may write the -shm file (it truncates it when it
 // is the first to open the store).
 Result<bool> store_exists(const std::filesystem::path& path) {
-  for (const char* suffix : {"-wal", "-shm"}) {
+  for (const char* suffix : {state_files::kWalSuffix, state_files::kShmSuffix}) {
     auto found = regular_file_exists(path.string() + suffix);
     if (!found) return found.error();
   }
@@ -77,8 +79,8 @@ Result<std::unique_ptr<Store>> Store::open(const std::filesystem::path& path, Sy
 // transaction (before the switch to WAL) leaves a hot rollback journal, which a read-only
 // reader (jr status --state, jr top) cannot roll back and so fails on until a writer opens it.
 Status Store::create(const std::filesystem::path& path, SyncMode sync) {
-  std::string fresh = path.string() + ".new";
-  for (const char* suffix : {"", "-journal", "-wal", "-shm"}) ::unlink((fresh + suffix).c_str());
+  std::string fresh = path.string() + state_files::kNewStoreSuffix;
+  for (const char* suffix : {"", state_files::kJournalSuffix, state_files::kWalSuffix, state_files::kShmSuffix}) ::unlink((fresh + suffix).c_str());
   {
     auto db = sql::Db::open(fresh, sql::Db::Mode::ReadWrite);
     if (!db) {
@@ -92,7 +94,7 @@ Status Store::create(const std::filesystem::path& path, SyncMode sync) {
   }
   // Closing the last connection checkpointed and removed the WAL: the file is all there is.
   std::error_code ec;
-  if (std::filesystem::exists(fresh + "-wal", ec)) {
+  if (std::filesystem::exists(fresh + state_files::kWalSuffix, ec)) {
     return make_error(ErrorCode::Io, "cannot create " + path.string() + ": its write-ahead log was not merged");
   }
   if (auto st = rename_durably(fresh, path.string()); !st) {
@@ -100,6 +102,8 @@ Status Store::create(const std::filesystem::path& path, SyncMode sync) {
   }
   return {};
 }
+
+sql::Db& store_db(Store& store) { return *store.db_; }
 
 namespace {
 constexpr int kWalMergePages = 1000;  // SQLite's own default for its automatic checkpoint
@@ -331,7 +335,7 @@ Result<int> Store::start_task(TaskId id, int slot, std::int64_t now) {
   JR_TRY(tx.begin_status());
   auto upd = db_->prepare(
       "UPDATE tasks SET state = 1, attempts = attempts + 1, slot = ?2, start_ms = ?3, "
-      "end_ms = NULL, pid = NULL, proc_start = NULL, next_run_ms = 0 "
+      "end_ms = NULL, pid = NULL, proc_start = NULL, next_run_ms = 0, checkpoints_saved = 0 "
       "WHERE id = ?1 AND state = 0 RETURNING attempts");
   if (!upd) return upd.error();
   upd->bind(1, id).bind(2, slot).bind(3, now);
@@ -356,8 +360,10 @@ Status Store::record_process(TaskId id, std::int64_t pgid, std::int64_t proc_sta
 Status Store::record_attempt(TaskId id, TaskState outcome, const Exit& exit, std::int64_t now) {
   auto ins = db_->prepare(
       "INSERT OR REPLACE INTO attempts(task_id, attempt, engine_run, slot, start_ms, end_ms, "
-      "outcome, exit_code, signal, utime_ms, stime_ms, maxrss_kb, detail, progress, message, stalled) "
-      "SELECT id, attempts, ?2, slot, coalesce(start_ms, ?3), ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13 "
+      "outcome, exit_code, signal, utime_ms, stime_ms, maxrss_kb, detail, progress, message, stalled, "
+      "checkpoints_saved) "
+      "SELECT id, attempts, ?2, slot, coalesce(start_ms, ?3), ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, "
+      "checkpoints_saved "
       "FROM tasks WHERE id = ?1");
   if (!ins) return ins.error();
   ins->bind(1, id).bind(3, now).bind(4, st(outcome)).bind(7, exit.utime_ms)

@@ -7,6 +7,9 @@
 // only writer (the engine lock guarantees it); read-only Stores may be opened by any number
 // of readers at once (WAL). Single-threaded: one thread uses a Store.
 //
+// Reads beyond a job's rows are free functions of the store (task_reads.h, run_reads.h,
+// event_reads.h) that return plain structs: nothing outside storage/ sees SQL.
+//
 // Durability: WAL with synchronous=NORMAL by default: a commit survives any kill of the
 // process; a power cut may lose the last commits, whose tasks then run again (at least once,
 // never lost). SyncMode::Full makes every commit survive power loss, at about half the rate.
@@ -90,8 +93,9 @@ class Store {
   // A value of the store's meta table; empty when it has none. Keys are jr's own.
   Result<std::string> meta_value(const std::string& key);
   Status set_meta_value(const std::string& key, const std::string& value);
-  sql::Db& db() { return *db_; }
   sql::Transaction transaction() { return sql::Transaction(*db_); }
+  // One moment of the store for a series of reads (a view of a job that runs).
+  sql::ReadSnapshot snapshot() { return sql::ReadSnapshot(*db_); }
   // Merges the write-ahead log into the database file (an SQLite checkpoint) once it holds
   // 1,000 pages or more. A commit never does this itself: a commit that carries a 100 MB
   // checkpoint would otherwise also copy and sync it before the task that saved it hears
@@ -160,6 +164,9 @@ class Store {
                    std::optional<TaskState> to, int attempt, const std::string& detail);
 
  private:
+  // The SQL connection, for storage/ alone (storage/store_db.h): the schema stays inside.
+  friend sql::Db& store_db(Store& store);
+
   enum class Access { Create, ReadWrite, ReadOnly };
   explicit Store(std::unique_ptr<sql::Db> db) : db_(std::move(db)) {}
   Status init(Access access, SyncMode sync, const std::filesystem::path& path);

@@ -1,6 +1,7 @@
 #include "storage/task_reads.h"
 
 #include "storage/codec.h"
+#include "storage/store_db.h"
 
 namespace jr {
 namespace {
@@ -29,7 +30,7 @@ Result<std::vector<TaskListing>> read_rows(sql::Stmt& sel) {
 
 Result<std::vector<TaskListing>> list_tasks(Store& store, JobId job, std::optional<TaskState> state,
                                             std::int64_t offset, std::int64_t limit) {
-  auto sel = store.db().prepare(JR_TASK_COLUMNS
+  auto sel = store_db(store).prepare(JR_TASK_COLUMNS
                                 "WHERE job_id = ?1 AND (?2 < 0 OR state = ?2) ORDER BY idx, id LIMIT ?3 OFFSET ?4");
   if (!sel) return sel.error();
   sel->bind(1, job).bind(2, state ? static_cast<int>(*state) : -1).bind(3, limit).bind(4, offset);
@@ -42,8 +43,8 @@ Result<std::vector<TaskListing>> tasks_at_index(Store& store, JobId job, std::in
   // makes SQLite seek once per state instead of reading all of the job's entries. Cheaper
   // than one more index, which every task inserted would pay for.
   static_assert(kTaskStateCount == 7, "list every task state below");
-  auto sel = state ? store.db().prepare(JR_TASK_COLUMNS "WHERE job_id = ?1 AND state = ?3 AND idx = ?2 ORDER BY id")
-                   : store.db().prepare(JR_TASK_COLUMNS "WHERE job_id = ?1 AND state IN (0, 1, 2, 3, 4, 5, 6) "
+  auto sel = state ? store_db(store).prepare(JR_TASK_COLUMNS "WHERE job_id = ?1 AND state = ?3 AND idx = ?2 ORDER BY id")
+                   : store_db(store).prepare(JR_TASK_COLUMNS "WHERE job_id = ?1 AND state IN (0, 1, 2, 3, 4, 5, 6) "
                                                         "AND idx = ?2 ORDER BY id");
   if (!sel) return sel.error();
   sel->bind(1, job).bind(2, index);
@@ -52,5 +53,32 @@ Result<std::vector<TaskListing>> tasks_at_index(Store& store, JobId job, std::in
 }
 
 #undef JR_TASK_COLUMNS
+
+Result<std::optional<TaskId>> task_at_index(Store& store, JobId job, std::int64_t index) {
+  auto sel = store_db(store).prepare(
+      "SELECT id FROM tasks WHERE idx = ?2 AND job_id = CASE WHEN ?1 = 0 THEN (SELECT max(id) FROM jobs) ELSE ?1 END "
+      "ORDER BY state = 6, id DESC LIMIT 1");
+  if (!sel) return sel.error();
+  sel->bind(1, job).bind(2, index);
+  auto row = sel->step();
+  if (!row) return row.error();
+  if (!*row) return std::optional<TaskId>();
+  std::optional<TaskId> id = sel->i64(0);
+  JR_TRY(sel->run());
+  return id;
+}
+
+Result<std::vector<std::int64_t>> pending_indexes(Store& store, JobId job) {
+  auto sel = store_db(store).prepare("SELECT idx FROM tasks WHERE job_id = ?1 AND state = 0 ORDER BY idx");
+  if (!sel) return sel.error();
+  sel->bind(1, job);
+  std::vector<std::int64_t> out;
+  for (;;) {
+    auto row = sel->step();
+    if (!row) return row.error();
+    if (!*row) return out;
+    out.push_back(sel->i64(0));
+  }
+}
 
 }  // namespace jr

@@ -1,5 +1,6 @@
 // Reads of a job's tasks for the query views (jrd's `tasks` method): a page in index order,
-// or the tasks at one index, each through an index of the tasks table.
+// or the tasks at one index, each through an index of the tasks table; and what a task
+// reference (JOB:INDEX) or `jr run -k` needs to know of them.
 //
 // Works on a read-write or read-only Store; reads only, and sees what was last committed.
 #pragma once
@@ -35,5 +36,11 @@ Result<std::vector<TaskListing>> list_tasks(Store& store, JobId job, std::option
 // dropped task kept the index a later run gave another task. O(log n) in the job's size.
 Result<std::vector<TaskListing>> tasks_at_index(Store& store, JobId job, std::int64_t index,
                                                 std::optional<TaskState> state);
+// The task at `index` of `job`, or of the latest job when `job` is 0: of several (a dropped
+// task kept the index a later run gave another), one not dropped, else the latest. None when
+// there is no such task.
+Result<std::optional<TaskId>> task_at_index(Store& store, JobId job, std::int64_t index);
+// The indexes of `job`'s pending tasks, in order.
+Result<std::vector<std::int64_t>> pending_indexes(Store& store, JobId job);
 
 }  // namespace jr

@@ -17,7 +17,7 @@ import json
 import os
 import re
 
-from . import _plan, _results, errors
+from . import _plan, _results, _store, errors
 from .client import Client
 
 POLL_SECONDS = 0.2
@@ -26,7 +26,7 @@ _SH = "/bin/sh"
 
 def _manifest_path(state, name):
     safe = re.sub(r"[^A-Za-z0-9_.-]", "_", name)
-    return os.path.join(os.path.abspath(state), "py", f"daemon-{safe}.json")
+    return os.path.join(_store.py_dir(os.path.abspath(state)), f"daemon-{safe}.json")
 
 
 def _all_tasks(client, job_id):
@@ -84,10 +84,10 @@ def _read(client, layout, job_id, batches, values, measured=None):
     if not tasks:
         raise errors.NotFound(f"jrd's job {job_id} has no tasks")
     jrd_state = os.path.dirname(os.path.dirname(tasks[0]["stderr"]))
-    db = _results.open_store(os.path.join(jrd_state, "jr.db"))
+    db = _results.open_store(_store.store_path(jrd_state))
     try:
         rows = _results.task_rows(db, job_id, current_run=False)
-        return layout.collect(rows, batches, os.path.join(jrd_state, "logs"), values, measured)
+        return layout.collect(rows, batches, _store.logs_dir(jrd_state), values, measured)
     finally:
         db.close()
 

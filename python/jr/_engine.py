@@ -17,12 +17,11 @@ import fcntl
 import functools
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
 
-from . import _results, errors
+from . import _results, _store, errors
 
 PR_SET_PDEATHSIG = 1
 POLL_SECONDS = 0.1
@@ -62,7 +61,7 @@ def _tie_to_parent(parent_pid):
 
 def wait_for_lock(state, deadline_seconds=LOCK_WAIT_SECONDS):
     """Returns once no engine holds STATE/lock (fcntl, as the engine takes it); raises Conflict after the deadline."""
-    path = os.path.join(state, "lock")
+    path = _store.lock_path(state)
     fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
     try:
         deadline = time.monotonic() + deadline_seconds
@@ -124,14 +123,6 @@ class Outcome:
         self.stopped_for_failure = stopped_for_failure
 
 
-def _failed_since(db, since_ms):
-    try:
-        row = db.execute("SELECT 1 FROM tasks WHERE state = 3 AND end_ms >= ? LIMIT 1", (since_ms,)).fetchone()
-    except sqlite3.Error:
-        return False
-    return row is not None
-
-
 def run(state, lines, n_jobs, retries=0, timeout=None, name=None, env=None, verbose=0, fail_fast=True):
     """Runs `jr run` on lines; returns an Outcome once the engine has exited."""
     global _libc
@@ -146,7 +137,7 @@ def run(state, lines, n_jobs, retries=0, timeout=None, name=None, env=None, verb
     if not verbose:
         argv.append("--quiet")  # the tasks' output stays in their logs, out of engine.log's messages
     wait_for_lock(state)
-    log_path = os.path.join(state, "py", "engine.log")
+    log_path = os.path.join(_store.py_dir(state), "engine.log")
     log = open(log_path, "wb")
     start_ms = int(time.time() * 1000) - 1000  # tasks that end from here on are this run's
     parent = os.getpid()
@@ -170,8 +161,8 @@ def run(state, lines, n_jobs, retries=0, timeout=None, name=None, env=None, verb
             while not waiter.wait(POLL_SECONDS):
                 if fail_fast and not stopped_for_failure:
                     if db is None:
-                        db = _results.open_store(os.path.join(state, "jr.db"), missing_ok=True)
-                    if db is not None and _failed_since(db, start_ms):
+                        db = _results.open_store(_store.store_path(state), missing_ok=True)
+                    if db is not None and db.failed_since(start_ms):
                         stopped_for_failure = True
                         signalled += 1
                         proc.send_signal(signal.SIGTERM)

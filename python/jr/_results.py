@@ -1,16 +1,14 @@
-"""Reading what tasks handed back (the `results` table of a jr store), and re-raising failures.
-
-The caller opens the store read-only (`file:...?mode=ro`): the engine is its only writer.
+"""Reading what tasks handed back (their results, through the store's read interface _store.py),
+and re-raising failures.
 """
 
 import os
 import pickle
-import sqlite3
 
-from . import _format, errors
+from . import _format, _store, errors
 
-SUCCEEDED, FAILED, CANCELLED = 2, 3, 5
-STATE_NAMES = ("pending", "running", "succeeded", "failed", "interrupted", "cancelled", "dropped")
+SUCCEEDED, FAILED, CANCELLED = _store.SUCCEEDED, _store.FAILED, _store.CANCELLED
+STATE_NAMES = _store.STATE_NAMES
 
 
 class TaskRow:
@@ -22,17 +20,13 @@ class TaskRow:
 
 
 def open_store(path, missing_ok=False):
-    """A read-only connection to a jr store; None (missing_ok) or NotFound when there is none yet."""
-    if not os.path.exists(path):
-        if missing_ok:
-            return None
-        raise errors.NotFound(f"no jr store at {path}")
-    return sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=60.0)
+    """A read-only, version-checked reader of a jr store (_store.StoreReader); None (missing_ok)
+    or NotFound when there is none yet."""
+    return _store.open_store(path, missing_ok)
 
 
 def latest_job(db):
-    row = db.execute("SELECT id FROM jobs ORDER BY id DESC LIMIT 1").fetchone()
-    return row[0] if row else None
+    return db.latest_job()
 
 
 def task_rows(db, job_id, indexes=None, current_run=True):
@@ -40,13 +34,7 @@ def task_rows(db, job_id, indexes=None, current_run=True):
 
     Yields rows one at a time: results may be large, and are parsed and dropped one by one.
     """
-    sql = ("SELECT t.idx, t.id, t.state, t.exit_code, t.signal, r.bytes, "
-           "(SELECT a.end_ms - a.start_ms FROM attempts a WHERE a.task_id = t.id ORDER BY a.attempt DESC LIMIT 1) "
-           "FROM tasks t LEFT JOIN results r ON r.task_id = t.id WHERE t.job_id = ?1")
-    if current_run:
-        sql += " AND t.run_gen = (SELECT run_gen FROM jobs WHERE id = ?1)"
-    sql += " ORDER BY t.idx"
-    for row in db.execute(sql, (job_id,)):
+    for row in db.task_rows(job_id, current_run):
         if indexes is None or row[0] in indexes:
             yield TaskRow(row)
 
@@ -54,16 +42,13 @@ def task_rows(db, job_id, indexes=None, current_run=True):
 def stored_calls(db):
     """{call identity: batch identity} for every call whose value a succeeded task of the store
     holds (dropped tasks that had succeeded count: listing them again makes them succeeded)."""
-    sql = ("SELECT r.task_id, substr(r.bytes, 1, 65536) FROM results r JOIN tasks t ON t.id = r.task_id "
-           "WHERE t.state = 2 OR (t.state = 6 AND EXISTS "
-           "(SELECT 1 FROM attempts a WHERE a.task_id = t.id AND a.outcome = 2))")
     found = {}
-    for task_id, head in db.execute(sql).fetchall():
+    for task_id, head in db.succeeded_result_heads(65536):
         end = _format.meta_end(head)
         if end is None:
             continue
         if end > len(head):
-            (head,) = db.execute("SELECT substr(bytes, 1, ?) FROM results WHERE task_id = ?", (end, task_id)).fetchone()
+            head = db.result_head(task_id, end)
         meta_view, _ = _format.split_result(head)
         try:
             meta = pickle.loads(meta_view)

@@ -13,7 +13,7 @@ their checkpoints (_runner.py). Results come back through jr's store (_results.p
 import os
 import sys
 
-from . import _calls, _engine, _plan, _results, _task, errors
+from . import _calls, _engine, _plan, _results, _store, _task, errors
 
 SUCCEEDED = _results.SUCCEEDED
 
@@ -132,7 +132,7 @@ class _Work(_Layout):
         self.p = parallel
         self.n_jobs = _n_jobs(parallel.n_jobs)
         self.state = os.path.abspath(parallel.state)
-        self.py_dir = os.path.join(self.state, "py")
+        self.py_dir = _store.py_dir(self.state)
         checked = {}
         copies = {}  # a call's identity -> how many equal calls came before
         self.calls = []  # one per input, equal calls included: each is computed (joblib's meaning)
@@ -200,7 +200,7 @@ class _Work(_Layout):
     def stored(self):
         """(identities of succeeded batches holding some of these calls' results, the calls
         that still need running), from the state's store."""
-        db = _results.open_store(os.path.join(self.state, "jr.db"), missing_ok=True)
+        db = _results.open_store(_store.store_path(self.state), missing_ok=True)
         if db is None:
             return [], list(range(len(self.calls)))
         try:
@@ -299,7 +299,7 @@ def _batches(work, run_calibration, reuse=True):
 
 def _run_embedded(work):
     os.makedirs(work.state, mode=0o700, exist_ok=True)
-    log_dir = os.path.join(work.state, "logs")
+    log_dir = _store.logs_dir(work.state)
     values = {}
 
     def run(batches, measured=None):
@@ -309,7 +309,7 @@ def _run_embedded(work):
                               env=dict(os.environ, **work.task_env()), verbose=work.p.verbose)
         if outcome.code not in (0, _engine.EXIT_FAILED, _engine.EXIT_SIGINT, _engine.EXIT_SIGTERM):
             raise _engine_error(outcome, work.state)
-        db = _results.open_store(os.path.join(work.state, "jr.db"), missing_ok=True)
+        db = _results.open_store(_store.store_path(work.state), missing_ok=True)
         if db is None:
             raise _engine_error(outcome, work.state)
         try:

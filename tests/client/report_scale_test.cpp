@@ -12,6 +12,7 @@
 #include "client/report_html.h"
 #include "client/run_facts.h"
 #include "storage/codec.h"
+#include "storage/store_db.h"
 #include "storage/store.h"
 #include "tests/integration/harness.h"
 
@@ -75,9 +76,9 @@ void write_job(const std::filesystem::path& dir) {
   t += 60'000;
   run_tasks(s, *job, t, false);
   // Engine runs record the wall clock; move them onto the simulated time line.
-  ASSERT_TRUE(s.db().exec("UPDATE engine_runs SET start_ms = " + std::to_string(t0 - 100) + ", end_ms = " +
+  ASSERT_TRUE(store_db(s).exec("UPDATE engine_runs SET start_ms = " + std::to_string(t0 - 100) + ", end_ms = " +
                           std::to_string(preempted) + " WHERE id = " + std::to_string(*first)).ok());
-  ASSERT_TRUE(s.db().exec("UPDATE engine_runs SET start_ms = " + std::to_string(preempted + 60'000) +
+  ASSERT_TRUE(store_db(s).exec("UPDATE engine_runs SET start_ms = " + std::to_string(preempted + 60'000) +
                           ", end_ms = " + std::to_string(t) + " WHERE id = " + std::to_string(*second)).ok());
   ASSERT_TRUE(tx.commit().ok());
 }

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <cstdint>
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -19,7 +20,9 @@
 #include <string>
 
 #include "base/result.h"
+#include "storage/codec.h"
 #include "storage/engine_lock.h"
+#include "storage/run_reads.h"
 #include "storage/state_dir.h"
 #include "storage/store.h"
 
@@ -92,7 +95,7 @@ TEST_F(SchemaTest, FreshFileGetsCurrentVersion) {
     ASSERT_TRUE(store.ok()) << store.error().message;
     state_id = (*store)->state_id();
   }
-  EXPECT_EQ(current_schema_version(), 3);
+  EXPECT_EQ(current_schema_version(), 4);
   EXPECT_EQ(raw(path_, "PRAGMA user_version"), std::to_string(current_schema_version()));
   EXPECT_EQ(raw(path_, "PRAGMA application_id"), std::to_string(kApplicationId));
   EXPECT_EQ(raw(path_, "PRAGMA journal_mode"), "wal");
@@ -125,8 +128,9 @@ TEST_F(SchemaTest, AttemptsSurviveTheMoveToAKeyedTable) {
   }
   ASSERT_EQ(raw(path_, "PRAGMA user_version"), "2");
   {
-    auto store = Store::open(path_, SyncMode::Normal);
-    ASSERT_TRUE(store.ok()) << store.error().message;
+    auto db = sql::Db::open(path_, sql::Db::Mode::ReadWrite);
+    ASSERT_TRUE(db.ok()) << db.error().message;
+    ASSERT_TRUE(migrate_to(**db, 3, path_.string()).ok());
   }
   EXPECT_EQ(raw(path_, "PRAGMA user_version"), "3");
   EXPECT_EQ(raw(path_, "SELECT group_concat(task_id || ':' || attempt || ':' || start_ms || ':' || end_ms || ':' || "
@@ -137,6 +141,60 @@ TEST_F(SchemaTest, AttemptsSurviveTheMoveToAKeyedTable) {
   EXPECT_EQ(raw(path_, "SELECT sql LIKE '%WITHOUT ROWID%' FROM sqlite_master WHERE name = 'attempts'"), "1");
   EXPECT_EQ(raw(path_, "PRAGMA integrity_check"), "ok");
   EXPECT_EQ(raw(path_, "PRAGMA foreign_key_check"), "");
+}
+
+// A store an older jr left (schema 3) counted checkpoints from the words of its events:
+// migration 4 carries those counts into the columns, for each ended attempt and for the
+// attempt a task runs now, and counts nothing else.
+TEST_F(SchemaTest, CheckpointCountsAreCarriedOverFromTheEvents) {
+  std::string spec = "x'";
+  for (unsigned char c : encode_task_spec(TaskSpec{})) spec += "0123456789abcdef"[c >> 4], spec += "0123456789abcdef"[c & 15];
+  spec += "'";
+  {
+    auto db = sql::Db::open(path_, sql::Db::Mode::ReadWrite);
+    ASSERT_TRUE(db.ok()) << db.error().message;
+    ASSERT_TRUE(migrate_to(**db, 3, path_.string()).ok());
+    ASSERT_TRUE((*db)->exec("INSERT INTO jobs(id, name, created_ms, template_id, spec) VALUES (1, 'j', 5, 't', x'00');"
+                            "INSERT INTO tasks(id, job_id, idx, identity, spec, submit_ms, state, attempts) "
+                            "VALUES (7, 1, 0, 'a', " + spec + ", 5, 1, 3), (8, 1, 1, 'b', " + spec + ", 5, 2, 1);"
+                            "INSERT INTO attempts(task_id, attempt, start_ms, end_ms, outcome) "
+                            "VALUES (7, 1, 10, 20, 4), (7, 2, 30, 40, 4), (8, 1, 10, 50, 2);"
+                            "INSERT INTO events(ms, job_id, task_id, attempt, detail) VALUES "
+                            "(11, 0, 7, 1, 'checkpoint 1 saved (10 bytes)'), (12, 0, 7, 1, 'checkpoint 2 saved (10 bytes)'),"
+                            "(31, 0, 7, 2, 'engine died'), (51, 0, 7, 3, 'checkpoint 3 saved (10 bytes)'),"
+                            "(13, 0, 8, 1, 'checkpoint 1 saved (4 bytes)'), (14, 1, NULL, NULL, 'engine 1 started (pid 1)');")
+                    .ok());
+  }
+  // Read before any engine has migrated it: the counts come from the events, as they did.
+  auto counted = [](Store& store) {
+    std::string out;
+    auto ended = ended_attempts(store, 1);
+    auto running = running_attempts(store, 1);
+    if (!ended.ok() || !running.ok()) return std::string("error");
+    std::sort(ended->begin(), ended->end(), [](auto& x, auto& y) { return std::pair(x.task, x.attempt) < std::pair(y.task, y.attempt); });
+    for (auto& a : *ended) out += std::to_string(a.task) + ":" + std::to_string(a.attempt) + "=" + std::to_string(a.checkpoints_saved) + " ";
+    for (auto& a : *running) out += "running " + std::to_string(a.task) + ":" + std::to_string(a.attempt) + "=" + std::to_string(a.checkpoints_saved);
+    return out;
+  };
+  {
+    auto reader = Store::open_read_only(path_);
+    ASSERT_TRUE(reader.ok()) << reader.error().message;
+    EXPECT_EQ(raw(path_, "PRAGMA user_version"), "3");
+    EXPECT_EQ(counted(**reader), "7:1=2 7:2=0 8:1=1 running 7:3=1");
+  }
+  {
+    auto store = Store::open(path_, SyncMode::Normal);
+    ASSERT_TRUE(store.ok()) << store.error().message;
+    EXPECT_EQ(counted(**store), "7:1=2 7:2=0 8:1=1 running 7:3=1");
+  }
+  EXPECT_EQ(raw(path_, "PRAGMA user_version"), "4");
+  EXPECT_EQ(raw(path_, "SELECT group_concat(task_id || ':' || attempt || '=' || checkpoints_saved, ' ') "
+                       "FROM (SELECT * FROM attempts ORDER BY task_id, attempt)"),
+            "7:1=2 7:2=0 8:1=1");
+  EXPECT_EQ(raw(path_, "SELECT group_concat(id || '=' || checkpoints_saved, ' ') FROM (SELECT * FROM tasks ORDER BY id)"),
+            "7=1 8=1");
+  EXPECT_EQ(raw(path_, "SELECT count(*) FROM sqlite_temp_master"), "0");
+  EXPECT_EQ(raw(path_, "PRAGMA integrity_check"), "ok");
 }
 
 TEST_F(SchemaTest, ReadOnlyStoreRefusesWrites) {

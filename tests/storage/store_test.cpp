@@ -6,6 +6,7 @@
 #include <sqlite3.h>
 #include <stdlib.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
@@ -16,6 +17,8 @@
 #include "base/result.h"
 #include "storage/checkpoints.h"
 #include "storage/codec.h"
+#include "storage/run_reads.h"
+#include "storage/store_db.h"
 #include "storage/types.h"
 
 namespace jr {
@@ -104,7 +107,7 @@ class StoreTest : public ::testing::Test {
     EXPECT_TRUE(r.ok()) << r.error().message;
     return r.ok() ? *r : SyncSummary{};
   }
-  std::string q(const std::string& sql) { return rows(store_->db().raw(), sql); }
+  std::string q(const std::string& sql) { return rows(store_db(*store_).raw(), sql); }
   // What another connection (a reader, like `jr status`) sees.
   std::string peek(const std::string& sql) {
     sqlite3* reader = nullptr;
@@ -246,6 +249,32 @@ TEST_F(StoreTest, InterruptThenSyncMakesPendingAgain) {
   EXPECT_EQ(task("a"), "0|1|0|null|null|0|0");
   EXPECT_EQ(events("a"), "0|1|1|;1|4|1|shutdown;4|0|0|resume");
   EXPECT_EQ(*store_->start_task(id("a"), 1, 4000), 2);
+}
+
+// Checkpoints are counted where they are saved, per attempt: a new attempt starts from none,
+// an ended one keeps its count in its row (storage/run_reads.h reads both).
+TEST_F(StoreTest, CheckpointsSavedAreCountedPerAttempt) {
+  sync({"a"});
+  TaskId a = id("a");
+  start("a");
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(save_checkpoint(*store_, a, "bytes", 1).ok());
+  auto running = running_attempts(*store_, job_);
+  ASSERT_TRUE(running.ok()) << running.error().message;
+  ASSERT_EQ(running->size(), 1u);
+  EXPECT_EQ((*running)[0].checkpoints_saved, 3);
+  ASSERT_TRUE(store_->interrupt_task(a, killed(15, "shutdown"), 3000).ok());
+  sync({"a"});
+  ASSERT_EQ(*store_->start_task(a, 1, 4000), 2);
+  ASSERT_TRUE(save_checkpoint(*store_, a, "more", 1).ok());
+  end("a", exited(0));
+  auto ended = ended_attempts(*store_, job_);
+  ASSERT_TRUE(ended.ok()) << ended.error().message;
+  std::sort(ended->begin(), ended->end(), [](auto& x, auto& y) { return x.attempt < y.attempt; });
+  std::string counts;
+  for (auto& e : *ended) counts += std::to_string(e.attempt) + "=" + std::to_string(e.checkpoints_saved) + " ";
+  EXPECT_EQ(counts, "1=3 2=1 ");
+  // The checkpoints table kept only the last one; the counts are unaffected.
+  EXPECT_EQ(q("SELECT count(*) FROM checkpoints"), "1");
 }
 
 TEST_F(StoreTest, CountStates) {
@@ -475,7 +504,7 @@ TEST_F(StoreTest, SyncCopiesOfOneSpecAreTasksOfTheirOwn) {
 // it is the first copy, so what succeeded there is not run again.
 TEST_F(StoreTest, SyncMatchesAnOlderStoresOneTaskToTheFirstCopy) {
   std::string a = task_identity(spec_for("a"));
-  ASSERT_TRUE(store_->db().exec("INSERT INTO tasks(job_id, idx, identity, spec, submit_ms, state) VALUES (" +
+  ASSERT_TRUE(store_db(*store_).exec("INSERT INTO tasks(job_id, idx, identity, spec, submit_ms, state) VALUES (" +
                                 std::to_string(job_) + ", 0, '" + a + "', x'00', 1, 2)").ok());
   EXPECT_EQ(describe(sync({"a", "a", "a"})), "3/2/1/0/0/0/0/0");
   EXPECT_EQ(q("SELECT identity, state FROM tasks ORDER BY idx"), a + "|2;" + a + ".1|0;" + a + ".2|0");
@@ -530,7 +559,7 @@ TEST_F(StoreTest, HundredThousandTasksInOneTransaction) {
 // fails as "NOT NULL constraint failed".
 TEST_F(StoreTest, AValueAboveSQLitesLengthLimitIsNamedAsSuch) {
   sync({"a"});
-  sqlite3_limit(store_->db().raw(), SQLITE_LIMIT_LENGTH, 1000);
+  sqlite3_limit(store_db(*store_).raw(), SQLITE_LIMIT_LENGTH, 1000);
   auto st = save_result(*store_, id("a"), std::string(2000, 'x'));
   ASSERT_FALSE(st.ok());
   EXPECT_EQ(st.error().message, "database: string or blob too big");

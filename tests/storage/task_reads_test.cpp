@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "storage/store_db.h"
 #include "tests/integration/harness.h"
 
 namespace jr {
@@ -48,7 +49,7 @@ class TaskReadsTest : public ::testing::Test {
   }
   // The query plan of the statement tasks_at_index prepared, found among the cached ones.
   std::string plan_of_statement_with(const std::string& fragment) {
-    sqlite3* db = store_->db().raw();
+    sqlite3* db = store_db(*store_).raw();
     for (sqlite3_stmt* st = sqlite3_next_stmt(db, nullptr); st; st = sqlite3_next_stmt(db, st)) {
       std::string sql = sqlite3_sql(st);
       if (sql.find(fragment) == std::string::npos) continue;
