@@ -15,6 +15,7 @@
 #include "daemon/spawn.h"
 #include "daemon/timeout_detail.h"
 #include "protocol/template.h"
+#include "storage/engine_runs.h"
 #include "storage/state_dir.h"
 
 extern char** environ;
@@ -30,6 +31,10 @@ constexpr std::int64_t kPidFlushDelayMs = 20;
 // How long a task's death by SIGTERM, SIGINT or SIGKILL that jr did not send waits for jr's own
 // shutdown signal before it counts as a failure.
 constexpr std::int64_t kHoldKilledExitMs = 500;
+// How often, while tasks run, the engine writes its sign of life (storage/engine_runs.h): if it
+// is killed, the attempts it ran end at most this long before it died. One small write a
+// second, in the turn's own transaction.
+constexpr std::int64_t kSignOfLifeMs = 1000;
 
 std::int64_t tv_ms(const timeval& tv) {
   return static_cast<std::int64_t>(tv.tv_sec) * 1000 + tv.tv_usec / 1000;
@@ -414,6 +419,7 @@ std::int64_t Engine::next_deadline() const {
   if (!unrecorded_pids_.empty()) consider(flush_pids_at_);
   for (auto& r : held_) consider(r.held_until);
   if (!running_.empty() && opt_.sample_every.count() > 0) consider(next_sample_at_);
+  if (!running_.empty()) consider(next_seen_at_);
   if (!running_.empty() && tick_) consider(next_tick_at_);
   if (opt_.deadline_ms && !shutting_down()) {
     consider(monotonic_ms() + std::max<std::int64_t>(1, opt_.deadline_ms - opt_.grace.count() - now_ms()));
@@ -494,6 +500,10 @@ Status Engine::process() {
     }
     orphans_possible_ = false;
     if (opt_.sample_every.count() > 0 && monotonic_ms() >= next_sample_at_) JR_TRY(sample());
+    if (!running_.empty() && monotonic_ms() >= next_seen_at_) {
+      next_seen_at_ = monotonic_ms() + kSignOfLifeMs;
+      JR_TRY(record_engine_seen(store_, now_ms()));
+    }
     JR_TRY(fill_slots(&started));
     // Held back by the deadline with nothing left running: stop now, as at the deadline.
     if (deadline_blocked_ && running_.empty() && !shutting_down()) {

@@ -141,6 +141,11 @@ const std::vector<const char*>& migrations() {
       DROP TABLE attempts;
       ALTER TABLE attempts_v3 RENAME TO attempts;
       )sql",
+      // 4: an engine's last sign of life, so that the attempts a killed engine left running
+      // end when it was last seen, not when the next engine started (storage/engine_runs.h).
+      R"sql(
+      ALTER TABLE engine_runs ADD COLUMN seen_ms INTEGER;
+      )sql",
   };
   return list;
 }
@@ -193,6 +198,12 @@ Error empty_store(const std::string& path) {
 }  // namespace
 
 int current_schema_version() { return static_cast<int>(migrations().size()); }
+
+Result<int> stored_schema_version(sql::Db& db) {
+  auto version = pragma_int(db, "PRAGMA user_version");
+  if (!version) return version.error();
+  return static_cast<int>(*version);
+}
 
 Status check_openable(sql::Db& db, const std::string& path) {
   bool empty = false;

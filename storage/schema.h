@@ -25,6 +25,10 @@ Status migrate(sql::Db& db, const std::string& path_for_messages);
 // migration.
 Status migrate_to(sql::Db& db, int target, const std::string& path_for_messages);
 
+// The version of the schema `db` holds: lower than current_schema_version() in a store that an
+// older jr wrote and only readers have opened since (they never migrate).
+Result<int> stored_schema_version(sql::Db& db);
+
 // Checks, without changing it, that `db` is a jr store this build can open. An empty database
 // is not: jr never leaves one (Corrupt).
 Status check_openable(sql::Db& db, const std::string& path_for_messages);

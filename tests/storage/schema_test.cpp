@@ -92,7 +92,7 @@ TEST_F(SchemaTest, FreshFileGetsCurrentVersion) {
     ASSERT_TRUE(store.ok()) << store.error().message;
     state_id = (*store)->state_id();
   }
-  EXPECT_EQ(current_schema_version(), 3);
+  EXPECT_EQ(current_schema_version(), 4);
   EXPECT_EQ(raw(path_, "PRAGMA user_version"), std::to_string(current_schema_version()));
   EXPECT_EQ(raw(path_, "PRAGMA application_id"), std::to_string(kApplicationId));
   EXPECT_EQ(raw(path_, "PRAGMA journal_mode"), "wal");
@@ -128,7 +128,7 @@ TEST_F(SchemaTest, AttemptsSurviveTheMoveToAKeyedTable) {
     auto store = Store::open(path_, SyncMode::Normal);
     ASSERT_TRUE(store.ok()) << store.error().message;
   }
-  EXPECT_EQ(raw(path_, "PRAGMA user_version"), "3");
+  EXPECT_EQ(raw(path_, "PRAGMA user_version"), std::to_string(current_schema_version()));
   EXPECT_EQ(raw(path_, "SELECT group_concat(task_id || ':' || attempt || ':' || start_ms || ':' || end_ms || ':' || "
                        "outcome || ':' || exit_code || ':' || utime_ms || ':' || maxrss_kb || ':' || "
                        "coalesce(detail, '-') || ':' || progress || ':' || message || ':' || stalled, ' ') "
