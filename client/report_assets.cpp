@@ -81,7 +81,11 @@ footer{color:var(--muted);font-size:12px;margin-top:18px;text-align:center}
 const char* const kReportJs = R"js(
 (function () {
   'use strict';
-  var data = JSON.parse(document.getElementById('jr-tasks').textContent);
+  // Read once, then dropped from the document: kept, its megabytes of text would stay in the
+  // DOM for nothing (and be written out by anything that serialises the page).
+  var source = document.getElementById('jr-tasks');
+  var data = JSON.parse(source.textContent);
+  source.remove();
   var STATES = ['pending', 'running', 'succeeded', 'failed', 'interrupted', 'cancelled', 'dropped'];
   var SIGNALS = {1: 'HUP', 2: 'INT', 3: 'QUIT', 4: 'ILL', 6: 'ABRT', 7: 'BUS', 8: 'FPE', 9: 'KILL', 11: 'SEGV',
                  13: 'PIPE', 14: 'ALRM', 15: 'TERM', 24: 'XCPU', 25: 'XFSZ'};
