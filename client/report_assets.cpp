@@ -69,9 +69,9 @@ overflow-x:auto;white-space:pre-wrap}
 .controls input{flex:1;min-width:220px;padding:6px 9px;border:1px solid #c5ced8;border-radius:6px;font:inherit}
 .controls select{padding:6px;border:1px solid #c5ced8;border-radius:6px;font:inherit;background:#fff}
 #shown{color:var(--muted)}
-.pager{display:flex;gap:12px;align-items:center;justify-content:flex-end;margin-top:8px;color:var(--muted)}
-.pager button{padding:5px 12px;border:1px solid #c5ced8;border-radius:6px;background:#fff;font:inherit;cursor:pointer}
-.pager button:disabled{opacity:.4;cursor:default}
+.scroller{max-height:70vh;overflow:auto;border:1px solid var(--line);border-radius:6px}
+#tasks thead th{position:sticky;top:0;background:var(--card);z-index:1}
+#tasks tr.spacer td{padding:0;border:0}
 .empty{color:var(--muted);margin:0}
 footer{color:var(--muted);font-size:12px;margin-top:18px;text-align:center}
 @media (max-width:900px){section.cards{grid-template-columns:repeat(2,1fr)}}
@@ -81,11 +81,14 @@ footer{color:var(--muted);font-size:12px;margin-top:18px;text-align:center}
 const char* const kReportJs = R"js(
 (function () {
   'use strict';
-  var data = JSON.parse(document.getElementById('jr-tasks').textContent);
+  // Read once, then dropped from the document: kept, its megabytes of text would stay in the
+  // DOM for nothing (and be written out by anything that serialises the page).
+  var source = document.getElementById('jr-tasks');
+  var data = JSON.parse(source.textContent);
+  source.remove();
   var STATES = ['pending', 'running', 'succeeded', 'failed', 'interrupted', 'cancelled', 'dropped'];
   var SIGNALS = {1: 'HUP', 2: 'INT', 3: 'QUIT', 4: 'ILL', 6: 'ABRT', 7: 'BUS', 8: 'FPE', 9: 'KILL', 11: 'SEGV',
                  13: 'PIPE', 14: 'ALRM', 15: 'TERM', 24: 'XCPU', 25: 'XFSZ'};
-  var PAGE = 100;
   var n = data.state.length;
   var index = new Array(n);
   for (var i = 0, at = 0; i < n; i++) { at += data.index[i]; index[i] = at; }
@@ -147,10 +150,13 @@ const char* const kReportJs = R"js(
   ];
   var table = document.getElementById('tasks');
   var head = table.tHead.rows[0], body = table.tBodies[0];
+  var scroller = document.getElementById('scroller');
   var filter = document.getElementById('filter'), stateFilter = document.getElementById('state-filter');
-  var shown = document.getElementById('shown'), pageLabel = document.getElementById('page');
-  var prev = document.getElementById('prev'), next = document.getElementById('next');
-  var sortColumn = 0, ascending = true, page = 0, rows = [];
+  var shown = document.getElementById('shown');
+  var sortColumn = 0, ascending = true, rows = [];
+  // Rows are built a block at a time as they scroll into view: the blocks in view and one on
+  // each side, between two spacers as tall as the rows they stand for.
+  var BLOCK = 50, rowHeight = 30, builtFrom = -1, builtTo = -1;
   columns.forEach(function (c, k) {
     var th = document.createElement('th');
     th.textContent = c.name;
@@ -159,20 +165,20 @@ const char* const kReportJs = R"js(
     th.title = 'sort by ' + c.name;
     th.addEventListener('click', function () {
       if (sortColumn === k) ascending = !ascending; else { sortColumn = k; ascending = !c.num || k === 0; }
-      update(false);
+      update();
     });
     head.appendChild(th);
   });
+  var stateCounts = [];
+  for (var i = 0; i < n; i++) stateCounts[data.state[i]] = (stateCounts[data.state[i]] || 0) + 1;
   STATES.forEach(function (s, k) {
-    var total = 0;
-    for (var i = 0; i < n; i++) if (data.state[i] === k) total++;
-    if (!total) return;
+    if (!stateCounts[k]) return;
     var o = document.createElement('option');
     o.value = String(k);
-    o.textContent = s + ' (' + total.toLocaleString('en-US') + ')';
+    o.textContent = s + ' (' + stateCounts[k].toLocaleString('en-US') + ')';
     stateFilter.appendChild(o);
   });
-  function update(keepPage) {
+  function update() {
     var text = filter.value.trim().toLowerCase(), state = stateFilter.value;
     var wantIndex = /^\d+$/.test(text) ? Number(text) : -1;
     rows = [];
@@ -181,22 +187,35 @@ const char* const kReportJs = R"js(
       if (text && index[i] !== wantIndex && command(i).toLowerCase().indexOf(text) < 0) continue;
       rows.push(i);
     }
-    var key = columns[sortColumn].key, sign = ascending ? 1 : -1;
-    rows.sort(function (a, b) {
-      var x = key(a), y = key(b);
-      return (x < y ? -1 : x > y ? 1 : index[a] - index[b]) * sign;
-    });
-    if (!keepPage) page = 0;
+    // The data is in index order: the first view needs no sort.
+    if (sortColumn !== 0 || !ascending) {
+      var key = columns[sortColumn].key, sign = ascending ? 1 : -1;
+      rows.sort(function (a, b) {
+        var x = key(a), y = key(b);
+        return (x < y ? -1 : x > y ? 1 : index[a] - index[b]) * sign;
+      });
+    }
     Array.prototype.forEach.call(head.cells, function (th, k) {
       th.classList.toggle('asc', k === sortColumn && ascending);
       th.classList.toggle('desc', k === sortColumn && !ascending);
     });
+    shown.textContent = rows.length === n ? count(n) + ' tasks' : count(rows.length) + ' of ' + count(n) + ' tasks';
+    scroller.scrollTop = 0;
+    builtFrom = builtTo = -1;
     render();
   }
+  function spacer(rowsTall) {
+    return rowsTall ? '<tr class="spacer"><td colspan="' + columns.length + '" style="height:' + rowsTall * rowHeight +
+                      'px"></td></tr>' : '';
+  }
   function render() {
-    var pages = Math.max(1, Math.ceil(rows.length / PAGE));
-    page = Math.min(page, pages - 1);
-    var from = page * PAGE, to = Math.min(rows.length, from + PAGE), html = '';
+    var top = Math.floor(scroller.scrollTop / rowHeight / BLOCK);
+    var bottom = Math.floor((scroller.scrollTop + (scroller.clientHeight || 600)) / rowHeight / BLOCK);
+    var from = Math.max(0, top - 1) * BLOCK, to = Math.min(rows.length, (bottom + 2) * BLOCK);
+    if (from === builtFrom && to === builtTo) return;
+    builtFrom = from;
+    builtTo = to;
+    var html = spacer(from);
     for (var r = from; r < to; r++) {
       var i = rows[r];
       html += '<tr>';
@@ -207,19 +226,27 @@ const char* const kReportJs = R"js(
       }
       html += '</tr>';
     }
+    html += spacer(rows.length - to);
     body.innerHTML = html;
-    shown.textContent = rows.length === n ? count(n) + ' tasks' : count(rows.length) + ' of ' + count(n) + ' tasks';
-    pageLabel.textContent = rows.length ? 'rows ' + count(from + 1) + '–' + count(to) + ' · page ' + count(page + 1) +
-                                          ' of ' + count(pages) : 'no task matches';
-    prev.disabled = page === 0;
-    next.disabled = page >= pages - 1;
+    if (!rows.length) body.innerHTML = '<tr class="spacer"><td colspan="' + columns.length + '">no task matches</td></tr>';
+    // The spacers stand for rows as tall as the ones just built.
+    var built = body.rows[from ? 1 : 0];
+    var measured = built && to > from ? built.getBoundingClientRect().height : 0;
+    if (measured > 0 && Math.abs(measured - rowHeight) > 0.01) {
+      rowHeight = measured;
+      builtFrom = builtTo = -1;
+      render();
+    }
   }
-  var timer = null;
-  filter.addEventListener('input', function () { clearTimeout(timer); timer = setTimeout(function () { update(false); }, 150); });
-  stateFilter.addEventListener('change', function () { update(false); });
-  prev.addEventListener('click', function () { page--; render(); });
-  next.addEventListener('click', function () { page++; render(); });
-  update(false);
+  var timer = null, frame = false;
+  filter.addEventListener('input', function () { clearTimeout(timer); timer = setTimeout(update, 150); });
+  stateFilter.addEventListener('change', update);
+  scroller.addEventListener('scroll', function () {
+    if (frame) return;
+    frame = true;
+    requestAnimationFrame(function () { frame = false; render(); });
+  });
+  update();
 })();
 )js";
 

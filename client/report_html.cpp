@@ -297,9 +297,9 @@ std::string report_html(const RunFacts& f, const std::vector<CpuSample>& samples
   out += "<section><h2>All tasks <span class=\"count\">" + grouped(static_cast<std::int64_t>(f.tasks.size())) +
          "</span></h2><div class=\"controls\"><input id=\"filter\" type=\"search\" placeholder=\"filter: text in the "
          "command, or an index\" aria-label=\"filter\"><select id=\"state-filter\" aria-label=\"state\"><option "
-         "value=\"\">every state</option></select><span id=\"shown\"></span></div><table class=\"list\" id=\"tasks\">"
-         "<thead><tr></tr></thead><tbody></tbody></table><div class=\"pager\"><button id=\"prev\">‹ previous</button>"
-         "<span id=\"page\"></span><button id=\"next\">next ›</button></div></section>";
+         "value=\"\">every state</option></select><span id=\"shown\"></span></div><div class=\"scroller\" "
+         "id=\"scroller\" tabindex=\"0\"><table class=\"list\" id=\"tasks\"><thead><tr></tr></thead><tbody></tbody>"
+         "</table></div></section>";
   out += "<footer>written by jr " JR_VERSION " from " + html_escape(f.state_dir.string()) + "</footer></main>";
   out += "<script type=\"application/json\" id=\"jr-tasks\">" + task_table_json(f) + "</script>";
   out += "<script>" + std::string(kReportJs) + "</script></body></html>\n";

@@ -5,8 +5,9 @@
 // and data-value="<that field's JSON value>", so a test or a script can check the page against
 // `jr stats --json`), the task stream, tasks running and CPU use over time, the longest tasks,
 // the failures with their log tails, and a table of every task. The table's data is one
-// compact, columnar JSON document in <script type="application/json" id="jr-tasks">, rendered
-// 100 rows at a time by the page's script, so a job of 100,000 tasks stays a few MB.
+// compact, columnar JSON document in <script type="application/json" id="jr-tasks">, so a job
+// of 100,000 tasks stays a few MB; the page's script builds the rows in blocks of 50 as they
+// scroll into view (a spacer stands for the rest), so opening it costs the same at any size.
 #pragma once
 
 #include <string>

@@ -116,6 +116,13 @@ Status load_attempts(Store& store, RunFacts& f, const TaskPositions& pos) {
     a.end_ms = std::max(a.start_ms, f.now_ms);
     a.pid = row.pid;
     a.checkpoints = row.checkpoints_saved;
+    if (f.engine_gone) {
+      // Its engine is gone: an interrupted attempt, counted up to that engine's last sign of life.
+      a.end_ms = std::max(a.start_ms, f.engine_gone->last_seen_ms);
+      a.outcome = TaskState::Interrupted;
+      a.detail = engine_gone_note(*f.engine_gone);
+      a.pid = 0;
+    }
     a.engine_run = f.epochs.empty() ? 0 : f.epochs.back().id;
     f.attempts.push_back(std::move(a));
   }

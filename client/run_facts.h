@@ -9,7 +9,9 @@
 //   CPU efficiency       (user + system CPU time) / (parallelism x wall), as Slurm's seff
 //   peak RSS   per task the largest of its attempts (rusage maxrss, or the largest sample of
 //              its process group, whichever is larger); median, p95 and max over tasks
-// An attempt that runs now counts up to now, with the CPU time of its latest sample.
+// An attempt that runs now counts up to now, with the CPU time of its latest sample. One whose
+// engine died counts up to that engine's last sign of life (storage/engine_runs.h), never
+// over the time no engine ran.
 #pragma once
 
 #include <cstdint>

@@ -16,6 +16,7 @@
 #include "daemon/spawn.h"
 #include "daemon/timeout_detail.h"
 #include "protocol/template.h"
+#include "storage/engine_runs.h"
 #include "storage/state_dir.h"
 #include "storage/state_files.h"
 
@@ -32,7 +33,6 @@ constexpr std::int64_t kPidFlushDelayMs = 20;
 // How long a task's death by SIGTERM, SIGINT or SIGKILL that jr did not send waits for jr's own
 // shutdown signal before it counts as a failure.
 constexpr std::int64_t kHoldKilledExitMs = 500;
-
 std::int64_t tv_ms(const timeval& tv) {
   return static_cast<std::int64_t>(tv.tv_sec) * 1000 + tv.tv_usec / 1000;
 }
@@ -435,6 +435,7 @@ std::int64_t Engine::next_deadline() const {
   else if (!unrecorded_pids_.empty()) consider(flush_pids_at_);
   for (auto& r : held_) consider(r.held_until);
   if (!running_.empty() && opt_.sample_every.count() > 0) consider(next_sample_at_);
+  if (!running_.empty()) consider(next_seen_at_);
   if (!running_.empty() && tick_) consider(next_tick_at_);
   if (opt_.deadline_ms && !shutting_down()) {
     consider(monotonic_ms() + std::max<std::int64_t>(1, opt_.deadline_ms - opt_.grace.count() - now_ms()));

@@ -308,6 +308,7 @@ class Engine {
   std::int64_t engine_peak_rss_kb_ = 0;  // the engine's own peak RSS when last asked  // tasks whose logs are to be released (TaskLogs::release)
   WorkDirs work_dirs_;
   std::int64_t next_sample_at_ = 0;  // monotonic
+  std::int64_t next_seen_at_ = 0;    // monotonic: the next sign of life (storage/engine_runs.h)
   bool deadline_blocked_ = false;    // a task was held back because it would not finish
   bool stopped_for_deadline_ = false;
 };

@@ -1,9 +1,12 @@
 // Engine::recover: dealing with what a dead engine left behind (docs/DESIGN.md, crash windows).
 #include <signal.h>
 
+#include <algorithm>
+
 #include "daemon/containment.h"
 #include "daemon/engine.h"
 #include "daemon/proc.h"
+#include "storage/engine_runs.h"
 
 namespace jr {
 namespace {
@@ -43,14 +46,21 @@ Status Engine::recover(const PlaceCheck& place, const StatePlace& here) {
 
   // Nothing above needed free space. A store that cannot be written now fails the start; what
   // was left running is gone, and the next start marks it.
+  // What the last engine left running ends at its last sign of life, never at this start: the
+  // time between is time no engine ran, and nothing saw those tasks run then (they may have
+  // run on, or died with it). Its run, which recorded no end, ends there too.
+  auto last = latest_engine_run(store_);
+  if (!last) return last.error();
+  std::int64_t last_seen = *last ? std::min((*last)->last_seen_ms, now_ms()) : now_ms();
   auto marked = [&]() -> Status {
     auto tx = store_.transaction();
     JR_TRY(tx.begin_status());
     for (auto& t : *running) {
       Exit exit;
       exit.detail = place.may_signal ? "engine died" : "engine died elsewhere (another host, boot or directory)";
-      JR_TRY(store_.interrupt_task(t.id, exit, now_ms()));
+      JR_TRY(store_.interrupt_task(t.id, exit, std::max(t.start_ms, last_seen)));
     }
+    if (*last && !(*last)->ended) JR_TRY(close_engine_run(store_, (*last)->id, last_seen));
     JR_TRY(record_place(store_, here));
     return tx.commit();
   }();

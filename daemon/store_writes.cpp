@@ -12,12 +12,17 @@
 
 #include "daemon/engine.h"
 #include "daemon/proc.h"
+#include "storage/engine_runs.h"
 
 namespace jr {
 namespace {
 
 constexpr std::int64_t kFirstStoreRetryMs = 1000;
 constexpr std::int64_t kLastStoreRetryMs = 8000;
+// How often, while tasks run, the engine writes its sign of life (storage/engine_runs.h): if it
+// is killed, the attempts it ran end at most this long before it died. One small write a
+// second, in the turn's own transaction.
+constexpr std::int64_t kSignOfLifeMs = 1000;
 
 }  // namespace
 
@@ -59,6 +64,10 @@ Status Engine::write_turn(std::vector<Attempt*>* started) {
   for (auto& e : unwritten_ends_) JR_TRY(write_end(e));
   if (started) {
     if (opt_.sample_every.count() > 0 && monotonic_ms() >= next_sample_at_) JR_TRY(sample(true));
+    if (!running_.empty() && monotonic_ms() >= next_seen_at_) {
+      next_seen_at_ = monotonic_ms() + kSignOfLifeMs;
+      JR_TRY(record_engine_seen(store_, now_ms()));
+    }
     JR_TRY(fill_slots(started));
     // Held back by the deadline with nothing left running: stop now, as at the deadline.
     if (deadline_blocked_ && running_.empty() && !shutting_down()) {

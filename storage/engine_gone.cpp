@@ -1,6 +1,7 @@
 #include "storage/engine_gone.h"
 
 #include "storage/engine_lock.h"
+#include "storage/engine_runs.h"
 #include "storage/store_db.h"
 
 namespace jr {
@@ -13,13 +14,13 @@ Result<std::optional<GoneEngine>> find_gone_engine(Store& store, const std::file
   bool any = *row && running->i32(0) != 0;
   JR_TRY(running->run());
   if (!any || EngineLock::holder(state_dir) != 0) return std::optional<GoneEngine>();
-  auto last = store_db(store).prepare("SELECT pid, end_ms IS NULL FROM engine_runs ORDER BY id DESC LIMIT 1");
+  auto last = latest_engine_run(store);
   if (!last) return last.error();
-  auto found = last->step();
-  if (!found) return found.error();
   GoneEngine gone;
-  if (*found && last->i32(1) != 0) gone.pid = last->i64(0);
-  JR_TRY(last->run());
+  if (*last) {
+    if (!(*last)->ended) gone.pid = (*last)->pid;
+    gone.last_seen_ms = (*last)->last_seen_ms;
+  }
   return std::optional<GoneEngine>(gone);
 }
 

@@ -18,6 +18,9 @@ namespace jr {
 
 struct GoneEngine {
   std::int64_t pid = 0;  // of the latest engine run, when it recorded no end; 0: not known
+  // Its last sign of life (storage/engine_runs.h): the tasks it left running are counted as
+  // having run until then, never until now. 0: no engine run is recorded.
+  std::int64_t last_seen_ms = 0;
 };
 
 // None when an engine holds `state_dir`'s lock or the store records no running task.

@@ -156,6 +156,11 @@ const std::vector<const char*>& migrations() {
         WHERE s.task_id = tasks.id AND s.attempt = tasks.attempts;
       DROP TABLE saved_v4;
       )sql",
+      // 5: an engine's last sign of life, so that the attempts a killed engine left running
+      // end when it was last seen, not when the next engine started (storage/engine_runs.h).
+      R"sql(
+      ALTER TABLE engine_runs ADD COLUMN seen_ms INTEGER;
+      )sql",
   };
   return list;
 }

@@ -17,7 +17,8 @@ inline constexpr std::int32_t kApplicationId = 0x6a720001;  // "jr" + format 1
 
 // The schema version this build writes.
 int current_schema_version();
-// The schema version of `db` (0 for an empty database).
+// The schema version of `db` (0 for an empty database): lower than current_schema_version() in
+// a store that an older jr wrote and only readers have opened since (they never migrate).
 Result<int> schema_version(sql::Db& db);
 
 // Checks that `db` is empty or a jr store of a version this build knows, then applies the

@@ -442,7 +442,7 @@ Status Store::interrupt_task(TaskId id, const Exit& exit, std::int64_t now) {
 
 Result<std::vector<RunningTask>> Store::running_tasks() {
   auto sel = db_->prepare(
-      "SELECT id, job_id, attempts, coalesce(pid, 0), coalesce(proc_start, 0) FROM tasks "
+      "SELECT id, job_id, attempts, coalesce(pid, 0), coalesce(proc_start, 0), coalesce(start_ms, 0) FROM tasks "
       "WHERE state = 1");
   if (!sel) return sel.error();
   std::vector<RunningTask> out;
@@ -450,7 +450,7 @@ Result<std::vector<RunningTask>> Store::running_tasks() {
     auto row = sel->step();
     if (!row) return row.error();
     if (!*row) break;
-    out.push_back({sel->i64(0), sel->i64(1), sel->i32(2), sel->i64(3), sel->i64(4)});
+    out.push_back({sel->i64(0), sel->i64(1), sel->i32(2), sel->i64(3), sel->i64(4), sel->i64(5)});
   }
   return out;
 }

@@ -62,6 +62,7 @@ struct RunningTask {
   int attempt = 0;
   std::int64_t pgid = 0;        // 0 when the engine died before recording it
   std::int64_t proc_start = 0;  // the leader's start time, in clock ticks since boot
+  std::int64_t start_ms = 0;    // when the attempt started
 };
 
 // What matching a job's tasks against the store found and did (docs/DESIGN.md, identity).

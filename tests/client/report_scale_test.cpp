@@ -1,11 +1,13 @@
 // jr report at 100,000 tasks: the file stays under 5 MB with the whole task table in it, and
-// (when Debian's chromium is installed) headless Chromium renders it, table included. How fast
+// (when Debian's chromium is installed) headless Chromium renders it, building only the table
+// rows in view. How fast
 // it is written and opened is measured by bench/report_time, against an empty page.
 //
 // The job is written straight into a store through the engine's own transitions, in one
 // transaction, so that the test does not spend minutes running 100,000 processes.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdlib>
 
 #include "base/duration.h"
@@ -109,16 +111,22 @@ TEST(ReportScale, HundredThousandTasksStayUnderFiveMegabytesAndRenderWhole) {
                     (dir / "profile").string() + " --dump-dom file://" + (dir / "report.html").string() + " > " +
                     (dir / "report.dom").string() + " 2>/dev/null";
   ASSERT_EQ(std::system(cmd.c_str()), 0);
-  // The table is complete: the page knows every task and shows its first hundred.
+  // The table is complete: every task is in the page's data, and the script built only the
+  // rows in view (and a block on each side), not one per task.
   std::string dom = test::read_file(dir / "report.dom");
   EXPECT_NE(dom.find("100,000 tasks"), std::string::npos);
-  EXPECT_NE(dom.find("page 1 of 1,000"), std::string::npos);
+  auto data_at = html.find("id=\"jr-tasks\">");
+  ASSERT_NE(data_at, std::string::npos);
+  std::string states = html.substr(html.find("\"state\":[", data_at));
+  states = states.substr(0, states.find(']'));
+  EXPECT_EQ(std::count(states.begin(), states.end(), ','), kTasks - 1) << "the data does not hold every task";
   auto table_at = dom.find("id=\"tasks\"");
   ASSERT_NE(table_at, std::string::npos);
   std::string table = dom.substr(table_at, dom.find("</table>", table_at) - table_at);
   std::size_t rows = 0;
-  for (std::size_t at = table.find("<tr"); at != std::string::npos; at = table.find("<tr", at + 1)) ++rows;
-  EXPECT_EQ(rows, 101u);  // the header and a page of 100
+  for (std::size_t at = table.find("<tr>"); at != std::string::npos; at = table.find("<tr>", at + 1)) ++rows;
+  EXPECT_GE(rows, 50u);    // the first block, at least
+  EXPECT_LE(rows, 1000u);  // never the whole table
 }
 
 }  // namespace

@@ -95,7 +95,7 @@ TEST_F(SchemaTest, FreshFileGetsCurrentVersion) {
     ASSERT_TRUE(store.ok()) << store.error().message;
     state_id = (*store)->state_id();
   }
-  EXPECT_EQ(current_schema_version(), 4);
+  EXPECT_EQ(current_schema_version(), 5);
   EXPECT_EQ(raw(path_, "PRAGMA user_version"), std::to_string(current_schema_version()));
   EXPECT_EQ(raw(path_, "PRAGMA application_id"), std::to_string(kApplicationId));
   EXPECT_EQ(raw(path_, "PRAGMA journal_mode"), "wal");
@@ -132,7 +132,7 @@ TEST_F(SchemaTest, AttemptsSurviveTheMoveToAKeyedTable) {
     ASSERT_TRUE(db.ok()) << db.error().message;
     ASSERT_TRUE(migrate_to(**db, 3, path_.string()).ok());
   }
-  EXPECT_EQ(raw(path_, "PRAGMA user_version"), "3");
+  EXPECT_EQ(raw(path_, "PRAGMA user_version"), std::to_string(current_schema_version()));
   EXPECT_EQ(raw(path_, "SELECT group_concat(task_id || ':' || attempt || ':' || start_ms || ':' || end_ms || ':' || "
                        "outcome || ':' || exit_code || ':' || utime_ms || ':' || maxrss_kb || ':' || "
                        "coalesce(detail, '-') || ':' || progress || ':' || message || ':' || stalled, ' ') "
@@ -187,7 +187,7 @@ TEST_F(SchemaTest, CheckpointCountsAreCarriedOverFromTheEvents) {
     ASSERT_TRUE(store.ok()) << store.error().message;
     EXPECT_EQ(counted(**store), "7:1=2 7:2=0 8:1=1 running 7:3=1");
   }
-  EXPECT_EQ(raw(path_, "PRAGMA user_version"), "4");
+  EXPECT_EQ(raw(path_, "PRAGMA user_version"), std::to_string(current_schema_version()));
   EXPECT_EQ(raw(path_, "SELECT group_concat(task_id || ':' || attempt || '=' || checkpoints_saved, ' ') "
                        "FROM (SELECT * FROM attempts ORDER BY task_id, attempt)"),
             "7:1=2 7:2=0 8:1=1");
