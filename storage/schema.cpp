@@ -161,6 +161,12 @@ const std::vector<const char*>& migrations() {
       R"sql(
       ALTER TABLE engine_runs ADD COLUMN seen_ms INTEGER;
       )sql",
+      // 6: a job's tasks in index order, so that a page of `tasks` (offset, limit) or the tasks
+      // at one index are read from an index instead of sorting the whole job: a page deep in a
+      // 100,000-task job took 180 ms, and every other client waited for it.
+      R"sql(
+      CREATE INDEX tasks_order ON tasks(job_id, idx);
+      )sql",
   };
   return list;
 }

@@ -39,16 +39,10 @@ Result<std::vector<TaskListing>> list_tasks(Store& store, JobId job, std::option
 
 Result<std::vector<TaskListing>> tasks_at_index(Store& store, JobId job, std::int64_t index,
                                                 std::optional<TaskState> state) {
-  // The only index with idx in it is tasks_runnable (job_id, state, idx): naming every state
-  // makes SQLite seek once per state instead of reading all of the job's entries. Cheaper
-  // than one more index, which every task inserted would pay for.
-  static_assert(kTaskStateCount == 7, "list every task state below");
-  auto sel = state ? store_db(store).prepare(JR_TASK_COLUMNS "WHERE job_id = ?1 AND state = ?3 AND idx = ?2 ORDER BY id")
-                   : store_db(store).prepare(JR_TASK_COLUMNS "WHERE job_id = ?1 AND state IN (0, 1, 2, 3, 4, 5, 6) "
-                                                        "AND idx = ?2 ORDER BY id");
+  auto sel = store_db(store).prepare(JR_TASK_COLUMNS
+                                     "WHERE job_id = ?1 AND idx = ?2 AND (?3 < 0 OR state = ?3) ORDER BY id");
   if (!sel) return sel.error();
-  sel->bind(1, job).bind(2, index);
-  if (state) sel->bind(3, static_cast<int>(*state));
+  sel->bind(1, job).bind(2, index).bind(3, state ? static_cast<int>(*state) : -1);
   return read_rows(*sel);
 }
 

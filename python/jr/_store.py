@@ -16,7 +16,7 @@ import sqlite3
 from . import errors
 
 APPLICATION_ID = 0x6a720001  # "jr" + format 1: PRAGMA application_id of every jr store
-SCHEMA_VERSION = 5           # PRAGMA user_version: the newest schema this package reads
+SCHEMA_VERSION = 6           # PRAGMA user_version: the newest schema this package reads
 
 # Names in a state directory (storage/state_files.h lists them all; these are what the package
 # opens), and the package's own subdirectory.

@@ -61,6 +61,75 @@ inline bool exchange(int fd, const std::string& body, std::string* reply) {
   return true;
 }
 
+// The top-level member `name` of the JSON object `text`, as its raw JSON text; empty when
+// `text` is not an object or has no such member. Enough JSON to read a reply's envelope
+// (`result` or `error`) without a JSON library: strings are skipped with their escapes, nesting
+// is counted, so an "error" inside a result or a message is never taken for the reply's own.
+inline std::string top_level_member(const std::string& text, const std::string& name) {
+  std::size_t i = 0;
+  auto skip_space = [&] { while (i < text.size() && std::strchr(" \t\r\n", text[i]) && text[i]) ++i; };
+  auto skip_string = [&]() -> bool {  // at the opening quote; ends past the closing one
+    for (++i; i < text.size(); ++i) {
+      if (text[i] == '\\') ++i;
+      else if (text[i] == '"') return ++i, true;
+    }
+    return false;
+  };
+  auto skip_value = [&]() -> bool {  // ends past the value, at depth 0
+    int depth = 0;
+    do {
+      skip_space();
+      if (i >= text.size()) return false;
+      char c = text[i];
+      if (c == '"') {
+        if (!skip_string()) return false;
+      } else if (c == '{' || c == '[') {
+        ++depth, ++i;
+      } else if (c == '}' || c == ']') {
+        if (--depth < 0) return false;
+        ++i;
+      } else if (c == ',' || c == ':') {
+        if (depth == 0) return false;
+        ++i;
+      } else {
+        std::size_t scalar_start = i;
+        while (i < text.size() && !std::strchr(",:]} \t\r\n", text[i])) ++i;
+        if (i == scalar_start) return false;
+      }
+    } while (depth > 0);
+    return true;
+  };
+  skip_space();
+  if (i >= text.size() || text[i] != '{') return {};
+  ++i;
+  for (;;) {
+    skip_space();
+    if (i >= text.size() || text[i] != '"') return {};
+    std::size_t key_start = i;
+    if (!skip_string()) return {};
+    std::string key = text.substr(key_start + 1, i - key_start - 2);
+    skip_space();
+    if (i >= text.size() || text[i] != ':') return {};
+    ++i;
+    skip_space();
+    std::size_t value_start = i;
+    if (!skip_value()) return {};
+    if (key == name) return text.substr(value_start, i - value_start);
+    skip_space();
+    if (i >= text.size() || text[i] != ',') return {};
+    ++i;
+  }
+}
+
+// Empty when `reply` is a successful reply (it has a top-level `result`); otherwise what to
+// tell the caller: the engine's error object, or that the reply made no sense.
+inline std::string reply_problem(const std::string& reply) {
+  std::string error = top_level_member(reply, "error");
+  if (!error.empty()) return error;
+  if (top_level_member(reply, "result").empty()) return "an unreadable reply: " + reply;
+  return {};
+}
+
 // Asks the engine to store JR_CHECKPOINT_DIR; true once it has committed it.
 inline bool store_checkpoint(std::string* error) {
   const char* socket_path = std::getenv("JR_SOCKET");
@@ -84,16 +153,18 @@ inline bool store_checkpoint(std::string* error) {
   }
   // JR_RUN is digits, hex and dots: it needs no JSON escaping.
   std::string reply;
+  std::string problem;
   bool ok = exchange(fd, R"({"id":1,"method":"hello","params":{"protocol":1}})", &reply) &&
-            reply.find("\"error\"") == std::string::npos &&
-            exchange(fd, std::string(R"({"id":2,"method":"checkpoint.save","params":{"run":")") + run + "\"}}", &reply);
+            (problem = reply_problem(reply)).empty() &&
+            exchange(fd, std::string(R"({"id":2,"method":"checkpoint.save","params":{"run":")") + run + "\"}}", &reply) &&
+            (problem = reply_problem(reply)).empty();
   ::close(fd);
-  if (!ok) {
-    *error = "the jr engine went away during the save";
+  if (!problem.empty()) {
+    *error = "the jr engine refused the checkpoint: " + problem;
     return false;
   }
-  if (reply.find("\"error\"") != std::string::npos) {
-    *error = "the jr engine refused the checkpoint: " + reply;
+  if (!ok) {
+    *error = "the jr engine went away during the save";
     return false;
   }
   return true;

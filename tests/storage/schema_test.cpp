@@ -95,7 +95,7 @@ TEST_F(SchemaTest, FreshFileGetsCurrentVersion) {
     ASSERT_TRUE(store.ok()) << store.error().message;
     state_id = (*store)->state_id();
   }
-  EXPECT_EQ(current_schema_version(), 5);
+  EXPECT_EQ(current_schema_version(), 6);
   EXPECT_EQ(raw(path_, "PRAGMA user_version"), std::to_string(current_schema_version()));
   EXPECT_EQ(raw(path_, "PRAGMA application_id"), std::to_string(kApplicationId));
   EXPECT_EQ(raw(path_, "PRAGMA journal_mode"), "wal");
