@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "base/duration.h"
+#include "client/engine_gone_view.h"
 #include "client/run_facts.h"
 #include "daemon/queries.h"
 #include "jr/board.hpp"
@@ -133,6 +134,10 @@ Result<TopFacts> load_top_facts(const std::filesystem::path& state_dir, const st
   auto counts = (*store)->count_states(f.job.id);
   if (!counts) return counts.error();
   f.counts = *counts;
+  auto gone = find_gone_engine(**store, f.state_dir);
+  if (!gone) return gone.error();
+  f.engine_gone = *gone;
+  if (f.engine_gone) show_engine_gone(f.counts);
   auto n = [&f](TaskState s) { return f.counts[static_cast<std::size_t>(s)]; };
   f.total = 0;
   for (int s = 0; s < kTaskStateCount; ++s) {
@@ -143,7 +148,7 @@ Result<TopFacts> load_top_facts(const std::filesystem::path& state_dir, const st
   std::vector<EpochFact> epochs;
   JR_TRY(load_epochs(**store, epochs));
   f.engine = engine_running(epochs);
-  JR_TRY(load_running(**store, f));
+  if (!f.engine_gone) JR_TRY(load_running(**store, f));
   JR_TRY(load_rate(**store, epochs, f));
   read_board(f);
   return f;
@@ -170,6 +175,7 @@ nlohmann::ordered_json top_json(const TopFacts& f) {
   return json{{"job", {{"id", f.job.id}, {"name", f.job.name}, {"state", f.job_state}}},
               {"state_dir", f.state_dir.string()},
               {"engine_running", f.engine},
+              {"engine_gone", f.engine_gone ? json{{"pid", f.engine_gone->pid ? json(f.engine_gone->pid) : json()}} : json()},
               {"parallelism", f.parallelism},
               {"total", f.total},
               {"done", f.done},

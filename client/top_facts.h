@@ -7,10 +7,12 @@
 #include <cstdint>
 #include <filesystem>
 #include <nlohmann/json_fwd.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "base/result.h"
+#include "storage/engine_gone.h"
 #include "storage/store.h"
 
 namespace jr {
@@ -38,6 +40,9 @@ struct TopFacts {
   std::int64_t done = 0;        // succeeded, failed or cancelled
   int parallelism = 1;
   bool engine = false;          // an engine runs on this state now
+  // The store records running tasks but their engine is gone (storage/engine_gone.h): they are
+  // counted as interrupted, and none is listed as running.
+  std::optional<GoneEngine> engine_gone;
   bool board = false;           // the progress board could be read
   double rate = 0;              // tasks finished per second, over the last minute of this engine run
   std::int64_t eta_ms = -1;     // -1: unknown

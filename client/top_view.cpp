@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <ctime>
 
+#include "client/engine_gone_view.h"
 #include "client/figure_format.h"
 
 namespace jr {
@@ -162,7 +163,9 @@ std::vector<std::string> top_frame(const TopFacts& f, int width, int height, boo
     lines.push_back(fit("… " + std::to_string(f.tasks.size() - shown) + " more running (a taller terminal shows them)", W));
   }
   if (f.tasks.empty() && lines.size() < static_cast<std::size_t>(height)) {
-    std::string note = f.engine ? "no task is running right now" : "no engine runs this job now";
+    std::string note = f.engine          ? "no task is running right now"
+                       : f.engine_gone ? engine_gone_line(*f.engine_gone)
+                                       : "no engine runs this job now";
     if (f.job_state == "succeeded" || f.job_state == "failed" || f.job_state == "cancelled") note = "the job has ended: " + f.job_state;
     lines.push_back(fit(note, W));
   }

@@ -68,6 +68,13 @@ TEST(CrashFiguresTest, TimeWithNoEngineIsNeitherTaskTimeNorAnAttempt) {
   EXPECT_EQ(gone["tasks"]["interrupted"], 1);
   EXPECT_EQ(gone["interruptions"], 1);
   EXPECT_LE(gone["task_time_ms"].get<std::int64_t>(), dead_by - start1) << "time after the engine died counted";
+  // jr top lists no task as running and counts it interrupted, not as running up to now.
+  auto top = jr_json({"top", "--once", "--json"}, dir);
+  EXPECT_FALSE(top["engine_running"].get<bool>());
+  EXPECT_FALSE(top["engine_gone"].is_null());
+  EXPECT_EQ(top["counts"]["running"], 0);
+  EXPECT_EQ(top["counts"]["interrupted"], 1);
+  EXPECT_TRUE(top["tasks"].empty()) << top["tasks"].dump();
 
   const std::int64_t resumed_after = wall_clock_ms();
   auto out = run_jr(args, dir.path());
