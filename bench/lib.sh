@@ -20,7 +20,7 @@ loadavg() { cut -d' ' -f1-3 /proc/loadavg; }
 # JR_BIN and JRD_BIN from BUILD_DIR, made absolute; the caller checks the ones it needs.
 set_binaries() {
   local build=$1
-  JR_BIN=$(cd "$build" 2>/dev/null && pwd)/client/jr
+  JR_BIN=$(cd "$build" 2>/dev/null && pwd)/cli/jr
   JRD_BIN=$(cd "$build" 2>/dev/null && pwd)/daemon/jrd
 }
 

@@ -9,7 +9,7 @@ jr stores every result durably (SQLite, a fresh state directory per run); joblib
 so both pay their start-up (jr's engine and task interpreters, joblib's worker processes) but
 not the import of joblib. Each runner's best of BENCH_REPEAT rounds (default 1) counts.
 
-Uses Debian's /usr/bin/python3 and python3-joblib; BUILD_DIR (default build) holds client/jr.
+Uses Debian's /usr/bin/python3 and python3-joblib; BUILD_DIR (default build) holds cli/jr.
 Progress goes to stderr, the results table to stdout; exit 0 when both targets are met, 1 when
 one is missed, 2 when a runner failed.
 """

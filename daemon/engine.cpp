@@ -15,7 +15,7 @@
 #include "jr/board.hpp"
 #include "daemon/spawn.h"
 #include "daemon/timeout_detail.h"
-#include "protocol/template.h"
+#include "job/template.h"
 #include "storage/engine_runs.h"
 #include "storage/state_dir.h"
 #include "storage/state_files.h"

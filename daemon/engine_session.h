@@ -4,7 +4,7 @@
 // (after `fresh` has moved nothing but jr's own files aside), the event loop, the engine,
 // recovery of what a dead engine left running (killed before anything that needs free space,
 // so that a full disk cannot keep it alive), the state directory's own socket (DIR/sock: every
-// command's `--state DIR` finds the engine there, client/target.h), plus jrd's public socket
+// command's `--state DIR` finds the engine there, cli/target.h), plus jrd's public socket
 // when given, the progress board, and the methods every engine serves (task requests and job
 // queries/control). begin() records the engine run (an epoch of reports and events); the
 // destructor ends it. `jr run` and jrd differ only in what they do between.

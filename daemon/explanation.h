@@ -2,7 +2,7 @@
 // `jr run --explain` (a state directory) and `jr submit --explain` (jrd, the protocol's
 // `submit` with `explain`) say the same things the same way: each task's decision (from
 // storage/explain.h, the decisions Store::sync_tasks takes), what each task holds, and how the
-// engine contains tasks. `jr` prints it as text with print_explanation (client/run_explain.h).
+// engine contains tasks. `jr` prints it as text with print_explanation (cli/run/run_explain.h).
 #pragma once
 
 #include <cstdint>

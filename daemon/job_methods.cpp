@@ -10,10 +10,10 @@
 #include "daemon/explanation.h"
 #include "daemon/outputs.h"
 #include "daemon/queries.h"
-#include "protocol/command_check.h"
+#include "job/command_check.h"
 #include "protocol/params.h"
-#include "protocol/shard.h"
-#include "protocol/template.h"
+#include "job/shard.h"
+#include "job/template.h"
 #include "storage/codec.h"
 #include "storage/sync_decision.h"
 
@@ -45,7 +45,7 @@ struct SubmitPlan {
   std::function<TaskSpec(std::uint64_t)> task_at;
 };
 
-// Every check a submit gets, the same as jr run's (client/run_plan.cpp): a refused submit
+// Every check a submit gets, the same as jr run's (cli/run/run_plan.cpp): a refused submit
 // creates nothing.
 Result<SubmitPlan> plan_submit(Engine& engine, const json& p) {
   // The casts narrow only what the table declares to fit (protocol/methods.cpp).
@@ -59,7 +59,7 @@ Result<SubmitPlan> plan_submit(Engine& engine, const json& p) {
   spec.priority = static_cast<int>(int_param(p, "priority", 0));
   spec.after_job = int_param(p, "after", 0);
   spec.cwd = string_param(p, "cwd", "/");
-  // The per-job options, as jr run's flags of the same names (client/job_options.h).
+  // The per-job options, as jr run's flags of the same names (job/job_options.h).
   const JobSpec defaults;
   spec.output = string_param(p, "output", "");
   spec.on_finish = string_param(p, "on_finish", "");

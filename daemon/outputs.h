@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "base/result.h"
-#include "protocol/template.h"
+#include "job/template.h"
 #include "storage/types.h"
 
 namespace jr {

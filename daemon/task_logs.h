@@ -13,7 +13,7 @@
 //  - otherwise the file keeps the task's name and leaves the pool.
 // A task that already has a log (an earlier attempt wrote one) appends to it; no spare is used.
 // Readers that hold a log open while its task runs must check, after reading, that the file
-// still carries the task's name (see still_named() in client/log_file.h): a name is removed
+// still carries the task's name (see still_named() in cli/daemon/log_file.h): a name is removed
 // before its file is linked under the next task's.
 //
 // Where hard links or write leases are missing (NFS has no leases; kernels before 5.3 refused a

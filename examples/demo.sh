@@ -3,7 +3,7 @@
 # Usage: examples/demo.sh BUILD_DIR
 set -eu
 build=${1:-build}
-jr="$(cd "$build" && pwd)/client/jr"
+jr="$(cd "$build" && pwd)/cli/jr"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cd "$work"

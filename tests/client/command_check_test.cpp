@@ -1,9 +1,9 @@
-#include "protocol/command_check.h"
+#include "job/command_check.h"
 
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
-#include "client/command_text.h"
+#include "job/command_text.h"
 #include "tests/integration/harness.h"
 
 namespace jr {

@@ -1,4 +1,4 @@
-#include "client/halt_policy.h"
+#include "cli/run/halt_policy.h"
 
 #include <gtest/gtest.h>
 

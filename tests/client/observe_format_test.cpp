@@ -4,11 +4,11 @@
 
 #include <nlohmann/json.hpp>
 
-#include "client/figure_format.h"
-#include "client/progress_command.h"
-#include "client/report_charts.h"
-#include "client/report_html.h"
-#include "client/run_facts.h"
+#include "cli/views/figure_format.h"
+#include "cli/task/progress_command.h"
+#include "cli/views/report_charts.h"
+#include "cli/views/report_html.h"
+#include "cli/views/run_facts.h"
 #include "tests/integration/harness.h"
 
 namespace jr {

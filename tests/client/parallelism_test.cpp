@@ -1,4 +1,4 @@
-#include "client/parallelism.h"
+#include "cli/run/parallelism.h"
 
 #include <gtest/gtest.h>
 

@@ -11,8 +11,8 @@
 #include <cstdlib>
 
 #include "base/duration.h"
-#include "client/report_html.h"
-#include "client/run_facts.h"
+#include "cli/views/report_html.h"
+#include "cli/views/run_facts.h"
 #include "storage/codec.h"
 #include "storage/store_db.h"
 #include "storage/store.h"

@@ -1,6 +1,6 @@
 // A state directory read without its engine answers a request as jrd would: its params are
 // checked against protocol/methods.h's table, and what does not exist is not_found.
-#include "client/target.h"
+#include "cli/target.h"
 
 #include <gtest/gtest.h>
 

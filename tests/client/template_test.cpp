@@ -1,4 +1,4 @@
-#include "protocol/template.h"
+#include "job/template.h"
 
 #include <gtest/gtest.h>
 #include <fcntl.h>

@@ -26,7 +26,7 @@ json jr_json(const std::vector<std::string>& args, const TempDir& dir) {
   return json::parse(out.out, nullptr, false);
 }
 
-// The task table's data that a report embeds (client/report_html.h).
+// The task table's data that a report embeds (cli/views/report_html.h).
 json report_table(const std::string& html) {
   const std::string open = "<script type=\"application/json\" id=\"jr-tasks\">";
   auto from = html.find(open);

@@ -1,7 +1,7 @@
 """A real job for the tests of jr report and jr top: a task script that reports its progress
 with `jr progress`, and helpers to run it, interrupt it and read its store (standard library only).
 
-The jr binary is $JR_BIN, else $JR_BUILD_DIR/client/jr, else build/client/jr.
+The jr binary is $JR_BIN, else $JR_BUILD_DIR/cli/jr, else build/cli/jr.
 """
 
 import os

@@ -3,7 +3,7 @@
 // machine is never matters here: a loaded machine changes the times, not the definitions).
 // Physical bounds hold whatever the load: a 0.3 s sleep takes at least 0.3 s and little CPU; on
 // two CPUs no level gets more than two CPUs' time. Plus the arithmetic
-// (client/scaling_model.h) on numbers made to fit, and the errors a user can make.
+// (cli/views/scaling_model.h) on numbers made to fit, and the errors a user can make.
 #include <gtest/gtest.h>
 #include <sched.h>
 
@@ -15,7 +15,7 @@
 #include <optional>
 #include <set>
 
-#include "client/scaling_model.h"
+#include "cli/views/scaling_model.h"
 #include "tests/integration/harness.h"
 
 namespace jr::test {

@@ -6,7 +6,7 @@ with `scancel --batch --signal=USR1`, after which the script requeues itself); t
 examples/slurm/jr-array.sbatch as a 4-element array whose state directories
 `jr status --state` merges.
 
-    JR_BIN=build/client/jr /usr/bin/python3 tests/integration/slurm_test.py [SlurmTest]
+    JR_BIN=build/cli/jr /usr/bin/python3 tests/integration/slurm_test.py [SlurmTest]
 
 Needs root and Debian's slurm-wlm and munge (scripts/setup slurm); skips, saying why, where
 Slurm cannot start. Every daemon it starts is stopped by pid at the end, also on failure.
