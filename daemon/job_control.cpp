@@ -50,7 +50,9 @@ Result<std::int64_t> Engine::cancel(JobId id, std::optional<std::int64_t> index)
     a->kill_at = now + opt_.grace.count();
     ++signalled;
   }
-  if (!index) {
+  // A job with nothing left to cancel has ended as it ended: the mark would turn a job whose
+  // tasks all succeeded into a "cancelled" one.
+  if (!index && *n + signalled > 0) {
     job->row.cancelled = true;
     job->row.reason = "cancelled by request";
     JR_TRY(store_.set_job_flags(id, job->row.paused, true, job->row.reason));

@@ -117,7 +117,7 @@ Result<json> tasks_reply(Store& store, JobId job, const json& params, const std:
 
 Result<std::string> job_state_param(const json& params) {
   std::string want = string_param(params, "state", "");
-  if (!want.empty() && std::find(kJobStates.begin(), kJobStates.end(), want) == kJobStates.end()) {
+  if (params.contains("state") && std::find(kJobStates.begin(), kJobStates.end(), want) == kJobStates.end()) {
     return make_error(ErrorCode::Usage, "list: state: expected a job state (pending, running, paused, succeeded, "
                                         "failed, cancelled), got \"" + want + "\"");
   }

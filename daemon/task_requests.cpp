@@ -42,6 +42,10 @@ Result<CheckpointInfo> Engine::save_checkpoint(const std::string& token, const s
 Status Engine::save_result(const std::string& token, const std::string& path) {
   Attempt* a = running_attempt(token);
   if (!a) return make_error(ErrorCode::NotFound, "no running task attempt " + token + " in this engine");
+  // A relative path would be read from wherever the engine runs, not where the task does.
+  if (path.empty() || path.front() != '/') {
+    return make_error(ErrorCode::Usage, "result.save: path: expected an absolute path, got \"" + path + "\"");
+  }
   auto bytes = read_task_file(path, job_spec(a->job).max_result_bytes, "--max-result");
   if (!bytes) return bytes.error();
   return jr::save_result(store_, a->task, *bytes);

@@ -787,8 +787,7 @@ class MethodsTest(DaemonTestCase):
             listed = connection.request("list", {"state": state})["jobs"]
             self.assertTrue(all(j["state"] == state for j in listed), state)
         self.assertIn(second, [j["id"] for j in connection.request("list", {"state": "failed"})["jobs"]])
-        # Not "": jrd lists every job for it (the document says any other string is refused).
-        for bad in ("dropped", "interrupted", "SUCCEEDED", "bogus"):
+        for bad in ("", "dropped", "interrupted", "SUCCEEDED", "bogus"):
             self.assertError(connection, "list", {"state": bad}, "bad_request")
         self.assertTypeError(connection, "list", {"state": 1}, "state")
         self.assertError(connection, "tasks", {"job": first, "state": ""}, "bad_request")
@@ -868,6 +867,12 @@ class MethodsTest(DaemonTestCase):
         cancelled = self.wait_job(connection, job, "cancelled")
         self.assertEqual(cancelled["counts"]["cancelled"], 3)
         self.assertEqual(connection.request("cancel", {"job": job}), {"cancelled": 0})
+        # A job that has ended has nothing to cancel: it stays as it ended.
+        done = self.submit(connection, command=["true"], sources=[["1"]])["job"]
+        self.wait_job(connection, done, "succeeded")
+        self.assertEqual(connection.request("cancel", {"job": done}), {"cancelled": 0})
+        ended = self.status(connection, done)
+        self.assertEqual((ended["state"], ended["reason"]), ("succeeded", ""))
         self.assertError(connection, "cancel", {"job": 999999}, "not_found")
         self.assertError(connection, "cancel", {}, "bad_request")
         for name, bad in (("job", 0), ("index", -1), ("index", "0"), ("job", 1.5)):
@@ -935,7 +940,7 @@ class MethodsTest(DaemonTestCase):
         run = report["run"]
         outcomes = report["outcomes"]
         self.assertEqual(run.split(".")[1:], [str(task["id"]), "1"])
-        first, everything, missing, outside, result, _relative, missing_result = outcomes
+        first, everything, missing, outside, result, relative, missing_result = outcomes
         self.assertEqual(first["result"]["seq"], 1, first)
         self.assertEqual(first["result"]["attempt"], 1)
         self.assertIs(type(first["result"]["size"]), int)
@@ -944,6 +949,9 @@ class MethodsTest(DaemonTestCase):
         self.assertEqual(missing["error"]["code"], "not_found", missing)
         self.assertEqual(outside["error"]["code"], "bad_request", outside)
         self.assertEqual(result, dict(result, result={}))
+        # `path` is "an absolute path of the file": a relative one is refused, never read from
+        # wherever jrd runs.
+        self.assertEqual(relative["error"]["code"], "bad_request", relative)
         # The error table: `not_found` for no such task attempt or file.
         self.assertEqual(missing_result["error"]["code"], "not_found", missing_result)
         self.assertError(connection, "result.save", {"run": "bogus.1.1", "path": "/etc/hostname"}, "not_found")
