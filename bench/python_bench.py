@@ -70,7 +70,7 @@ def run_one(runner, workload, env):
 def main():
     import subprocess
     build_dir = sys.argv[1] if len(sys.argv) > 1 else os.path.join(SOURCE_DIR, "build")
-    jr_bin = os.path.abspath(os.path.join(build_dir, "client", "jr"))
+    jr_bin = os.path.abspath(os.path.join(build_dir, "cli", "jr"))
     if not os.access(jr_bin, os.X_OK):
         print(f"bench: no jr binary at {jr_bin} (build it: cmake --build {build_dir} --target jr)", file=sys.stderr)
         return 2

@@ -19,7 +19,7 @@ def jr_binary():
     if os.environ.get("JR_BIN"):
         return os.environ["JR_BIN"]
     build = os.environ.get("JR_BUILD_DIR", os.path.join(HERE, "..", "..", "build"))
-    return os.path.abspath(os.path.join(build, "client", "jr"))
+    return os.path.abspath(os.path.join(build, "cli", "jr"))
 
 
 def artifact_dir(name):

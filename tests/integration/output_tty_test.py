@@ -18,7 +18,7 @@ import unittest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from jrd_process import main  # noqa: E402
 
-JR = os.path.join(os.path.abspath(os.environ.get("JR_BUILD_DIR", "build")), "client", "jr")
+JR = os.path.join(os.path.abspath(os.environ.get("JR_BUILD_DIR", "build")), "cli", "jr")
 ERASE = "\r\x1b[K"          # the live line erased: what follows starts on a clean line
 DRAWN = re.compile(r"\r\[\d+/\d+\][^\r\n]*\x1b\[K")  # the live line drawn
 
