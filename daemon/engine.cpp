@@ -136,8 +136,8 @@ void Engine::shutdown(int sig) {
   if (shutdown_signal_ != 0 && !now) return;
   if (shutdown_signal_ == 0) shutdown_signal_ = sig;
   std::int64_t deadline = monotonic_ms() + opt_.grace.count();
+  // An attempt placed but not spawned yet is left as it is.
   for (auto& [pid, a] : running_) {
-    if (pid <= 0) continue;  // placed, not yet spawned
     if (now) {
       ::kill(-pid, SIGKILL);
       containment_.kill_slot(a->slot);
@@ -156,10 +156,11 @@ void Engine::halt(bool stop_running) {
     for (auto& [pid, a] : running_) {
       if (a->kill_at != 0 || a->halted) continue;
       a->halted = true;
-      if (pid <= 0) continue;  // a placeholder, not spawned yet
       ::kill(-pid, SIGTERM);
       a->kill_at = deadline;
     }
+    // Not signalled, having no process yet: its failure is recorded as interrupted.
+    for (auto& a : starting_) a->halted = true;
   }
   wake_now_ = true;
 }
@@ -265,7 +266,7 @@ void Engine::finish(Attempt& a, Exit exit) {
   }
 }
 
-Status Engine::fill_slots(std::vector<Attempt*>* started) {
+Status Engine::fill_slots() {
   if (shutting_down() || halted_) return {};
   check_deadline();
   if (shutting_down()) return {};
@@ -289,7 +290,7 @@ Status Engine::fill_slots(std::vector<Attempt*>* started) {
       }
     }
     while (job->running < std::max(1, job->row.spec.parallelism) &&
-           static_cast<int>(running_.size()) < opt_.workers) {
+           static_cast<int>(running_.size() + starting_.size()) < opt_.workers) {
       if (job->queue.empty()) {
         if (job->counts[static_cast<int>(TaskState::Pending)] == 0) break;
         auto batch = store_.runnable(job->row.id, kQueueBatch, now);
@@ -327,9 +328,7 @@ Status Engine::fill_slots(std::vector<Attempt*>* started) {
       ++job->running;
       --job->counts[static_cast<int>(TaskState::Pending)];
       ++job->counts[static_cast<int>(TaskState::Running)];
-      started->push_back(a.get());
-      // Keyed by pid once spawned; until then by a placeholder unique per task.
-      running_.emplace(-static_cast<pid_t>(started->size()), std::move(a));
+      starting_.push_back(std::move(a));
     }
   }
   return {};
@@ -408,7 +407,6 @@ Status Engine::spawn(Attempt& a) {
 void Engine::check_timers() {
   std::int64_t now = monotonic_ms();
   for (auto& [pid, a] : running_) {
-    if (a->pid <= 0) continue;
     if (a->kill_at == 0 && a->timeout_at && now >= a->timeout_at) {
       a->timed_out = true;
       ::kill(-a->pid, SIGTERM);
@@ -497,24 +495,16 @@ Status Engine::process() {
   orphans_possible_ = false;
   // The ends above are written, and the next tasks placed, in one commit (or, while the store
   // cannot be written, kept for the next retry: then nothing starts).
-  std::vector<Attempt*> started;
   if (store_write_due()) {
-    JR_TRY(write(&started));
+    JR_TRY(write(true));
   } else if (opt_.sample_every.count() > 0 && mono >= next_sample_at_) {
     JR_TRY(sample(false));
   }
-  // The rows of `started` are committed as running: now, and only now, start them.
-  std::vector<std::pair<pid_t, std::unique_ptr<Attempt>>> placed;
-  for (auto it = running_.begin(); it != running_.end();) {
-    if (it->first < 0) {
-      placed.emplace_back(0, std::move(it->second));
-      it = running_.erase(it);
-    } else {
-      ++it;
-    }
-  }
+  // The rows of the placed attempts are committed as running: now, and only now, start them.
+  std::vector<std::unique_ptr<Attempt>> placed = std::move(starting_);
+  starting_.clear();
   bool could_not_start = false;
-  for (auto& [unused, a] : placed) {
+  for (auto& a : placed) {
     if (on_task_start) on_task_start(TaskStart{a->job, a->task, a->index, a->attempt});
     auto st = spawn(*a);
     if (st) {
@@ -532,7 +522,7 @@ Status Engine::process() {
   }
   // Recorded before on_turn_end prints the task's output, as every other end.
   if (could_not_start) {
-    JR_TRY(write(nullptr));
+    JR_TRY(write(false));
     wake_now_ = true;
   }
   for (auto& p : unrecorded_pids_) flush_pids_at_ = flush_pids_at_ ? std::min(flush_pids_at_, p.due) : p.due;

@@ -227,15 +227,15 @@ class Engine {
   // store (unwritten_ends_).
   void finish(Attempt& a, Exit exit);
   // Store writes (daemon/store_writes.cpp). write_turn commits, in one transaction, the pids
-  // due, every unwritten end and, with `started`, the samples due and the tasks started now
-  // (fill_slots). write runs it and turns a store the system refuses to write into the
-  // failure state instead of an error; the tasks placed in `started` are then put back.
-  Status write_turn(std::vector<Attempt*>* started);
-  Status write(std::vector<Attempt*>* started);
+  // due, every unwritten end and, with `place_tasks`, the samples due and the tasks placed now
+  // (fill_slots, into starting_). write runs it and turns a store the system refuses to write
+  // into the failure state instead of an error; the tasks it placed are then put back.
+  Status write_turn(bool place_tasks);
+  Status write(bool place_tasks);
   Status write_end(const UnwrittenEnd& end);
-  void unplace(std::vector<Attempt*>* started);
+  void unplace();
   bool store_write_due() const;
-  Status fill_slots(std::vector<Attempt*>* started);
+  Status fill_slots();
   Status spawn(Attempt& a);
   void check_timers();
   std::int64_t next_deadline() const;
@@ -269,7 +269,12 @@ class Engine {
   bool orphans_possible_ = false;  // a task ended since the last kill_orphans (Subreaper kind)
   std::vector<std::string> base_env_;
   std::map<JobId, JobRun> jobs_;
+  // Attempts with a process, by its pid (the leader of the task's process group).
   std::unordered_map<pid_t, std::unique_ptr<Attempt>> running_;
+  // Attempts placed in a slot by fill_slots, their rows being committed as running, not
+  // spawned yet: in the order placed. Empty between turns: process() spawns them (or unplace()
+  // puts them back) in the turn that placed them.
+  std::vector<std::unique_ptr<Attempt>> starting_;
   std::vector<bool> slot_busy_;
   std::vector<Reaped> reaped_;
   // Running --on-finish hooks: children of the engine that are not tasks, reaped by reap() and

@@ -29,9 +29,7 @@ Status Engine::sample(bool record) {
   std::int64_t mono = monotonic_ms();
   next_sample_at_ = mono + opt_.sample_every.count();
   std::unordered_map<pid_t, bool> groups;
-  for (auto& [pid, a] : running_) {
-    if (pid > 0) groups[pid] = true;
-  }
+  for (auto& [pid, a] : running_) groups[pid] = true;
   auto usage = sample_groups(groups);
   std::int64_t now = now_ms();
   for (auto& [pid, a] : running_) {
