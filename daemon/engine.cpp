@@ -25,7 +25,6 @@ extern char** environ;
 namespace jr {
 namespace {
 
-constexpr int kQueueBatch = 256;
 // A spawned task's pid is committed with the first turn's transitions this long after its
 // start, unless it has ended by then (most short tasks): until then, recovery finds the task by
 // its JR_RUN token.
@@ -45,6 +44,7 @@ Engine::Engine(Store& store, EventLoop& loop, EngineOptions options, Containment
       opt_(std::move(options)),
       containment_(std::move(containment)),
       pool_(opt_.capacity, opt_.pin),
+      scheduler_(opt_.workers, pool_),
       logs_(state_files::logs(opt_.state_dir)),
       work_dirs_(state_files::work(opt_.state_dir), std::max(1, opt_.workers)) {
   // jr's own variables are set per task; systemd's hand-over variables name this process's
@@ -54,7 +54,6 @@ Engine::Engine(Store& store, EventLoop& loop, EngineOptions options, Containment
                std::strncmp(*e, "LISTEN_", 7) == 0;
     if (!own) base_env_.emplace_back(*e);
   }
-  slot_busy_.assign(static_cast<std::size_t>(std::max(1, opt_.workers)), false);
   // Tasks find the jr that runs them (jr progress, jr checkpoint save) without relying on PATH:
   // this binary when it is jr, else the jr beside it (jrd).
   std::error_code ec;
@@ -71,14 +70,14 @@ Engine::~Engine() { loop_.on_signal(nullptr); }
 Status Engine::open_board() {
   if (opt_.board_path.empty()) return {};
   std::string err;
-  auto b = board::Board::create(opt_.board_path, static_cast<std::uint32_t>(slot_busy_.size()),
+  auto b = board::Board::create(opt_.board_path, static_cast<std::uint32_t>(scheduler_.slots()),
                                 static_cast<std::uint32_t>(::getpid()), &err);
   if (!b) return make_error(ErrorCode::Io, err);
   board_ = std::make_unique<board::Board>(std::move(*b));
   return {};
 }
 
-Engine::JobRun* Engine::job_run(JobId id) {
+JobRun* Engine::job_run(JobId id) {
   auto it = jobs_.find(id);
   return it == jobs_.end() ? nullptr : &it->second;
 }
@@ -113,7 +112,7 @@ bool Engine::idle() const {
   if (!unwritten_ends_.empty() && !shutting_down()) return false;
   if (shutting_down()) return true;
   if (!hooks_.empty() || !hook_ends_.empty()) return false;
-  if (halted_) return true;
+  if (scheduler_.halted()) return true;
   for (auto& [id, job] : jobs_) {
     if (job.counts[static_cast<int>(TaskState::Pending)] > 0) return false;
   }
@@ -150,7 +149,7 @@ void Engine::shutdown(int sig) {
 }
 
 void Engine::halt(bool stop_running) {
-  halted_ = true;
+  scheduler_.halt();
   if (stop_running) {
     std::int64_t deadline = monotonic_ms() + opt_.grace.count();
     for (auto& [pid, a] : running_) {
@@ -253,13 +252,8 @@ void Engine::finish(Attempt& a, Exit exit) {
   unwritten_ends_.push_back(UnwrittenEnd{a.task, to, exit, a.spec.retries, now, retry_at});
   // An ended task has no process left to record.
   std::erase_if(unrecorded_pids_, [task = a.task](const UnrecordedPid& p) { return p.task == task; });
-  if (auto* job = job_run(a.job)) {
-    --job->running;
-    --job->counts[static_cast<int>(TaskState::Running)];
-    ++job->counts[static_cast<int>(to)];
-  }
+  scheduler_.release(a.slot, job_run(a.job), to);
   ended_logs_.push_back(a.task);  // released once the next tasks have started: see process()
-  slot_busy_[static_cast<std::size_t>(a.slot - 1)] = false;
   pool_.give_back(a.alloc);
   if (on_task_end) {
     on_task_end(TaskEnd{a.job, a.task, a.index, a.attempt, to, exit, a.start_ms, now, &a.spec.argv});
@@ -267,72 +261,36 @@ void Engine::finish(Attempt& a, Exit exit) {
 }
 
 Status Engine::fill_slots() {
-  if (shutting_down() || halted_) return {};
+  if (shutting_down() || halted()) return {};
   check_deadline();
   if (shutting_down()) return {};
   std::int64_t now = now_ms();
-  backoff_until_ = 0;
-  // Higher priority first, then older jobs.
-  std::vector<JobRun*> order;
-  for (auto& [id, job] : jobs_) order.push_back(&job);
-  std::stable_sort(order.begin(), order.end(), [](const JobRun* x, const JobRun* y) {
-    return x->row.spec.priority > y->row.spec.priority;
-  });
   JR_TRY(settle_dependencies());
-  for (JobRun* job : order) {
-    if (job->row.paused || job->row.cancelled) continue;
-    if (job->row.spec.after_job) {
-      auto* dep = job_run(job->row.spec.after_job);
-      if (!dep || dep->counts[static_cast<int>(TaskState::Succeeded)] == 0 ||
-          dep->running > 0 || dep->counts[static_cast<int>(TaskState::Pending)] > 0 ||
-          dep->counts[static_cast<int>(TaskState::Interrupted)] > 0) {
-        continue;
-      }
-    }
-    while (job->running < std::max(1, job->row.spec.parallelism) &&
-           static_cast<int>(running_.size() + starting_.size()) < opt_.workers) {
-      if (job->queue.empty()) {
-        if (job->counts[static_cast<int>(TaskState::Pending)] == 0) break;
-        auto batch = store_.runnable(job->row.id, kQueueBatch, now);
-        if (!batch) return batch.error();
-        if (batch->empty()) {
-          auto at = store_.next_backoff(job->row.id);
-          if (!at) return at.error();
-          if (*at) backoff_until_ = backoff_until_ ? std::min(backoff_until_, **at) : **at;
-          break;
-        }
-        for (auto& t : *batch) job->queue.push_back(std::move(t));
-      }
-      // Head of line: a task waits for its cores, GPUs and memory; later ones wait behind it.
-      if (!pool_.can_start(job->queue.front().spec)) break;
-      if (opt_.deadline_ms && !ends_before_deadline(*job)) break;
-      RunnableTask t = std::move(job->queue.front());
-      job->queue.pop_front();
-      auto slot_it = std::find(slot_busy_.begin(), slot_busy_.end(), false);
-      int slot = static_cast<int>(slot_it - slot_busy_.begin()) + 1;
-      auto attempt = store_.start_task(t.id, slot, now);
-      if (!attempt) return attempt.error();
-      *slot_it = true;
-      if (board_) board_->reset_slot(static_cast<std::uint32_t>(slot - 1), static_cast<std::uint64_t>(t.id),
-                                     static_cast<std::uint32_t>(*attempt));
-      auto a = std::make_unique<Attempt>();
-      a->task = t.id;
-      a->job = job->row.id;
-      a->index = t.index;
-      a->attempt = *attempt;
-      a->slot = slot;
-      a->failures = t.failures;
-      a->alloc = pool_.take(t.spec);
-      a->spec = std::move(t.spec);
-      a->start_ms = now;
-      ++job->running;
-      --job->counts[static_cast<int>(TaskState::Pending)];
-      ++job->counts[static_cast<int>(TaskState::Running)];
-      starting_.push_back(std::move(a));
-    }
-  }
-  return {};
+  return scheduler_.fill(jobs_, now, *this, [this, now](JobRun& job, RunnableTask t, int slot) -> Status {
+    auto attempt = store_.start_task(t.id, slot, now);
+    if (!attempt) return attempt.error();
+    if (board_) board_->reset_slot(static_cast<std::uint32_t>(slot - 1), static_cast<std::uint64_t>(t.id),
+                                   static_cast<std::uint32_t>(*attempt));
+    auto a = std::make_unique<Attempt>();
+    a->task = t.id;
+    a->job = job.row.id;
+    a->index = t.index;
+    a->attempt = *attempt;
+    a->slot = slot;
+    a->failures = t.failures;
+    a->alloc = pool_.take(t.spec);
+    a->spec = std::move(t.spec);
+    a->start_ms = now;
+    starting_.push_back(std::move(a));
+    return {};
+  });
 }
+
+Result<std::vector<RunnableTask>> Engine::runnable(JobId job, int limit, std::int64_t now) {
+  return store_.runnable(job, limit, now);
+}
+
+Result<std::optional<std::int64_t>> Engine::next_backoff(JobId job) { return store_.next_backoff(job); }
 
 std::vector<std::string> Engine::environment(const Attempt& a) const {
   std::vector<std::string> env;
@@ -439,7 +397,9 @@ std::int64_t Engine::next_deadline() const {
     consider(monotonic_ms() + std::max<std::int64_t>(1, opt_.deadline_ms - opt_.grace.count() - now_ms()));
   }
   // Backoff is kept in wall-clock time in the store; convert to the monotonic clock.
-  if (backoff_until_ && !store_failure_) consider(monotonic_ms() + std::max<std::int64_t>(1, backoff_until_ - now_ms()));
+  if (std::int64_t backoff_until = scheduler_.backoff_until(); backoff_until && !store_failure_) {
+    consider(monotonic_ms() + std::max<std::int64_t>(1, backoff_until - now_ms()));
+  }
   return next;
 }
 

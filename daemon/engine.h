@@ -20,7 +20,6 @@
 #include <signal.h>
 
 #include <cstdint>
-#include <deque>
 #include <filesystem>
 #include <functional>
 #include <map>
@@ -35,6 +34,7 @@
 #include "daemon/containment.h"
 #include "daemon/event_loop.h"
 #include "daemon/resources.h"
+#include "daemon/scheduler.h"
 #include "daemon/state_place.h"
 #include "daemon/task_logs.h"
 #include "daemon/work_dirs.h"
@@ -83,13 +83,15 @@ struct TaskEnd {
   const std::vector<std::string>* argv = nullptr;
 };
 
-class Engine {
+// The Engine asks its Scheduler (daemon/scheduler.h) which task starts next and where, and is
+// the scheduler's Source: the store's pending tasks and the deadline's verdict.
+class Engine : private Scheduler::Source {
  public:
   // `containment` is how every task's processes are kept together (daemon/containment.h).
   Engine(Store& store, EventLoop& loop, EngineOptions options, Containment containment);
   // Creates the progress board when options name one; Io error when it cannot.
   Status open_board();
-  ~Engine();
+  ~Engine() override;
 
   // Kills what a dead engine left running (when `place` says it can be this store's own) and
   // marks those tasks interrupted; records `here` as this engine's place.
@@ -117,7 +119,7 @@ class Engine {
   // running task's process group (SIGKILL after the grace period) and records those tasks as
   // interrupted, for a later run to resume. Tasks that end on their own are recorded as usual.
   void halt(bool stop_running);
-  bool halted() const { return halted_; }
+  bool halted() const { return scheduler_.halted(); }
   // True when nothing runs and no added job has work left (or a shutdown has completed), and
   // the store holds every end the engine saw (unless it is shutting down). A running
   // --on-finish hook keeps the engine busy, except in a shutdown, which leaves it be.
@@ -171,15 +173,6 @@ class Engine {
   const std::filesystem::path& state_dir() const { return opt_.state_dir; }
 
  private:
-  struct JobRun {
-    JobRow row;
-    StateCounts counts{};
-    std::deque<RunnableTask> queue;
-    int running = 0;
-    std::int64_t median_ms = 0;       // of finished attempts, for the deadline
-    std::int64_t median_at = 0;       // monotonic time it was computed
-    bool ended = false;               // nothing left to run when last looked at (daemon/job_end.cpp)
-  };
   struct Attempt {
     TaskId task = 0;
     JobId job = 0;
@@ -235,7 +228,12 @@ class Engine {
   Status write_end(const UnwrittenEnd& end);
   void unplace();
   bool store_write_due() const;
+  // Places the tasks the scheduler chooses (into starting_), their rows marked running.
   Status fill_slots();
+  // Scheduler::Source.
+  Result<std::vector<RunnableTask>> runnable(JobId job, int limit, std::int64_t now_ms) override;
+  Result<std::optional<std::int64_t>> next_backoff(JobId job) override;
+  bool ends_in_time(JobRun& job) override;
   Status spawn(Attempt& a);
   void check_timers();
   std::int64_t next_deadline() const;
@@ -275,7 +273,6 @@ class Engine {
   // spawned yet: in the order placed. Empty between turns: process() spawns them (or unplace()
   // puts them back) in the turn that placed them.
   std::vector<std::unique_ptr<Attempt>> starting_;
-  std::vector<bool> slot_busy_;
   std::vector<Reaped> reaped_;
   // Running --on-finish hooks: children of the engine that are not tasks, reaped by reap() and
   // spared by kill_orphans.
@@ -294,13 +291,11 @@ class Engine {
   };
   std::vector<UnrecordedPid> unrecorded_pids_;
   std::int64_t flush_pids_at_ = 0;
-  std::int64_t backoff_until_ = 0;  // wall clock; 0: no task waits for a retry
   std::vector<UnwrittenEnd> unwritten_ends_;
   std::optional<Error> store_failure_;
   std::int64_t store_retry_at_ = 0;  // monotonic
   std::int64_t store_retry_delay_ms_ = 0;
   int shutdown_signal_ = 0;
-  bool halted_ = false;
   Millis tick_every_{0};
   std::function<void()> tick_;
   std::int64_t next_tick_at_ = 0;  // monotonic
@@ -308,6 +303,7 @@ class Engine {
   bool wake_now_ = false;
   std::unique_ptr<board::Board> board_;
   ResourcePool pool_;
+  Scheduler scheduler_;  // reads pool_
   TaskLogs logs_;
   std::vector<TaskId> ended_logs_;
   std::int64_t engine_peak_rss_kb_ = 0;  // the engine's own peak RSS when last asked  // tasks whose logs are to be released (TaskLogs::release)

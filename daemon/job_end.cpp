@@ -9,7 +9,7 @@ namespace jr {
 bool Engine::job_has_ended(const JobRun& job) const {
   auto n = [&job](TaskState s) { return job.counts[static_cast<std::size_t>(s)]; };
   if (job.running > 0 || n(TaskState::Running) > 0) return false;
-  return halted_ || n(TaskState::Pending) + n(TaskState::Interrupted) == 0;
+  return halted() || n(TaskState::Pending) + n(TaskState::Interrupted) == 0;
 }
 
 void Engine::notice_job_ends() {

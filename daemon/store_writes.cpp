@@ -107,12 +107,10 @@ void Engine::unplace() {
   // the order they were taken.
   for (auto it = starting_.rbegin(); it != starting_.rend(); ++it) {
     Attempt& a = **it;
-    slot_busy_[static_cast<std::size_t>(a.slot - 1)] = false;
     pool_.give_back(a.alloc);
-    if (JobRun* job = job_run(a.job)) {
-      --job->running;
-      --job->counts[static_cast<int>(TaskState::Running)];
-      ++job->counts[static_cast<int>(TaskState::Pending)];
+    JobRun* job = job_run(a.job);
+    scheduler_.release(a.slot, job, TaskState::Pending);
+    if (job) {
       RunnableTask t;
       t.id = a.task;
       t.job = a.job;
