@@ -36,6 +36,7 @@
 #include "daemon/resources.h"
 #include "daemon/scheduler.h"
 #include "daemon/state_place.h"
+#include "daemon/supervisor.h"
 #include "daemon/task_logs.h"
 #include "daemon/work_dirs.h"
 #include "storage/checkpoints.h"
@@ -84,7 +85,8 @@ struct TaskEnd {
 };
 
 // The Engine asks its Scheduler (daemon/scheduler.h) which task starts next and where, and is
-// the scheduler's Source: the store's pending tasks and the deadline's verdict.
+// the scheduler's Source: the store's pending tasks and the deadline's verdict. Its Supervisor
+// (daemon/supervisor.h) spawns, reaps, signals and kills the attempts' processes.
 class Engine : private Scheduler::Source {
  public:
   // `containment` is how every task's processes are kept together (daemon/containment.h).
@@ -173,33 +175,7 @@ class Engine : private Scheduler::Source {
   const std::filesystem::path& state_dir() const { return opt_.state_dir; }
 
  private:
-  struct Attempt {
-    TaskId task = 0;
-    JobId job = 0;
-    std::int64_t index = 0;
-    int attempt = 0;
-    int slot = 0;
-    pid_t pid = 0;
-    std::int64_t proc_start = 0;  // known start time (process_start_time's unit); 0: unknown
-    int failures = 0;
-    TaskSpec spec;
-    std::int64_t start_ms = 0;
-    std::int64_t timeout_at = 0;  // monotonic; 0: none
-    std::int64_t kill_at = 0;     // monotonic; 0: not signalled yet
-    bool timed_out = false;
-    bool cancelled = false;
-    bool stalled = false;
-    bool halted = false;           // stopped by halt(true)
-    int samples = 0;
-    std::int64_t peak_sampled_kb = 0;  // the largest RSS the sampler saw
-    std::optional<Containment::CpuTime> cpu_at_start;  // its slot group's, when it has one
-    Allocation alloc;
-  };
-  struct Reaped {
-    pid_t pid;
-    Exit exit;
-    std::int64_t held_until = 0;  // monotonic; see hold_kill_like_exits()
-  };
+  using Reaped = Supervisor::Reaped;
 
   // An end seen and not yet in the store: written by write_turn, again after a failure.
   struct UnwrittenEnd {
@@ -212,7 +188,6 @@ class Engine : private Scheduler::Source {
   };
 
   void on_signal(const signalfd_siginfo& info);
-  void reap();
   // Whether an exit looks like the task was killed by a signal it was not sent by us.
   bool killed_from_outside(const Attempt& a, const Exit& exit) const;
   Status process();
@@ -235,7 +210,6 @@ class Engine : private Scheduler::Source {
   Result<std::optional<std::int64_t>> next_backoff(JobId job) override;
   bool ends_in_time(JobRun& job) override;
   Status spawn(Attempt& a);
-  void check_timers();
   std::int64_t next_deadline() const;
   std::vector<std::string> environment(const Attempt& a) const;
   JobRun* job_run(JobId id);
@@ -264,20 +238,14 @@ class Engine : private Scheduler::Source {
   EventLoop& loop_;
   EngineOptions opt_;
   Containment containment_;
-  bool orphans_possible_ = false;  // a task ended since the last kill_orphans (Subreaper kind)
+  Supervisor supervisor_;  // uses containment_
   std::vector<std::string> base_env_;
   std::map<JobId, JobRun> jobs_;
-  // Attempts with a process, by its pid (the leader of the task's process group).
-  std::unordered_map<pid_t, std::unique_ptr<Attempt>> running_;
   // Attempts placed in a slot by fill_slots, their rows being committed as running, not
   // spawned yet: in the order placed. Empty between turns: process() spawns them (or unplace()
-  // puts them back) in the turn that placed them.
+  // puts them back) in the turn that placed them. The attempts that have a process are the
+  // supervisor's (Supervisor::running).
   std::vector<std::unique_ptr<Attempt>> starting_;
-  std::vector<Reaped> reaped_;
-  // Running --on-finish hooks: children of the engine that are not tasks, reaped by reap() and
-  // spared by kill_orphans.
-  std::unordered_map<pid_t, JobId> hooks_;
-  std::vector<std::pair<JobId, Status>> hook_ends_;
   // Exits held back briefly: when a whole allocation is signalled (Slurm's requeue sends TERM
   // to every process of the job, in no fixed order), a task may die before the engine gets
   // its own signal; that task was interrupted, not failed.

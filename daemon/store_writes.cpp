@@ -29,7 +29,7 @@ constexpr std::int64_t kSignOfLifeMs = 1000;
 bool Engine::store_write_due() const {
   if (!store_failure_) return true;
   // Once jr stops and nothing runs any more, one last attempt before it exits.
-  return monotonic_ms() >= store_retry_at_ || (shutting_down() && running_.empty());
+  return monotonic_ms() >= store_retry_at_ || (shutting_down() && supervisor_.running().empty());
 }
 
 Status Engine::write_end(const UnwrittenEnd& e) {
@@ -64,13 +64,13 @@ Status Engine::write_turn(bool place_tasks) {
   for (auto& e : unwritten_ends_) JR_TRY(write_end(e));
   if (place_tasks) {
     if (opt_.sample_every.count() > 0 && monotonic_ms() >= next_sample_at_) JR_TRY(sample(true));
-    if (!running_.empty() && monotonic_ms() >= next_seen_at_) {
+    if (!supervisor_.running().empty() && monotonic_ms() >= next_seen_at_) {
       next_seen_at_ = monotonic_ms() + kSignOfLifeMs;
       JR_TRY(record_engine_seen(store_, now_ms()));
     }
     JR_TRY(fill_slots());
     // Held back by the deadline with nothing left running: stop now, as at the deadline.
-    if (deadline_blocked_ && running_.empty() && starting_.empty() && !shutting_down()) {
+    if (deadline_blocked_ && supervisor_.running().empty() && starting_.empty() && !shutting_down()) {
       stopped_for_deadline_ = true;
       shutdown(SIGTERM);
     }
