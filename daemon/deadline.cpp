@@ -25,6 +25,8 @@ bool Engine::ends_before_deadline(JobRun& job) {
   return false;
 }
 
+bool Engine::ends_in_time(JobRun& job) { return !opt_.deadline_ms || ends_before_deadline(job); }
+
 void Engine::check_deadline() {
   if (!opt_.deadline_ms || shutting_down()) return;
   if (now_ms() < opt_.deadline_ms - opt_.grace.count()) return;

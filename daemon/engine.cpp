@@ -1,17 +1,13 @@
 #include "daemon/engine.h"
 
-#include <fcntl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cstring>
 
-#include "daemon/on_finish.h"
 #include "daemon/outputs.h"
-#include "daemon/proc.h"
 #include "jr/board.hpp"
 #include "daemon/spawn.h"
 #include "daemon/timeout_detail.h"
@@ -25,7 +21,6 @@ extern char** environ;
 namespace jr {
 namespace {
 
-constexpr int kQueueBatch = 256;
 // A spawned task's pid is committed with the first turn's transitions this long after its
 // start, unless it has ended by then (most short tasks): until then, recovery finds the task by
 // its JR_RUN token.
@@ -33,9 +28,6 @@ constexpr std::int64_t kPidFlushDelayMs = 20;
 // How long a task's death by SIGTERM, SIGINT or SIGKILL that jr did not send waits for jr's own
 // shutdown signal before it counts as a failure.
 constexpr std::int64_t kHoldKilledExitMs = 500;
-std::int64_t tv_ms(const timeval& tv) {
-  return static_cast<std::int64_t>(tv.tv_sec) * 1000 + tv.tv_usec / 1000;
-}
 
 }  // namespace
 
@@ -44,7 +36,9 @@ Engine::Engine(Store& store, EventLoop& loop, EngineOptions options, Containment
       loop_(loop),
       opt_(std::move(options)),
       containment_(std::move(containment)),
+      supervisor_(containment_, opt_.grace),
       pool_(opt_.capacity, opt_.pin),
+      scheduler_(opt_.workers, pool_),
       logs_(state_files::logs(opt_.state_dir)),
       work_dirs_(state_files::work(opt_.state_dir), std::max(1, opt_.workers)) {
   // jr's own variables are set per task; systemd's hand-over variables name this process's
@@ -54,7 +48,6 @@ Engine::Engine(Store& store, EventLoop& loop, EngineOptions options, Containment
                std::strncmp(*e, "LISTEN_", 7) == 0;
     if (!own) base_env_.emplace_back(*e);
   }
-  slot_busy_.assign(static_cast<std::size_t>(std::max(1, opt_.workers)), false);
   // Tasks find the jr that runs them (jr progress, jr checkpoint save) without relying on PATH:
   // this binary when it is jr, else the jr beside it (jrd).
   std::error_code ec;
@@ -71,14 +64,14 @@ Engine::~Engine() { loop_.on_signal(nullptr); }
 Status Engine::open_board() {
   if (opt_.board_path.empty()) return {};
   std::string err;
-  auto b = board::Board::create(opt_.board_path, static_cast<std::uint32_t>(slot_busy_.size()),
+  auto b = board::Board::create(opt_.board_path, static_cast<std::uint32_t>(scheduler_.slots()),
                                 static_cast<std::uint32_t>(::getpid()), &err);
   if (!b) return make_error(ErrorCode::Io, err);
   board_ = std::make_unique<board::Board>(std::move(*b));
   return {};
 }
 
-Engine::JobRun* Engine::job_run(JobId id) {
+JobRun* Engine::job_run(JobId id) {
   auto it = jobs_.find(id);
   return it == jobs_.end() ? nullptr : &it->second;
 }
@@ -109,11 +102,11 @@ StateCounts Engine::counts(JobId id) const {
 }
 
 bool Engine::idle() const {
-  if (!running_.empty()) return false;
+  if (!supervisor_.running().empty()) return false;
   if (!unwritten_ends_.empty() && !shutting_down()) return false;
   if (shutting_down()) return true;
-  if (!hooks_.empty() || !hook_ends_.empty()) return false;
-  if (halted_) return true;
+  if (supervisor_.hooks_running()) return false;
+  if (scheduler_.halted()) return true;
   for (auto& [id, job] : jobs_) {
     if (job.counts[static_cast<int>(TaskState::Pending)] > 0) return false;
   }
@@ -122,7 +115,7 @@ bool Engine::idle() const {
 
 void Engine::on_signal(const signalfd_siginfo& info) {
   if (info.ssi_signo == SIGCHLD) {
-    reap();
+    supervisor_.reap();
   } else {
     shutdown(static_cast<int>(info.ssi_signo));
   }
@@ -136,76 +129,27 @@ void Engine::shutdown(int sig) {
   if (shutdown_signal_ != 0 && !now) return;
   if (shutdown_signal_ == 0) shutdown_signal_ = sig;
   std::int64_t deadline = monotonic_ms() + opt_.grace.count();
-  for (auto& [pid, a] : running_) {
-    if (pid <= 0) continue;  // placed, not yet spawned
-    if (now) {
-      ::kill(-pid, SIGKILL);
-      containment_.kill_slot(a->slot);
-    } else {
-      ::kill(-pid, sig);
-      a->kill_at = deadline;
-    }
+  // An attempt placed but not spawned yet is left as it is.
+  for (auto& [pid, a] : supervisor_.running()) {
+    if (now) supervisor_.kill_now(*a);
+    else supervisor_.stop(*a, sig, deadline);
   }
   wake_now_ = true;
 }
 
 void Engine::halt(bool stop_running) {
-  halted_ = true;
+  scheduler_.halt();
   if (stop_running) {
     std::int64_t deadline = monotonic_ms() + opt_.grace.count();
-    for (auto& [pid, a] : running_) {
+    for (auto& [pid, a] : supervisor_.running()) {
       if (a->kill_at != 0 || a->halted) continue;
       a->halted = true;
-      if (pid <= 0) continue;  // a placeholder, not spawned yet
-      ::kill(-pid, SIGTERM);
-      a->kill_at = deadline;
+      supervisor_.stop(*a, SIGTERM, deadline);
     }
+    // Not signalled, having no process yet: its failure is recorded as interrupted.
+    for (auto& a : starting_) a->halted = true;
   }
   wake_now_ = true;
-}
-
-void Engine::reap() {
-  for (;;) {
-    siginfo_t info{};
-    if (waitid(P_ALL, 0, &info, WEXITED | WNOHANG | WNOWAIT) != 0 || info.si_pid == 0) return;
-    pid_t pid = info.si_pid;
-    // The leader is still an unreaped zombie, so its pid, and with it the process group, cannot
-    // have been reused: kill what the task left behind before reaping, its group and its slot's
-    // cgroup. A task's processes never outlive the record that says it runs. (Another child is
-    // a descendant that escaped a task and was reparented to the engine, a subreaper.)
-    auto it = running_.find(pid);
-    if (it != running_.end()) {
-      containment_.end_slot(it->second->slot);
-      ::kill(-pid, SIGKILL);
-    }
-    orphans_possible_ = true;
-    int status = 0;
-    rusage ru{};
-    if (wait4(pid, &status, 0, &ru) != pid) return;
-    if (auto hook = hooks_.find(pid); hook != hooks_.end()) {
-      hook_ends_.emplace_back(hook->second, on_finish_outcome(status));
-      hooks_.erase(hook);
-      continue;
-    }
-    Reaped r{pid, {}};
-    if (WIFEXITED(status)) {
-      r.exit.exit_code = WEXITSTATUS(status);
-    } else if (WIFSIGNALED(status)) {
-      r.exit.signal = WTERMSIG(status);
-    }
-    r.exit.utime_ms = tv_ms(ru.ru_utime);
-    r.exit.stime_ms = tv_ms(ru.ru_stime);
-    r.exit.maxrss_kb = ru.ru_maxrss;
-    // The slot group's count also holds what escaped descendants used, which rusage misses.
-    if (it != running_.end() && it->second->cpu_at_start) {
-      if (auto end = containment_.slot_cpu(it->second->slot)) {
-        const auto& start = *it->second->cpu_at_start;
-        r.exit.utime_ms = std::max(r.exit.utime_ms, (end->user_us - start.user_us) / 1000);
-        r.exit.stime_ms = std::max(r.exit.stime_ms, (end->system_us - start.system_us) / 1000);
-      }
-    }
-    reaped_.push_back(std::move(r));
-  }
 }
 
 bool Engine::killed_from_outside(const Attempt& a, const Exit& exit) const {
@@ -252,88 +196,45 @@ void Engine::finish(Attempt& a, Exit exit) {
   unwritten_ends_.push_back(UnwrittenEnd{a.task, to, exit, a.spec.retries, now, retry_at});
   // An ended task has no process left to record.
   std::erase_if(unrecorded_pids_, [task = a.task](const UnrecordedPid& p) { return p.task == task; });
-  if (auto* job = job_run(a.job)) {
-    --job->running;
-    --job->counts[static_cast<int>(TaskState::Running)];
-    ++job->counts[static_cast<int>(to)];
-  }
+  scheduler_.release(a.slot, job_run(a.job), to);
   ended_logs_.push_back(a.task);  // released once the next tasks have started: see process()
-  slot_busy_[static_cast<std::size_t>(a.slot - 1)] = false;
   pool_.give_back(a.alloc);
   if (on_task_end) {
     on_task_end(TaskEnd{a.job, a.task, a.index, a.attempt, to, exit, a.start_ms, now, &a.spec.argv});
   }
 }
 
-Status Engine::fill_slots(std::vector<Attempt*>* started) {
-  if (shutting_down() || halted_) return {};
+Status Engine::fill_slots() {
+  if (shutting_down() || halted()) return {};
   check_deadline();
   if (shutting_down()) return {};
   std::int64_t now = now_ms();
-  backoff_until_ = 0;
-  // Higher priority first, then older jobs.
-  std::vector<JobRun*> order;
-  for (auto& [id, job] : jobs_) order.push_back(&job);
-  std::stable_sort(order.begin(), order.end(), [](const JobRun* x, const JobRun* y) {
-    return x->row.spec.priority > y->row.spec.priority;
-  });
   JR_TRY(settle_dependencies());
-  for (JobRun* job : order) {
-    if (job->row.paused || job->row.cancelled) continue;
-    if (job->row.spec.after_job) {
-      auto* dep = job_run(job->row.spec.after_job);
-      if (!dep || dep->counts[static_cast<int>(TaskState::Succeeded)] == 0 ||
-          dep->running > 0 || dep->counts[static_cast<int>(TaskState::Pending)] > 0 ||
-          dep->counts[static_cast<int>(TaskState::Interrupted)] > 0) {
-        continue;
-      }
-    }
-    while (job->running < std::max(1, job->row.spec.parallelism) &&
-           static_cast<int>(running_.size()) < opt_.workers) {
-      if (job->queue.empty()) {
-        if (job->counts[static_cast<int>(TaskState::Pending)] == 0) break;
-        auto batch = store_.runnable(job->row.id, kQueueBatch, now);
-        if (!batch) return batch.error();
-        if (batch->empty()) {
-          auto at = store_.next_backoff(job->row.id);
-          if (!at) return at.error();
-          if (*at) backoff_until_ = backoff_until_ ? std::min(backoff_until_, **at) : **at;
-          break;
-        }
-        for (auto& t : *batch) job->queue.push_back(std::move(t));
-      }
-      // Head of line: a task waits for its cores, GPUs and memory; later ones wait behind it.
-      if (!pool_.can_start(job->queue.front().spec)) break;
-      if (opt_.deadline_ms && !ends_before_deadline(*job)) break;
-      RunnableTask t = std::move(job->queue.front());
-      job->queue.pop_front();
-      auto slot_it = std::find(slot_busy_.begin(), slot_busy_.end(), false);
-      int slot = static_cast<int>(slot_it - slot_busy_.begin()) + 1;
-      auto attempt = store_.start_task(t.id, slot, now);
-      if (!attempt) return attempt.error();
-      *slot_it = true;
-      if (board_) board_->reset_slot(static_cast<std::uint32_t>(slot - 1), static_cast<std::uint64_t>(t.id),
-                                     static_cast<std::uint32_t>(*attempt));
-      auto a = std::make_unique<Attempt>();
-      a->task = t.id;
-      a->job = job->row.id;
-      a->index = t.index;
-      a->attempt = *attempt;
-      a->slot = slot;
-      a->failures = t.failures;
-      a->alloc = pool_.take(t.spec);
-      a->spec = std::move(t.spec);
-      a->start_ms = now;
-      ++job->running;
-      --job->counts[static_cast<int>(TaskState::Pending)];
-      ++job->counts[static_cast<int>(TaskState::Running)];
-      started->push_back(a.get());
-      // Keyed by pid once spawned; until then by a placeholder unique per task.
-      running_.emplace(-static_cast<pid_t>(started->size()), std::move(a));
-    }
-  }
-  return {};
+  return scheduler_.fill(jobs_, now, *this, [this, now](JobRun& job, RunnableTask t, int slot) -> Status {
+    auto attempt = store_.start_task(t.id, slot, now);
+    if (!attempt) return attempt.error();
+    if (board_) board_->reset_slot(static_cast<std::uint32_t>(slot - 1), static_cast<std::uint64_t>(t.id),
+                                   static_cast<std::uint32_t>(*attempt));
+    auto a = std::make_unique<Attempt>();
+    a->task = t.id;
+    a->job = job.row.id;
+    a->index = t.index;
+    a->attempt = *attempt;
+    a->slot = slot;
+    a->failures = t.failures;
+    a->alloc = pool_.take(t.spec);
+    a->spec = std::move(t.spec);
+    a->start_ms = now;
+    starting_.push_back(std::move(a));
+    return {};
+  });
 }
+
+Result<std::vector<RunnableTask>> Engine::runnable(JobId job, int limit, std::int64_t now) {
+  return store_.runnable(job, limit, now);
+}
+
+Result<std::optional<std::int64_t>> Engine::next_backoff(JobId job) { return store_.next_backoff(job); }
 
 std::vector<std::string> Engine::environment(const Attempt& a) const {
   std::vector<std::string> env;
@@ -383,50 +284,17 @@ Status Engine::spawn(Attempt& a) {
   req.stdout_path = logs_.stdout_path(a.task).string();
   req.stderr_path = logs_.stderr_path(a.task).string();
   req.cpu_ids = a.alloc.cpu_ids;
-  req.cgroup_fd = containment_.slot_group_fd(a.slot);
-  a.cpu_at_start = containment_.slot_cpu(a.slot);
-  req.subreaper = containment_.kind() == Containment::Kind::Subreaper;
-  std::int64_t before = boot_ticks_now();
-  auto pid = spawn_task(req);
-  std::int64_t after = boot_ticks_now();
-  if (pid) {
-    a.pid = *pid;
-    a.proc_start = before == after ? before : 0;
-    if (a.spec.timeout_ms > 0) a.timeout_at = monotonic_ms() + a.spec.timeout_ms;
-    return {};
-  }
-  // The command could not start: say why in its log, then record it as exit 127, as a shell does.
-  int fd = ::open(req.stderr_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
-  if (fd >= 0) {
-    std::string line = "jr: " + pid.error().message + "\n";
-    (void)!::write(fd, line.data(), line.size());
-    ::close(fd);
-  }
-  return pid.error();
-}
-
-void Engine::check_timers() {
-  std::int64_t now = monotonic_ms();
-  for (auto& [pid, a] : running_) {
-    if (a->pid <= 0) continue;
-    if (a->kill_at == 0 && a->timeout_at && now >= a->timeout_at) {
-      a->timed_out = true;
-      ::kill(-a->pid, SIGTERM);
-      a->kill_at = now + opt_.grace.count();
-    } else if (a->kill_at && now >= a->kill_at) {
-      ::kill(-a->pid, SIGKILL);
-      containment_.kill_slot(a->slot);
-    }
-  }
+  return supervisor_.spawn(a, std::move(req));
 }
 
 std::int64_t Engine::next_deadline() const {
-  if (wake_now_ || !reaped_.empty()) return 0;
+  if (wake_now_ || supervisor_.has_reaped()) return 0;
   std::int64_t next = -1;
   auto consider = [&next](std::int64_t t) {
     if (t > 0 && (next < 0 || t < next)) next = t;
   };
-  for (auto& [pid, a] : running_) {
+  const auto& running = supervisor_.running();
+  for (auto& [pid, a] : running) {
     if (a->kill_at) consider(a->kill_at + 1);
     else consider(a->timeout_at);
   }
@@ -434,14 +302,16 @@ std::int64_t Engine::next_deadline() const {
   if (store_failure_) consider(store_retry_at_);
   else if (!unrecorded_pids_.empty()) consider(flush_pids_at_);
   for (auto& r : held_) consider(r.held_until);
-  if (!running_.empty() && opt_.sample_every.count() > 0) consider(next_sample_at_);
-  if (!running_.empty()) consider(next_seen_at_);
-  if (!running_.empty() && tick_) consider(next_tick_at_);
+  if (!running.empty() && opt_.sample_every.count() > 0) consider(next_sample_at_);
+  if (!running.empty()) consider(next_seen_at_);
+  if (!running.empty() && tick_) consider(next_tick_at_);
   if (opt_.deadline_ms && !shutting_down()) {
     consider(monotonic_ms() + std::max<std::int64_t>(1, opt_.deadline_ms - opt_.grace.count() - now_ms()));
   }
   // Backoff is kept in wall-clock time in the store; convert to the monotonic clock.
-  if (backoff_until_ && !store_failure_) consider(monotonic_ms() + std::max<std::int64_t>(1, backoff_until_ - now_ms()));
+  if (std::int64_t backoff_until = scheduler_.backoff_until(); backoff_until && !store_failure_) {
+    consider(monotonic_ms() + std::max<std::int64_t>(1, backoff_until - now_ms()));
+  }
   return next;
 }
 
@@ -462,65 +332,50 @@ Status Engine::turn() {
 }
 
 Status Engine::process() {
-  check_timers();
+  supervisor_.check_timers();
   check_deadline();
   std::int64_t mono = monotonic_ms();
+  std::vector<Reaped> reaped = supervisor_.take_reaped();
   for (auto it = held_.begin(); it != held_.end();) {
     if (shutting_down() || mono >= it->held_until) {
-      reaped_.push_back(*it);
+      reaped.push_back(*it);
       it = held_.erase(it);
     } else {
       ++it;
     }
   }
-  for (auto& r : reaped_) {
-    auto it = running_.find(r.pid);
-    if (it == running_.end()) continue;
+  auto& running = supervisor_.running();
+  for (auto& r : reaped) {
+    auto it = running.find(r.pid);
+    if (it == running.end()) continue;
     if (r.held_until == 0 && !shutting_down() && killed_from_outside(*it->second, r.exit)) {
       r.held_until = mono + kHoldKilledExitMs;
       held_.push_back(r);
       continue;
     }
     finish(*it->second, r.exit);
-    running_.erase(it);
+    running.erase(it);
   }
-  reaped_.clear();
-  if (orphans_possible_ && containment_.kind() == Containment::Kind::Subreaper) {
-    // What escaped a task that has ended is now the engine's child: kill it. Its own
-    // children come to the engine in turn when it dies, and are killed on that reap.
-    std::vector<pid_t> known;
-    for (auto& [pid, a] : running_) known.push_back(pid);
-    for (auto& r : held_) known.push_back(r.pid);
-    for (auto& [pid, job] : hooks_) known.push_back(pid);
-    kill_orphans(known);
-  }
-  orphans_possible_ = false;
+  std::vector<pid_t> held;
+  for (auto& r : held_) held.push_back(r.pid);
+  supervisor_.kill_orphans_if_any(held);
   // The ends above are written, and the next tasks placed, in one commit (or, while the store
   // cannot be written, kept for the next retry: then nothing starts).
-  std::vector<Attempt*> started;
   if (store_write_due()) {
-    JR_TRY(write(&started));
+    JR_TRY(write(true));
   } else if (opt_.sample_every.count() > 0 && mono >= next_sample_at_) {
     JR_TRY(sample(false));
   }
-  // The rows of `started` are committed as running: now, and only now, start them.
-  std::vector<std::pair<pid_t, std::unique_ptr<Attempt>>> placed;
-  for (auto it = running_.begin(); it != running_.end();) {
-    if (it->first < 0) {
-      placed.emplace_back(0, std::move(it->second));
-      it = running_.erase(it);
-    } else {
-      ++it;
-    }
-  }
+  // The rows of the placed attempts are committed as running: now, and only now, start them.
+  std::vector<std::unique_ptr<Attempt>> placed = std::move(starting_);
+  starting_.clear();
   bool could_not_start = false;
-  for (auto& [unused, a] : placed) {
+  for (auto& a : placed) {
     if (on_task_start) on_task_start(TaskStart{a->job, a->task, a->index, a->attempt});
     auto st = spawn(*a);
     if (st) {
       unrecorded_pids_.push_back({a->task, a->pid, a->proc_start, monotonic_ms() + kPidFlushDelayMs});
-      pid_t pid = a->pid;
-      running_.emplace(pid, std::move(a));
+      supervisor_.watch(std::move(a));
       continue;
     }
     Exit failed;
@@ -532,7 +387,7 @@ Status Engine::process() {
   }
   // Recorded before on_turn_end prints the task's output, as every other end.
   if (could_not_start) {
-    JR_TRY(write(nullptr));
+    JR_TRY(write(false));
     wake_now_ = true;
   }
   for (auto& p : unrecorded_pids_) flush_pids_at_ = flush_pids_at_ ? std::min(flush_pids_at_, p.due) : p.due;
@@ -546,7 +401,7 @@ Status Engine::process() {
     if (!job.queue.empty()) next.push_back(job.queue.front().id);
   }
   for (TaskId task : logs_.lent()) {
-    bool runs = std::any_of(running_.begin(), running_.end(), [task](const auto& r) { return r.second->task == task; });
+    bool runs = std::any_of(running.begin(), running.end(), [task](const auto& r) { return r.second->task == task; });
     if (!runs && std::find(next.begin(), next.end(), task) == next.end()) logs_.release(task);
   }
   for (TaskId task : next) logs_.prepare(task);

@@ -20,7 +20,6 @@
 #include <signal.h>
 
 #include <cstdint>
-#include <deque>
 #include <filesystem>
 #include <functional>
 #include <map>
@@ -35,7 +34,9 @@
 #include "daemon/containment.h"
 #include "daemon/event_loop.h"
 #include "daemon/resources.h"
+#include "daemon/scheduler.h"
 #include "daemon/state_place.h"
+#include "daemon/supervisor.h"
 #include "daemon/task_logs.h"
 #include "daemon/work_dirs.h"
 #include "storage/checkpoints.h"
@@ -83,13 +84,16 @@ struct TaskEnd {
   const std::vector<std::string>* argv = nullptr;
 };
 
-class Engine {
+// The Engine asks its Scheduler (daemon/scheduler.h) which task starts next and where, and is
+// the scheduler's Source: the store's pending tasks and the deadline's verdict. Its Supervisor
+// (daemon/supervisor.h) spawns, reaps, signals and kills the attempts' processes.
+class Engine : private Scheduler::Source {
  public:
   // `containment` is how every task's processes are kept together (daemon/containment.h).
   Engine(Store& store, EventLoop& loop, EngineOptions options, Containment containment);
   // Creates the progress board when options name one; Io error when it cannot.
   Status open_board();
-  ~Engine();
+  ~Engine() override;
 
   // Kills what a dead engine left running (when `place` says it can be this store's own) and
   // marks those tasks interrupted; records `here` as this engine's place.
@@ -117,7 +121,7 @@ class Engine {
   // running task's process group (SIGKILL after the grace period) and records those tasks as
   // interrupted, for a later run to resume. Tasks that end on their own are recorded as usual.
   void halt(bool stop_running);
-  bool halted() const { return halted_; }
+  bool halted() const { return scheduler_.halted(); }
   // True when nothing runs and no added job has work left (or a shutdown has completed), and
   // the store holds every end the engine saw (unless it is shutting down). A running
   // --on-finish hook keeps the engine busy, except in a shutdown, which leaves it be.
@@ -171,42 +175,7 @@ class Engine {
   const std::filesystem::path& state_dir() const { return opt_.state_dir; }
 
  private:
-  struct JobRun {
-    JobRow row;
-    StateCounts counts{};
-    std::deque<RunnableTask> queue;
-    int running = 0;
-    std::int64_t median_ms = 0;       // of finished attempts, for the deadline
-    std::int64_t median_at = 0;       // monotonic time it was computed
-    bool ended = false;               // nothing left to run when last looked at (daemon/job_end.cpp)
-  };
-  struct Attempt {
-    TaskId task = 0;
-    JobId job = 0;
-    std::int64_t index = 0;
-    int attempt = 0;
-    int slot = 0;
-    pid_t pid = 0;
-    std::int64_t proc_start = 0;  // known start time (process_start_time's unit); 0: unknown
-    int failures = 0;
-    TaskSpec spec;
-    std::int64_t start_ms = 0;
-    std::int64_t timeout_at = 0;  // monotonic; 0: none
-    std::int64_t kill_at = 0;     // monotonic; 0: not signalled yet
-    bool timed_out = false;
-    bool cancelled = false;
-    bool stalled = false;
-    bool halted = false;           // stopped by halt(true)
-    int samples = 0;
-    std::int64_t peak_sampled_kb = 0;  // the largest RSS the sampler saw
-    std::optional<Containment::CpuTime> cpu_at_start;  // its slot group's, when it has one
-    Allocation alloc;
-  };
-  struct Reaped {
-    pid_t pid;
-    Exit exit;
-    std::int64_t held_until = 0;  // monotonic; see hold_kill_like_exits()
-  };
+  using Reaped = Supervisor::Reaped;
 
   // An end seen and not yet in the store: written by write_turn, again after a failure.
   struct UnwrittenEnd {
@@ -219,7 +188,6 @@ class Engine {
   };
 
   void on_signal(const signalfd_siginfo& info);
-  void reap();
   // Whether an exit looks like the task was killed by a signal it was not sent by us.
   bool killed_from_outside(const Attempt& a, const Exit& exit) const;
   Status process();
@@ -227,17 +195,21 @@ class Engine {
   // store (unwritten_ends_).
   void finish(Attempt& a, Exit exit);
   // Store writes (daemon/store_writes.cpp). write_turn commits, in one transaction, the pids
-  // due, every unwritten end and, with `started`, the samples due and the tasks started now
-  // (fill_slots). write runs it and turns a store the system refuses to write into the
-  // failure state instead of an error; the tasks placed in `started` are then put back.
-  Status write_turn(std::vector<Attempt*>* started);
-  Status write(std::vector<Attempt*>* started);
+  // due, every unwritten end and, with `place_tasks`, the samples due and the tasks placed now
+  // (fill_slots, into starting_). write runs it and turns a store the system refuses to write
+  // into the failure state instead of an error; the tasks it placed are then put back.
+  Status write_turn(bool place_tasks);
+  Status write(bool place_tasks);
   Status write_end(const UnwrittenEnd& end);
-  void unplace(std::vector<Attempt*>* started);
+  void unplace();
   bool store_write_due() const;
-  Status fill_slots(std::vector<Attempt*>* started);
+  // Places the tasks the scheduler chooses (into starting_), their rows marked running.
+  Status fill_slots();
+  // Scheduler::Source.
+  Result<std::vector<RunnableTask>> runnable(JobId job, int limit, std::int64_t now_ms) override;
+  Result<std::optional<std::int64_t>> next_backoff(JobId job) override;
+  bool ends_in_time(JobRun& job) override;
   Status spawn(Attempt& a);
-  void check_timers();
   std::int64_t next_deadline() const;
   std::vector<std::string> environment(const Attempt& a) const;
   JobRun* job_run(JobId id);
@@ -266,16 +238,14 @@ class Engine {
   EventLoop& loop_;
   EngineOptions opt_;
   Containment containment_;
-  bool orphans_possible_ = false;  // a task ended since the last kill_orphans (Subreaper kind)
+  Supervisor supervisor_;  // uses containment_
   std::vector<std::string> base_env_;
   std::map<JobId, JobRun> jobs_;
-  std::unordered_map<pid_t, std::unique_ptr<Attempt>> running_;
-  std::vector<bool> slot_busy_;
-  std::vector<Reaped> reaped_;
-  // Running --on-finish hooks: children of the engine that are not tasks, reaped by reap() and
-  // spared by kill_orphans.
-  std::unordered_map<pid_t, JobId> hooks_;
-  std::vector<std::pair<JobId, Status>> hook_ends_;
+  // Attempts placed in a slot by fill_slots, their rows being committed as running, not
+  // spawned yet: in the order placed. Empty between turns: process() spawns them (or unplace()
+  // puts them back) in the turn that placed them. The attempts that have a process are the
+  // supervisor's (Supervisor::running).
+  std::vector<std::unique_ptr<Attempt>> starting_;
   // Exits held back briefly: when a whole allocation is signalled (Slurm's requeue sends TERM
   // to every process of the job, in no fixed order), a task may die before the engine gets
   // its own signal; that task was interrupted, not failed.
@@ -289,13 +259,11 @@ class Engine {
   };
   std::vector<UnrecordedPid> unrecorded_pids_;
   std::int64_t flush_pids_at_ = 0;
-  std::int64_t backoff_until_ = 0;  // wall clock; 0: no task waits for a retry
   std::vector<UnwrittenEnd> unwritten_ends_;
   std::optional<Error> store_failure_;
   std::int64_t store_retry_at_ = 0;  // monotonic
   std::int64_t store_retry_delay_ms_ = 0;
   int shutdown_signal_ = 0;
-  bool halted_ = false;
   Millis tick_every_{0};
   std::function<void()> tick_;
   std::int64_t next_tick_at_ = 0;  // monotonic
@@ -303,6 +271,7 @@ class Engine {
   bool wake_now_ = false;
   std::unique_ptr<board::Board> board_;
   ResourcePool pool_;
+  Scheduler scheduler_;  // reads pool_
   TaskLogs logs_;
   std::vector<TaskId> ended_logs_;
   std::int64_t engine_peak_rss_kb_ = 0;  // the engine's own peak RSS when last asked  // tasks whose logs are to be released (TaskLogs::release)

@@ -43,11 +43,10 @@ Result<std::int64_t> Engine::cancel(JobId id, std::optional<std::int64_t> index)
   if (!n) return n.error();
   std::int64_t signalled = 0;
   std::int64_t now = monotonic_ms();
-  for (auto& [pid, a] : running_) {
+  for (auto& [pid, a] : supervisor_.running()) {
     if (a->job != id || (index && a->index != *index) || a->cancelled) continue;
     a->cancelled = true;
-    ::kill(-pid, SIGTERM);
-    a->kill_at = now + opt_.grace.count();
+    supervisor_.stop(*a, SIGTERM, now + opt_.grace.count());
     ++signalled;
   }
   // A job with nothing left to cancel has ended as it ended: the mark would turn a job whose

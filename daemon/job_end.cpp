@@ -9,14 +9,13 @@ namespace jr {
 bool Engine::job_has_ended(const JobRun& job) const {
   auto n = [&job](TaskState s) { return job.counts[static_cast<std::size_t>(s)]; };
   if (job.running > 0 || n(TaskState::Running) > 0) return false;
-  return halted_ || n(TaskState::Pending) + n(TaskState::Interrupted) == 0;
+  return halted() || n(TaskState::Pending) + n(TaskState::Interrupted) == 0;
 }
 
 void Engine::notice_job_ends() {
-  for (auto& [job, outcome] : hook_ends_) {
+  for (auto& [job, outcome] : supervisor_.take_hook_ends()) {
     if (on_finish_end) on_finish_end(job, outcome);
   }
-  hook_ends_.clear();
   // A shutdown interrupts jobs, it does not end them: the next engine runs them on. A job has
   // ended once the store has its ends (daemon/store_writes.cpp), not before.
   if (shutting_down() || !unwritten_ends_.empty()) return;
@@ -26,7 +25,7 @@ void Engine::notice_job_ends() {
     if (ended && !job.ended && !spec.on_finish.empty()) {
       auto pid = start_on_finish(spec.on_finish, spec.cwd, base_env_, id, ended_job_state(job.row, job.counts), job.counts);
       if (pid) {
-        hooks_.emplace(*pid, id);
+        supervisor_.watch_hook(*pid, id);
       } else if (on_finish_end) {
         on_finish_end(id, pid.error());
       }

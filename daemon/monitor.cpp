@@ -29,12 +29,11 @@ Status Engine::sample(bool record) {
   std::int64_t mono = monotonic_ms();
   next_sample_at_ = mono + opt_.sample_every.count();
   std::unordered_map<pid_t, bool> groups;
-  for (auto& [pid, a] : running_) {
-    if (pid > 0) groups[pid] = true;
-  }
+  auto& running = supervisor_.running();
+  for (auto& [pid, a] : running) groups[pid] = true;
   auto usage = sample_groups(groups);
   std::int64_t now = now_ms();
-  for (auto& [pid, a] : running_) {
+  for (auto& [pid, a] : running) {
     auto it = usage.find(pid);
     if (it != usage.end()) a->peak_sampled_kb = std::max(a->peak_sampled_kb, it->second.rss_kb);
     if (it != usage.end() && record && keep_sample(a->samples++)) {
@@ -54,8 +53,7 @@ Status Engine::sample(bool record) {
     }
     if (spec.stall_kill && a->kill_at == 0) {
       a->timed_out = true;
-      ::kill(-pid, SIGTERM);
-      a->kill_at = mono + opt_.grace.count();
+      supervisor_.stop(*a, SIGTERM, mono + opt_.grace.count());
     }
   }
   return {};

@@ -29,7 +29,7 @@ constexpr std::int64_t kSignOfLifeMs = 1000;
 bool Engine::store_write_due() const {
   if (!store_failure_) return true;
   // Once jr stops and nothing runs any more, one last attempt before it exits.
-  return monotonic_ms() >= store_retry_at_ || (shutting_down() && running_.empty());
+  return monotonic_ms() >= store_retry_at_ || (shutting_down() && supervisor_.running().empty());
 }
 
 Status Engine::write_end(const UnwrittenEnd& e) {
@@ -44,7 +44,7 @@ Status Engine::write_end(const UnwrittenEnd& e) {
   return {};
 }
 
-Status Engine::write_turn(std::vector<Attempt*>* started) {
+Status Engine::write_turn(bool place_tasks) {
   auto tx = store_.transaction();
   JR_TRY(tx.begin_status());
   std::int64_t mono = monotonic_ms();
@@ -62,15 +62,15 @@ Status Engine::write_turn(std::vector<Attempt*>* started) {
     p.written = true;
   }
   for (auto& e : unwritten_ends_) JR_TRY(write_end(e));
-  if (started) {
+  if (place_tasks) {
     if (opt_.sample_every.count() > 0 && monotonic_ms() >= next_sample_at_) JR_TRY(sample(true));
-    if (!running_.empty() && monotonic_ms() >= next_seen_at_) {
+    if (!supervisor_.running().empty() && monotonic_ms() >= next_seen_at_) {
       next_seen_at_ = monotonic_ms() + kSignOfLifeMs;
       JR_TRY(record_engine_seen(store_, now_ms()));
     }
-    JR_TRY(fill_slots(started));
+    JR_TRY(fill_slots());
     // Held back by the deadline with nothing left running: stop now, as at the deadline.
-    if (deadline_blocked_ && running_.empty() && !shutting_down()) {
+    if (deadline_blocked_ && supervisor_.running().empty() && starting_.empty() && !shutting_down()) {
       stopped_for_deadline_ = true;
       shutdown(SIGTERM);
     }
@@ -81,8 +81,8 @@ Status Engine::write_turn(std::vector<Attempt*>* started) {
   return {};
 }
 
-Status Engine::write(std::vector<Attempt*>* started) {
-  auto st = write_turn(started);
+Status Engine::write(bool place_tasks) {
+  auto st = write_turn(place_tasks);
   if (st) {
     if (store_failure_) {
       store_failure_.reset();
@@ -91,7 +91,7 @@ Status Engine::write(std::vector<Attempt*>* started) {
     }
     return {};
   }
-  if (started) unplace(started);
+  if (place_tasks) unplace();
   if (st.error().code != ErrorCode::Io) return st;
   store_retry_delay_ms_ = store_failure_ ? std::min(2 * store_retry_delay_ms_, kLastStoreRetryMs) : kFirstStoreRetryMs;
   store_retry_at_ = monotonic_ms() + store_retry_delay_ms_;
@@ -102,17 +102,15 @@ Status Engine::write(std::vector<Attempt*>* started) {
   return {};
 }
 
-void Engine::unplace(std::vector<Attempt*>* started) {
+void Engine::unplace() {
   // Their rows never said running: they are pending again, at the head of their queues, in
   // the order they were taken.
-  for (auto it = started->rbegin(); it != started->rend(); ++it) {
+  for (auto it = starting_.rbegin(); it != starting_.rend(); ++it) {
     Attempt& a = **it;
-    slot_busy_[static_cast<std::size_t>(a.slot - 1)] = false;
     pool_.give_back(a.alloc);
-    if (JobRun* job = job_run(a.job)) {
-      --job->running;
-      --job->counts[static_cast<int>(TaskState::Running)];
-      ++job->counts[static_cast<int>(TaskState::Pending)];
+    JobRun* job = job_run(a.job);
+    scheduler_.release(a.slot, job, TaskState::Pending);
+    if (job) {
       RunnableTask t;
       t.id = a.task;
       t.job = a.job;
@@ -123,13 +121,12 @@ void Engine::unplace(std::vector<Attempt*>* started) {
       job->queue.push_front(std::move(t));
     }
   }
-  started->clear();
-  std::erase_if(running_, [](const auto& entry) { return entry.first < 0; });
+  starting_.clear();
 }
 
 Status Engine::ensure_store_writable() {
   if (!store_failure_) return {};
-  JR_TRY(write(nullptr));
+  JR_TRY(write(false));
   if (store_failure_) return *store_failure_;
   return {};
 }

@@ -17,17 +17,14 @@ Status Engine::prepare_checkpoint_dir(const Attempt& a) {
   return write_checkpoint_files(work_dirs_.path(a.slot), *files);
 }
 
-Engine::Attempt* Engine::running_attempt(const std::string& token) {
+Attempt* Engine::running_attempt(const std::string& token) {
   // JR_RUN is "<state id>.<task id>.<attempt>".
   auto dot1 = token.find('.');
   auto dot2 = token.find('.', dot1 == std::string::npos ? 0 : dot1 + 1);
   if (dot1 == std::string::npos || dot2 == std::string::npos || token.substr(0, dot1) != store_.state_id()) return nullptr;
   TaskId task = std::strtoll(token.c_str() + dot1 + 1, nullptr, 10);
   int attempt = std::atoi(token.c_str() + dot2 + 1);
-  for (auto& [pid, a] : running_) {
-    if (a->task == task && a->attempt == attempt) return a.get();
-  }
-  return nullptr;
+  return supervisor_.find(task, attempt);
 }
 
 Result<CheckpointInfo> Engine::save_checkpoint(const std::string& token, const std::vector<std::string>& files) {

@@ -1,0 +1,135 @@
+// Supervisor (daemon/supervisor.h) with real processes and no store: an exit is reaped with
+// its status, a stop signals the task's group, a timeout is SIGTERM then SIGKILL after the
+// grace period, reaping a task kills what it left in its group, and a hook's end is its own.
+#include "daemon/supervisor.h"
+
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <string>
+
+#include <gtest/gtest.h>
+
+#include "tests/integration/harness.h"
+
+namespace jr {
+namespace {
+
+namespace fs = std::filesystem;
+using test::wait_for;
+
+class SupervisorTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/jr-supervisor-XXXXXX";
+    ASSERT_NE(::mkdtemp(tmpl), nullptr);
+    dir_ = tmpl;
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  // Spawns `script` under /bin/sh as the attempt of task 1 in slot 1, watched.
+  Attempt* start(const std::string& script) {
+    auto a = std::make_unique<Attempt>();
+    a->task = 1;
+    a->attempt = 1;
+    a->slot = 1;
+    SpawnRequest req;
+    req.argv = {"/bin/sh", "-c", script};
+    req.env = {"PATH=/usr/bin:/bin"};
+    req.cwd = dir_.string();
+    req.stdout_path = (dir_ / "out").string();
+    req.stderr_path = (dir_ / "err").string();
+    auto st = supervisor_.spawn(*a, req);
+    EXPECT_TRUE(st) << st.error().message;
+    EXPECT_GT(a->pid, 0);
+    Attempt* raw = a.get();
+    supervisor_.watch(std::move(a));
+    return raw;
+  }
+  // Runs the timers and reaps until a task's exit is there.
+  Supervisor::Reaped next_exit() {
+    std::vector<Supervisor::Reaped> got;
+    EXPECT_TRUE(wait_for([&] {
+      supervisor_.check_timers();
+      supervisor_.reap();
+      for (auto& r : supervisor_.take_reaped()) got.push_back(r);
+      return !got.empty();
+    }));
+    return got.empty() ? Supervisor::Reaped{0, {}} : got.front();
+  }
+  static bool gone(pid_t pid) {
+    std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+    std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
+    auto paren = text.rfind(')');
+    return paren == std::string::npos || text.compare(paren, 3, ") Z") == 0;
+  }
+
+  fs::path dir_;
+  Containment containment_;  // the subreaper kind: no groups
+  Supervisor supervisor_{containment_, Millis(0)};
+};
+
+TEST_F(SupervisorTest, AnExitIsReapedWithItsStatus) {
+  Attempt* a = start("exit 3");
+  auto r = next_exit();
+  EXPECT_EQ(r.pid, a->pid);
+  EXPECT_EQ(r.exit.exit_code, 3);
+  EXPECT_EQ(r.exit.signal, 0);
+  EXPECT_EQ(supervisor_.running().count(a->pid), 1u) << "the engine erases it once it has taken the end";
+}
+
+TEST_F(SupervisorTest, AStopSignalsTheTasksGroup) {
+  Attempt* a = start("sleep 1000; exit 0");  // the shell and its sleep: one group
+  std::int64_t later = monotonic_ms() + 3'600'000;
+  supervisor_.stop(*a, SIGTERM, later);
+  EXPECT_EQ(a->kill_at, later);
+  auto r = next_exit();
+  EXPECT_EQ(r.pid, a->pid);
+  EXPECT_EQ(r.exit.signal, SIGTERM);
+  EXPECT_FALSE(a->timed_out);
+}
+
+TEST_F(SupervisorTest, ATimeoutIsSigtermThenSigkillOnceTheGraceIsOver) {
+  Attempt* a = start("trap '' TERM; echo > ready; exec sleep 1000");
+  ASSERT_TRUE(wait_for([&] { return fs::exists(dir_ / "ready"); }));
+  a->timeout_at = monotonic_ms();  // due now, with the trap in place
+  auto r = next_exit();
+  EXPECT_EQ(r.pid, a->pid);
+  EXPECT_TRUE(a->timed_out);
+  EXPECT_NE(a->kill_at, 0);
+  EXPECT_EQ(r.exit.signal, SIGKILL) << "SIGTERM is ignored: only the kill after the grace ends it";
+}
+
+TEST_F(SupervisorTest, ReapingATaskKillsWhatItLeftInItsGroup) {
+  start("sleep 1000 & echo $! > left; exit 0");
+  auto r = next_exit();
+  EXPECT_EQ(r.exit.exit_code, 0);
+  pid_t left = 0;
+  ASSERT_TRUE(wait_for([&] { return (std::ifstream(dir_ / "left") >> left) && left > 0; }));
+  EXPECT_TRUE(wait_for([&] { return gone(left); })) << "the sleep outlived its task";
+}
+
+TEST_F(SupervisorTest, AHooksEndIsReportedApartFromTasks) {
+  pid_t hook = ::fork();
+  ASSERT_GE(hook, 0);
+  if (hook == 0) _exit(0);
+  supervisor_.watch_hook(hook, 7);
+  EXPECT_TRUE(supervisor_.hooks_running());
+  std::vector<std::pair<JobId, Status>> ends;
+  ASSERT_TRUE(wait_for([&] {
+    supervisor_.reap();
+    for (auto& e : supervisor_.take_hook_ends()) ends.push_back(e);
+    return !ends.empty();
+  }));
+  EXPECT_EQ(ends.front().first, 7);
+  EXPECT_TRUE(ends.front().second);
+  EXPECT_FALSE(supervisor_.has_reaped());
+  EXPECT_FALSE(supervisor_.hooks_running());
+}
+
+}  // namespace
+}  // namespace jr
