@@ -3,7 +3,7 @@
 #include <cstdio>
 #include <cstdlib>
 
-#include "daemon/paths.h"
+#include "engine/paths.h"
 
 namespace jr {
 

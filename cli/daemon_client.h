@@ -1,7 +1,7 @@
 // Finding and talking to jrd, for the jr commands that are its clients (docs/cli.md).
 //
 // The socket is `--socket PATH` if given, else $JR_DAEMON_SOCKET, else jrd's default
-// (daemon/paths.h). JR_SOCKET is deliberately not consulted: inside a task it names the task's
+// (engine/paths.h). JR_SOCKET is deliberately not consulted: inside a task it names the task's
 // own engine, which may be a `jr run` and not the daemon. Every error a command reports goes
 // through report(): one line on stderr, and the exit code its kind maps to.
 #pragma once

@@ -15,7 +15,7 @@
 #include "cli/run/run_command.h"
 #include "cli/views/scaling_cli.h"
 #include "cli/target.h"
-#include "daemon/resources.h"
+#include "engine/resources.h"
 
 namespace {
 

@@ -8,9 +8,9 @@
 #include <cstring>
 #include <nlohmann/json.hpp>
 
-#include "daemon/containment.h"
+#include "engine/containment.h"
 #include "daemon/job_methods.h"
-#include "daemon/state_place.h"
+#include "engine/state_place.h"
 #include "daemon/task_methods.h"
 #include "storage/state_dir.h"
 #include "storage/state_files.h"

@@ -20,8 +20,8 @@
 #include <vector>
 
 #include "base/result.h"
-#include "daemon/engine.h"
-#include "daemon/event_loop.h"
+#include "engine/engine.h"
+#include "engine/event_loop.h"
 #include "daemon/server.h"
 #include "storage/engine_lock.h"
 #include "storage/store.h"

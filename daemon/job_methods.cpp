@@ -7,8 +7,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "daemon/explanation.h"
-#include "daemon/outputs.h"
+#include "engine/explanation.h"
+#include "engine/outputs.h"
 #include "daemon/queries.h"
 #include "job/command_check.h"
 #include "protocol/params.h"

@@ -4,7 +4,7 @@
 
 #include <filesystem>
 
-#include "daemon/engine.h"
+#include "engine/engine.h"
 #include "daemon/server.h"
 
 namespace jr {

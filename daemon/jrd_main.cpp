@@ -7,8 +7,8 @@
 
 #include "base/deadline.h"
 #include "daemon/engine_session.h"
-#include "daemon/paths.h"
-#include "daemon/resources.h"
+#include "engine/paths.h"
+#include "engine/resources.h"
 #include "daemon/systemd.h"
 
 namespace {

@@ -12,20 +12,12 @@
 #include <vector>
 
 #include "base/result.h"
+#include "job/job_state.h"
 #include "storage/store.h"
 #include "storage/task_reads.h"
 
 namespace jr {
 
-// Every job state, as job_state() names them.
-inline constexpr std::array<std::string_view, 6> kJobStates = {"pending", "running", "paused",
-                                                               "succeeded", "failed", "cancelled"};
-
-// One of kJobStates, from a job's flags and counts.
-std::string job_state(const JobRow& job, const StateCounts& counts);
-// What a job that has nothing left to run ended as: succeeded, failed or cancelled (job_state's
-// rule once no task is pending, interrupted or running; also what a halted jr run's hook is told).
-std::string ended_job_state(const JobRow& job, const StateCounts& counts);
 nlohmann::json job_json(const JobRow& job, const StateCounts& counts);
 
 // Task objects, with the paths of their logs under `state_dir`.

@@ -25,7 +25,7 @@
 #include <string>
 
 #include "base/result.h"
-#include "daemon/event_loop.h"
+#include "engine/event_loop.h"
 #include "protocol/methods.h"
 
 namespace jr {

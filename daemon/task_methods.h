@@ -2,7 +2,7 @@
 // result.save (docs/protocol.md). Served by `jr run` and by jrd alike.
 #pragma once
 
-#include "daemon/engine.h"
+#include "engine/engine.h"
 #include "daemon/server.h"
 
 namespace jr {

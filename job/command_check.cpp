@@ -23,7 +23,7 @@ bool runnable_file(const std::string& path) {
   return ::stat(path.c_str(), &sb) == 0 && S_ISREG(sb.st_mode) && ::access(path.c_str(), X_OK) == 0;
 }
 
-// Where the engine's exec looks for `program` (daemon/spawn.cpp: PATH as execvp, glibc's default
+// Where the engine's exec looks for `program` (engine/spawn.cpp: PATH as execvp, glibc's default
 // without one), each made absolute against `cwd`, where the task starts.
 std::vector<std::string> candidates(const std::string& program, const std::string& cwd) {
   const auto in_cwd = [&cwd](const std::string& path) { return path.front() == '/' ? path : cwd + "/" + path; };

@@ -89,7 +89,7 @@ class Store {
   // A random id fixed at creation; prefixes every task's JR_RUN token.
   const std::string& state_id() const { return state_id_; }
   // Gives the store a new state id: a copy of a state directory must not share its
-  // original's tokens (daemon/state_place.h).
+  // original's tokens (engine/state_place.h).
   Status renew_state_id();
   // A value of the store's meta table; empty when it has none. Keys are jr's own.
   Result<std::string> meta_value(const std::string& key);

@@ -1,4 +1,4 @@
-// Reading a task's log safely while jr may still hand its file on (daemon/task_logs.h): a log
+// Reading a task's log safely while jr may still hand its file on (engine/task_logs.h): a log
 // that stayed empty loses its name when its task ends, and its file becomes the next task's.
 // A reader that holds a log open checks, after reading, that the file still carries the name
 // it was opened by; then everything it read was written by that task, because a name is

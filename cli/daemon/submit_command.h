@@ -30,7 +30,7 @@ struct SubmitOptions : JobOptions {
   int gpus = 0;
   std::string mem;
   std::string deadline;            // refused: the deadline is jrd's (jrd --deadline), not a job's
-  bool explain = false;            // jrd says what it would do (daemon/explanation.h); nothing is created
+  bool explain = false;            // jrd says what it would do (engine/explanation.h); nothing is created
   bool json = false;               // with --explain
   std::string shard;               // K/N, as jr run's
   std::vector<std::string> words;  // CMD ARGS… ::: …

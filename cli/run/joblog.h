@@ -12,7 +12,7 @@
 #include <string>
 
 #include "base/result.h"
-#include "daemon/engine.h"
+#include "engine/engine.h"
 
 namespace jr {
 

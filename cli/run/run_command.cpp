@@ -22,9 +22,9 @@
 #include "cli/run/run_output.h"
 #include "cli/run/run_plan.h"
 #include "job/template.h"
-#include "daemon/engine.h"
+#include "engine/engine.h"
 #include "daemon/engine_session.h"
-#include "daemon/resources.h"
+#include "engine/resources.h"
 #include "storage/codec.h"
 #include "storage/state_files.h"
 #include "storage/task_reads.h"
@@ -62,7 +62,7 @@ void report_failures(Store& store, JobId job, const std::filesystem::path& dir) 
       std::fprintf(stderr, "  … (jr run lists the first 10)\n");
       break;
     }
-    // A task that wrote nothing to stderr has no log file (daemon/task_logs.h).
+    // A task that wrote nothing to stderr has no log file (engine/task_logs.h).
     auto log = state_files::task_stderr(dir, t.id);
     std::error_code ec;
     std::string where = std::filesystem::exists(log, ec) ? log.string() : "nothing on stderr";

@@ -9,8 +9,8 @@
 
 #include "base/duration.h"
 #include "base/plural.h"
-#include "daemon/containment.h"
-#include "daemon/explanation.h"
+#include "engine/containment.h"
+#include "engine/explanation.h"
 #include "storage/codec.h"
 #include "storage/engine_gone.h"
 #include "storage/engine_lock.h"

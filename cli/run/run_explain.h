@@ -13,7 +13,7 @@ namespace jr {
 // Returns the exit code: 0, or 2 when the state holds another job (the run would be refused).
 int explain_run(const RunOptions& options, const RunPlan& plan);
 
-// Prints daemon/explanation.h's JSON as text on stdout: a line per task, the summary, the
+// Prints engine/explanation.h's JSON as text on stdout: a line per task, the summary, the
 // resources each task holds and the containment.
 void print_explanation(const nlohmann::json& explanation);
 

@@ -6,7 +6,7 @@
 #include "job/command_check.h"
 #include "job/job_input.h"
 #include "job/job_options.h"
-#include "daemon/outputs.h"
+#include "engine/outputs.h"
 #include "job/shard.h"
 #include "job/template.h"
 

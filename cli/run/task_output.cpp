@@ -124,7 +124,7 @@ void TaskOutput::print(TaskId id, Task& t, bool all) {
 
 void TaskOutput::print_stream(TaskId id, Task& t, int stream, bool all) {
   // Opened by name each time: a log that stayed empty loses its name when its task ends, and
-  // its file becomes another task's (daemon/task_logs.h); a missing file is empty output.
+  // its file becomes another task's (engine/task_logs.h); a missing file is empty output.
   int fd = open_log(id, stream);
   if (fd >= 0) {
     char buf[65536];

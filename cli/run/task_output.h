@@ -1,5 +1,5 @@
 // TaskOutput: what `jr run` prints of its tasks' output, as GNU parallel does, read back from
-// the tasks' log files (a task writes only to its files, never through jr: daemon/task_logs.h).
+// the tasks' log files (a task writes only to its files, never through jr: engine/task_logs.h).
 //
 // Grouped, the default: once a task has ended in this run (succeeded, failed, cancelled or
 // interrupted; a retry waits for its last attempt), what it wrote since this run first started

@@ -232,7 +232,7 @@ void compute_figures(RunFacts& f, const FactsOptions& o) {
     if (f.failures.size() < o.failures) {
       auto path = state_files::task_stderr(f.state_dir, f.tasks[i].id);
       std::error_code ec;
-      // No file: the task wrote nothing to stderr (daemon/task_logs.h).
+      // No file: the task wrote nothing to stderr (engine/task_logs.h).
       f.failures.push_back({i, std::filesystem::exists(path, ec) ? path.string() : "", tail_lines(path, o.tail_lines)});
     }
     ++f.failures_total;

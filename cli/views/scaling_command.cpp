@@ -21,7 +21,7 @@
 #include "base/signals.h"
 #include "cli/views/figure_format.h"
 #include "job/job_input.h"
-#include "daemon/resources.h"
+#include "engine/resources.h"
 #include "cli/views/run_facts.h"
 #include "cli/run/run_plan.h"
 #include "job/template.h"

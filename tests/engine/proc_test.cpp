@@ -1,5 +1,5 @@
-// daemon/proc.h: the start time the engine records for recovery is the one /proc reports.
-#include "daemon/proc.h"
+// engine/proc.h: the start time the engine records for recovery is the one /proc reports.
+#include "engine/proc.h"
 
 #include <signal.h>
 #include <sys/wait.h>

@@ -1,7 +1,7 @@
-// Scheduler (daemon/scheduler.h) against a fake source and a fake owner: no store, no
+// Scheduler (engine/scheduler.h) against a fake source and a fake owner: no store, no
 // processes. Which task starts next and in which slot: never more than the slots, a job's -j,
 // head of line within a job, priority, --after, pause, halt, the deadline and backoff.
-#include "daemon/scheduler.h"
+#include "engine/scheduler.h"
 
 #include <map>
 #include <set>

@@ -10,7 +10,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
-#include "daemon/event_loop.h"
+#include "engine/event_loop.h"
 #include "daemon/server.h"
 #include "protocol/frame.h"
 #include "protocol/protocol.h"

@@ -1,7 +1,7 @@
-// Supervisor (daemon/supervisor.h) with real processes and no store: an exit is reaped with
+// Supervisor (engine/supervisor.h) with real processes and no store: an exit is reaped with
 // its status, a stop signals the task's group, a timeout is SIGTERM then SIGKILL after the
 // grace period, reaping a task kills what it left in its group, and a hook's end is its own.
-#include "daemon/supervisor.h"
+#include "engine/supervisor.h"
 
 #include <signal.h>
 #include <sys/wait.h>

@@ -1,7 +1,7 @@
-// TaskLogs (daemon/task_logs.h): a task's log is its own file under its own name from its first
+// TaskLogs (engine/task_logs.h): a task's log is its own file under its own name from its first
 // byte; a log that stayed empty goes back to the pool for a later task, unless some process
 // still has it open for writing.
-#include "daemon/task_logs.h"
+#include "engine/task_logs.h"
 
 #include <fcntl.h>
 #include <signal.h>

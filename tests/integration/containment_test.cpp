@@ -12,7 +12,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
-#include "daemon/containment.h"
+#include "engine/containment.h"
 #include "tests/integration/harness.h"
 
 namespace jr::test {

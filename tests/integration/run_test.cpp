@@ -19,7 +19,7 @@ std::map<std::string, int> count_lines(const std::filesystem::path& file) {
 TEST(RunTest, TwoHundredTasksEachRunOnceWithOutputInTheirLog) {
   TempDir dir;
   // Odd inputs write to stdout, even ones write nothing: a log that stayed empty is handed to
-  // the slot's next task (daemon/task_logs.h), which must never show up in another's log.
+  // the slot's next task (engine/task_logs.h), which must never show up in another's log.
   auto out = run_jr(cat({"run", "-j", "4", "--", "sh", "-c",
                          "[ $(($1 % 2)) = 1 ] && echo out-$1; echo $1 >> runs.txt", "sh", "{}", ":::"},
                         seq(1, 200)),

@@ -1,0 +1,110 @@
+// Supervisor: the processes of the engine's task attempts and --on-finish hooks: spawning them
+// into their slot's containment, reaping them, signalling them, and killing what is left of
+// them when their grace period or timeout runs out.
+//
+// The Engine (engine/engine.h) decides what starts and what each end means, and records it;
+// the supervisor only deals with processes. It owns the attempts that have a process
+// (running(), keyed by the pid that leads the task's process group) and the hooks, and keeps
+// the exits it reaps until the engine takes them. A task's leader is killed with its whole
+// group and slot before it is reaped, so its processes never outlive the record that says it
+// runs. Single-threaded: the engine's thread (reap() from its SIGCHLD).
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "base/duration.h"
+#include "base/result.h"
+#include "engine/containment.h"
+#include "engine/resources.h"
+#include "engine/spawn.h"
+#include "storage/store.h"
+
+namespace jr {
+
+// One attempt of a task, from its placement in a slot to its end.
+struct Attempt {
+  TaskId task = 0;
+  JobId job = 0;
+  std::int64_t index = 0;
+  int attempt = 0;
+  int slot = 0;
+  pid_t pid = 0;                // 0 until spawned
+  std::int64_t proc_start = 0;  // known start time (process_start_time's unit); 0: unknown
+  int failures = 0;
+  TaskSpec spec;
+  std::int64_t start_ms = 0;
+  std::int64_t timeout_at = 0;  // monotonic; 0: none
+  std::int64_t kill_at = 0;     // monotonic; 0: not signalled yet
+  bool timed_out = false;
+  bool cancelled = false;
+  bool stalled = false;
+  bool halted = false;          // stopped by Engine::halt(true)
+  int samples = 0;
+  std::int64_t peak_sampled_kb = 0;  // the largest RSS the sampler saw
+  std::optional<Containment::CpuTime> cpu_at_start;  // its slot group's, when it has one
+  Allocation alloc;
+};
+
+class Supervisor {
+ public:
+  // A task's process that has exited and been reaped.
+  struct Reaped {
+    pid_t pid;
+    Exit exit;
+    std::int64_t held_until = 0;  // monotonic; for the engine, which may hold an exit back
+  };
+  using Running = std::unordered_map<pid_t, std::unique_ptr<Attempt>>;
+
+  // `containment` keeps each slot's processes together; `grace` is SIGTERM to SIGKILL.
+  Supervisor(Containment& containment, Millis grace);
+
+  // Spawns `a` as `req` says, in its slot's group, and sets its pid, start time and timeout.
+  // On failure writes why to the task's stderr log and returns the error; `a` has no process.
+  Status spawn(Attempt& a, SpawnRequest req);
+  // Takes a spawned attempt into running().
+  void watch(std::unique_ptr<Attempt> a);
+  // The attempts that have a process. The engine erases one once it has taken its end.
+  Running& running() { return running_; }
+  const Running& running() const { return running_; }
+  // The running attempt `attempt` of `task`; nullptr when none.
+  Attempt* find(TaskId task, int attempt);
+
+  // Sends `sig` to the attempt's process group; SIGKILL follows at `kill_at` (monotonic).
+  void stop(Attempt& a, int sig, std::int64_t kill_at);
+  // SIGKILL to the attempt's process group and slot, at once.
+  void kill_now(Attempt& a);
+  // Timeouts due get SIGTERM (and count as timed out), grace periods run out get SIGKILL.
+  void check_timers();
+
+  // Reaps every child that has exited (SIGCHLD): a task's exit is kept for take_reaped(), a
+  // hook's outcome for take_hook_ends().
+  void reap();
+  bool has_reaped() const { return !reaped_.empty(); }
+  std::vector<Reaped> take_reaped() { return std::exchange(reaped_, {}); }
+  // A --on-finish hook of `job` started by the engine: reaped like a task, spared by
+  // kill_orphans.
+  void watch_hook(pid_t pid, JobId job) { hooks_.emplace(pid, job); }
+  bool hooks_running() const { return !hooks_.empty() || !hook_ends_.empty(); }
+  std::vector<std::pair<JobId, Status>> take_hook_ends() { return std::exchange(hook_ends_, {}); }
+  // Under the subreaper containment, after a task has ended: kills every child of the engine
+  // that is not a running attempt, a hook, or one of `also_known` (exits held back).
+  void kill_orphans_if_any(const std::vector<pid_t>& also_known);
+
+ private:
+  Containment& containment_;
+  Millis grace_;
+  Running running_;
+  std::vector<Reaped> reaped_;
+  std::unordered_map<pid_t, JobId> hooks_;
+  std::vector<std::pair<JobId, Status>> hook_ends_;
+  bool orphans_possible_ = false;  // a child was reaped since the last kill_orphans
+};
+
+}  // namespace jr
