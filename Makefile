@@ -6,7 +6,7 @@ PREFIX ?= /usr/local
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: all setup setup-test build build-asan run test test-plain test-asan bench install clean
+.PHONY: all setup setup-test configure build build-asan run test test-plain test-asan bench install clean
 
 all: build
 
@@ -19,15 +19,19 @@ setup-test: setup
 	@scripts/setup optional || echo "make: optional tools could not be installed; the tests that need them will say they skip"
 	@scripts/setup slurm || echo "make: Slurm and munge could not be installed; the Slurm test will say it skips"
 
-build: setup
+configure: setup
 	@cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DJR_WERROR=ON $(CMAKE_FLAGS) >/dev/null
+
+build: configure
 	@cmake --build build -j $(JOBS)
 
 build-asan: setup
 	@cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DJR_SANITIZE=ON -DJR_WERROR=ON $(CMAKE_FLAGS) >/dev/null
 	@cmake --build build-asan -j $(JOBS)
 
-run: build
+# The demo needs jr alone: building the tests too would double a fresh machine's first run.
+run: configure
+	@cmake --build build -j $(JOBS) --target jr
 	@examples/demo.sh build
 
 test-plain: build setup-test
