@@ -31,6 +31,7 @@ int main(int argc, char** argv) {
   int cores = 0;
   std::string gpu_ids;
   bool pin = false;
+  bool adopt = false;
   std::string sample_every = "1s";
   std::string deadline;
   bool sync_full = false;
@@ -43,6 +44,7 @@ int main(int argc, char** argv) {
   app.add_option("--cores", cores, "Cores of this node (default: Slurm's, else the affinity mask and cgroup)");
   app.add_option("--gpu-ids", gpu_ids, "GPU ids to hand out (default CUDA_VISIBLE_DEVICES or SLURM_JOB_GPUS)");
   app.add_flag("--pin", pin, "Pin each task to CPUs no other running task has");
+  app.add_flag("--adopt", adopt, "Start tasks through a keeper that outlives the engine, so that the next engine adopts them (issue 17)");
   app.add_option("--sample-every", sample_every, "Sample running tasks' CPU and memory this often (default 1s; 0: off)");
   app.add_option("--deadline", deadline,
                  "Stop --grace before this (+2h, 15:30, 2026-11-25T15:30), as on SIGTERM; default: the Slurm job's end");
@@ -92,6 +94,7 @@ int main(int argc, char** argv) {
   eo.sample_every = *sample_ms;
   eo.capacity = capacity;
   eo.pin = pin;
+  eo.adopt = adopt;
   eo.deadline_ms = deadline_ms;
   auto session = jr::EngineSession::open(std::move(so));
   if (!session) return fail(session.error().message);

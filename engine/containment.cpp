@@ -298,6 +298,24 @@ void Containment::end_slot(int slot) {
   if (populated(slots_[static_cast<std::size_t>(slot - 1)].path)) kill_slot(slot);
 }
 
+void Containment::slot_was_killed(int slot) {
+  if (slot < 1 || static_cast<std::size_t>(slot) > slots_.size()) return;
+  slots_[static_cast<std::size_t>(slot - 1)].killed = true;
+}
+
+std::string Containment::slot_group(int slot) {
+  if (slot_group_fd(slot) < 0) return {};
+  return slots_[static_cast<std::size_t>(slot - 1)].path;
+}
+
+bool kill_group_if_populated(const std::string& path) {
+  if (!populated(path)) return false;
+  write_text(path + "/cgroup.kill", "1");
+  return true;
+}
+
+void kill_group_now(const std::string& path) { write_text(path + "/cgroup.kill", "1"); }
+
 void Containment::kill_slot(int slot) {
   if (slot < 1 || static_cast<std::size_t>(slot) > slots_.size()) return;
   Slot& s = slots_[static_cast<std::size_t>(slot - 1)];
