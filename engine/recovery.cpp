@@ -76,6 +76,7 @@ Status Engine::recover(const PlaceCheck& place, const StatePlace& here) {
       adopted_.push_back(Adopted{std::move(a), std::move(end)});
     }
     if (found->link) supervisor_.use_keeper(std::move(found->link), last_seq);
+    else if (!found->journal.empty()) supervisor_.journal_imported();
   } else {
     leftovers = *all_running;
   }

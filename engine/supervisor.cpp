@@ -10,6 +10,7 @@
 
 #include <algorithm>
 
+#include "engine/keeper.h"
 #include "engine/on_finish.h"
 #include "engine/proc.h"
 
@@ -53,6 +54,7 @@ Supervisor::~Supervisor() {
 }
 
 Status Supervisor::start_keeper() {
+  journal_imported_ = false;
   auto link = KeeperLink::start(keeper_place_.dir, keeper_place_.state_id);
   if (!link) return link.error();
   use_keeper(std::move(*link), 0);
@@ -311,6 +313,13 @@ void Supervisor::reap() {
 }
 
 void Supervisor::exits_recorded() {
+  // A dead keeper's journal, imported and now in the store, goes (a new keeper empties it
+  // itself when it starts, and then owns it).
+  if (journal_imported_ && !keeper_ && reaped_.empty()) {
+    std::error_code ec;
+    std::filesystem::remove(keeper::journal_path(keeper_place_.dir), ec);
+    journal_imported_ = false;
+  }
   if (keeper_ && reaped_.empty() && keeper_seq_ > acked_seq_) {
     keeper_->ack(keeper_seq_);
     acked_seq_ = keeper_seq_;

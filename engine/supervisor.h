@@ -101,6 +101,9 @@ class Supervisor {
   void adopt(std::unique_ptr<Attempt> a, std::optional<Exit> ended);
   // Every exit taken so far is in the store: the keeper may forget it.
   void exits_recorded();
+  // Recovery took exits from the journal of a keeper that is gone: it is removed once they
+  // are in the store.
+  void journal_imported() { journal_imported_ = true; }
   // "keeper (pid N)" or "none (…)" without --adopt: what `jr ping --json` shows.
   std::string describe_keeping() const;
 
@@ -152,6 +155,7 @@ class Supervisor {
   std::unique_ptr<KeeperLink> keeper_;
   std::uint64_t keeper_seq_ = 0;  // the last exit received from the keeper
   std::uint64_t acked_seq_ = 0;
+  bool journal_imported_ = false;
   Running running_;
   std::vector<Reaped> reaped_;
   std::unordered_map<pid_t, JobId> hooks_;
