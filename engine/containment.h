@@ -45,8 +45,12 @@ class Containment {
   Containment() = default;
   Containment(Containment&& other) noexcept;
   Containment& operator=(Containment&& other) noexcept;
-  // Removes the groups once they are empty (waiting briefly for killed processes to go).
+  // Kills what is left in the groups and removes them once empty (waiting briefly for killed
+  // processes to go); unless spare_group() was called.
   ~Containment();
+  // Tasks a keeper keeps run on after the engine (engine/keeper.h): leave the group as it is,
+  // for the next engine to adopt and remove.
+  void spare_group() { spared_ = true; }
 
   Kind kind() const { return kind_; }
   // "cgroup /sys/fs/cgroup/…/jr-…" or "subreaper": what `jr ping --json` and --explain show.
@@ -93,6 +97,7 @@ class Containment {
   std::string fallback_reason_;
   std::vector<Slot> slots_;
   std::vector<std::string> retired_;  // killed slot groups, removed once empty
+  bool spared_ = false;
 };
 
 // The absolute path of the cgroup2 group this process is in; empty when there is no cgroup2

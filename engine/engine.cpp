@@ -104,6 +104,7 @@ StateCounts Engine::counts(JobId id) const {
 }
 
 bool Engine::idle() const {
+  if (leaving_ && !shutting_down()) return starting_.empty() && unwritten_ends_.empty() && unrecorded_pids_.empty();
   if (!supervisor_.running().empty()) return false;
   if (!unwritten_ends_.empty() && !shutting_down()) return false;
   if (shutting_down()) return true;
@@ -118,9 +119,19 @@ bool Engine::idle() const {
 void Engine::on_signal(const signalfd_siginfo& info) {
   if (info.ssi_signo == SIGCHLD) {
     supervisor_.reap();
+  } else if (info.ssi_signo == SIGTERM && opt_.sigterm_leaves_tasks && !shutting_down()) {
+    leave();
   } else {
     shutdown(static_cast<int>(info.ssi_signo));
   }
+}
+
+void Engine::leave() {
+  if (!opt_.adopt) return shutdown(SIGTERM);
+  leaving_ = true;
+  scheduler_.halt();
+  containment_.spare_group();
+  wake_now_ = true;
 }
 
 void Engine::shutdown(int sig) {

@@ -59,8 +59,11 @@ struct EngineOptions {
   NodeCapacity capacity = detect_capacity();
   bool pin = false;                 // give each task CPUs no other running task has
   // Tasks are started and reaped by a keeper that outlives the engine, and adopted by the next
-  // one (engine/keeper.h, --adopt); false: by the engine, and a dead engine's are killed.
-  bool adopt = false;
+  // one (engine/keeper.h); false (--no-adopt): by the engine, and a dead engine's are killed.
+  bool adopt = true;
+  // SIGTERM leaves the running tasks to the keeper instead of stopping them (jrd: a restart,
+  // `systemctl restart jrd`, must not touch them). Only with `adopt`.
+  bool sigterm_leaves_tasks = false;
   // What each job asks for itself (checkpoint and result limits, stall detection, --expect,
   // --output) is in its JobSpec, not here: jr run and jrd apply it per job the same way.
 };
@@ -104,7 +107,7 @@ class Engine : private Scheduler::Source {
   // engine's place. The adopted attempts join their jobs in add_job.
   Status recover(const PlaceCheck& place, const StatePlace& here);
   const Containment& containment() const { return containment_; }
-  // What the engine's tasks are kept by: "keeper (pid N)", or "none (…)" without --adopt.
+  // What the engine's tasks are kept by: "keeper (pid N)", or "none (…)" with --no-adopt.
   std::string keeping() const { return supervisor_.describe_keeping(); }
   // Starts scheduling a job's tasks, with the attempts of it that recovery adopted. When the job ends (nothing pending, interrupted or
   // running: at once for a job that has nothing to run, or after halt()), its --on-finish runs,
@@ -121,6 +124,11 @@ class Engine : private Scheduler::Source {
   // remains after the grace period; a second SIGINT kills at once, other repeats change nothing.
   void shutdown(int sig);
   bool shutting_down() const { return shutdown_signal_ != 0; }
+  // Stops starting tasks and lets the running ones be: their keeper outlives this engine and
+  // the next one adopts them. idle() once what started is recorded. Only when tasks are kept
+  // by a keeper (EngineOptions::adopt); without, it is shutdown(SIGTERM).
+  void leave();
+  bool leaving() const { return leaving_; }
   // True when the run stopped because of --deadline (a shutdown with SIGTERM's exit code).
   bool stopped_for_deadline() const { return stopped_for_deadline_; }
   int shutdown_signal() const { return shutdown_signal_; }
@@ -281,6 +289,7 @@ class Engine : private Scheduler::Source {
   std::int64_t store_retry_at_ = 0;  // monotonic
   std::int64_t store_retry_delay_ms_ = 0;
   int shutdown_signal_ = 0;
+  bool leaving_ = false;
   Millis tick_every_{0};
   std::function<void()> tick_;
   std::int64_t next_tick_at_ = 0;  // monotonic

@@ -56,6 +56,9 @@ class KeeperLink {
   void ack(std::uint64_t seq);
   // The exits received since the last call (reading what the socket holds now).
   std::vector<keeper::Ended> poll();
+  // Whether exits read during a spawn's round trip wait for poll(): the socket no longer says
+  // so, since they have left it.
+  bool holds_exits() const { return !ended_.empty(); }
 
  private:
   // Reads once from the socket (blocking or not) and decodes what completed; false when the

@@ -69,7 +69,7 @@ void Supervisor::use_keeper(std::unique_ptr<KeeperLink> keeper, std::uint64_t la
 }
 
 std::string Supervisor::describe_keeping() const {
-  if (!keeper_place_.use) return "none (tasks die with the engine; --adopt keeps them)";
+  if (!keeper_place_.use) return "none (--no-adopt: tasks die with the engine)";
   if (keeper_ && !keeper_->gone()) return "keeper (pid " + std::to_string(keeper_->pid()) + ")";
   return "keeper (started with the first task)";
 }
@@ -262,6 +262,11 @@ void Supervisor::check_timers() {
       kill_now(*a);
     }
   }
+}
+
+std::vector<Supervisor::Reaped> Supervisor::take_reaped() {
+  if (keeper_ && keeper_->holds_exits()) on_keeper();
+  return std::exchange(reaped_, {});
 }
 
 void Supervisor::reap() {

@@ -2,7 +2,7 @@
 // into their slot's containment, reaping them, signalling them, and killing what is left of
 // them when their grace period or timeout runs out.
 //
-// With a keeper (--adopt: engine/keeper.h), tasks are started and reaped by the keeper,
+// With a keeper (the default; --no-adopt turns it off: engine/keeper.h), tasks are started and reaped by the keeper,
 // which outlives the engine, and their exits arrive from it; without, by the engine itself. Attempts a dead engine left running are adopted (adopt()): kept by its
 // keeper, or, when that keeper was killed too, watched through a pidfd until they end, their
 // exit status unknown. When the engine's own keeper dies, its tasks are reparented to the
@@ -104,7 +104,7 @@ class Supervisor {
   // Recovery took exits from the journal of a keeper that is gone: it is removed once they
   // are in the store.
   void journal_imported() { journal_imported_ = true; }
-  // "keeper (pid N)" or "none (…)" without --adopt: what `jr ping --json` shows.
+  // "keeper (pid N)" or "none (…)" with --no-adopt: what `jr ping --json` shows.
   std::string describe_keeping() const;
 
   // Spawns `a` as `req` says, in its slot's group, and sets its pid, start time and timeout.
@@ -128,8 +128,10 @@ class Supervisor {
   // Reaps every child that has exited (SIGCHLD): a task's exit is kept for take_reaped(), a
   // hook's outcome for take_hook_ends().
   void reap();
-  bool has_reaped() const { return !reaped_.empty(); }
-  std::vector<Reaped> take_reaped() { return std::exchange(reaped_, {}); }
+  // Exits the keeper sent during a spawn's round trip count too: the socket no longer wakes
+  // the loop for them.
+  bool has_reaped() const { return !reaped_.empty() || (keeper_ && keeper_->holds_exits()); }
+  std::vector<Reaped> take_reaped();
   // A --on-finish hook of `job` started by the engine: reaped like a task, spared by
   // kill_orphans.
   void watch_hook(pid_t pid, JobId job) { hooks_.emplace(pid, job); }
