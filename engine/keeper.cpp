@@ -124,7 +124,8 @@ class Keeper {
       std::string line = journal_line(e);
       (void)!::write(journal_, line.data(), line.size());
       unacked_.push_back(e);
-      if (engine_ >= 0 && !send_all(engine_, encode(e))) drop_engine();
+      // An engine that has not said Hello yet learns of it in its Welcome.
+      if (engine_ >= 0 && greeted_ && !send_all(engine_, encode(e))) drop_engine();
     }
     if (reaped_any && subreaper_) {
       std::vector<pid_t> known;
@@ -145,6 +146,7 @@ class Keeper {
     // Only one engine holds the state's lock: a new one means the last one is gone.
     drop_engine();
     engine_ = fd;
+    greeted_ = false;
   }
 
   void drop_engine() {
@@ -179,6 +181,7 @@ class Keeper {
         for (auto& [pid, c] : children_) w.children.push_back(c.child);
         w.ended = unacked_;
         if (!send_all(engine_, encode(w))) return false;
+        greeted_ = true;
         return hello->version == kVersion && hello->state_id == state_id_;
       }
       case Op::Spawn: {
@@ -257,6 +260,7 @@ class Keeper {
   };
 
   int engine_;
+  bool greeted_ = true;  // the engine that forked it needs no Welcome
   int dir_fd_;
   std::string state_id_;
   int signals_ = -1;

@@ -114,7 +114,13 @@ TEST(ChaosTest, KillNineAtRandomMomentsLosesNothing) {
 // that forks all the time, often before the task's process group is recorded. Each task holds
 // a lock that every process it forks inherits; an attempt that finds the lock taken runs beside
 // an earlier one. JR_TEST_KILLS sets the number of kills (bench/kill_chaos runs a thousand).
-TEST(ChaosTest, KilledRightAfterASpawnNeverRunsTwoAttemptsAtOnce) {
+// Without a keeper each restart kills the last engine's attempts and starts them again; with
+// one (the default) it adopts them, and each task ends by itself after 50 forks so
+// that the next ones start. Either way no task's exit status may be other than its 0.
+class SpawnWindowTest : public ::testing::TestWithParam<bool> {};
+
+TEST_P(SpawnWindowTest, KilledRightAfterASpawnNeverRunsTwoAttemptsAtOnce) {
+  const bool adopt = GetParam();
   ASSERT_TRUE(put_jr_first_on_path());
   TempDir dir;
   write_file(dir / "task.sh",
@@ -122,13 +128,18 @@ TEST(ChaosTest, KilledRightAfterASpawnNeverRunsTwoAttemptsAtOnce) {
              "exec 9>>\"lock.$1\"\n"
              "flock -n 9 || echo \"$1 $JR_ATTEMPT\" >> overlaps\n"
              "echo \"$1 $JR_ATTEMPT\" >> starts\n"
-             // Until told to stop, or until the test's directory is gone, however it ended.
-             "while [ ! -f stop ] && [ -f task.sh ]; do x=$(date); done\n");
+             // Until told to stop, or until the test's directory is gone, however it ended; with
+             // a keeper, also after 50 forks.
+             "n=0\n"
+             "while [ ! -f stop ] && [ -f task.sh ] && [ $n -lt " + std::string(adopt ? "50" : "1000000000") +
+                 " ]; do x=$(date); n=$((n + 1)); done\n");
   chmod((dir / "task.sh").c_str(), 0755);
-  // Without a keeper: each restart kills the last engine's attempts and starts new ones.
-  const std::vector<std::string> args = {"run", "--no-adopt", "-j", "2", "--", "./task.sh", ":::", "t0", "t1", "t2"};
   const char* wanted = std::getenv("JR_TEST_KILLS");
   const int kills = wanted && *wanted ? std::atoi(wanted) : 30;
+  std::vector<std::string> args = {"run", "-j", "2", "--", "./task.sh", ":::"};
+  if (!adopt) args.insert(args.begin() + 1, "--no-adopt");
+  // Each round starts at least one task: enough of them that one is always left to start.
+  for (int i = 0; i < (adopt ? 3 * kills + 3 : 3); ++i) args.push_back("t" + std::to_string(i));
   std::mt19937 rng(test_seed());
   for (int round = 0; round < kills; ++round) {
     auto before = read_lines(dir / "starts").size();
@@ -144,8 +155,15 @@ TEST(ChaosTest, KilledRightAfterASpawnNeverRunsTwoAttemptsAtOnce) {
   auto out = run_jr(args, dir.path());
   EXPECT_EQ(out.exit_code, 0) << out.err;
   EXPECT_EQ(read_file(dir / "overlaps"), "") << "attempts that started while an earlier one of their task still ran";
-  std::printf("spawn window: %d kills, %zu attempts started\n", kills, read_lines(dir / "starts").size());
+  auto db = dir / ".jr/jr.db";
+  EXPECT_EQ(query_int(db, "SELECT count(*) FROM attempts WHERE exit_code IS NOT NULL AND exit_code != 0"), 0);
+  EXPECT_EQ(query_int(db, "SELECT count(*) FROM attempts WHERE outcome = " + std::to_string(static_cast<int>(TaskState::Failed))), 0);
+  std::printf("spawn window (%s): %d kills, %zu attempts started\n", adopt ? "keeper" : "no keeper", kills,
+              read_lines(dir / "starts").size());
 }
+
+INSTANTIATE_TEST_SUITE_P(Keeping, SpawnWindowTest, ::testing::Bool(),
+                         [](const auto& info) { return info.param ? "ByKeeper" : "ByEngine"; });
 
 }  // namespace
 }  // namespace jr::test
