@@ -64,15 +64,22 @@ Result<KeeperLink::Found> KeeperLink::find(const std::filesystem::path& dir, con
   }
   if (!connected) {
     if (fd >= 0) ::close(fd);
-    found.died = true;
+    // Nobody listens: killed, or it removed its socket as it left just now (nothing to keep).
+    found.died = ::lstat(keeper::socket_path(dir).c_str(), &st) == 0;
     found.journal = read_journal(dir);
     return found;
   }
   auto link = std::make_unique<KeeperLink>(fd, 0);
   std::string where = "the keeper of " + dir.string();
-  if (!keeper::send_all(fd, keeper::encode(keeper::Hello{keeper::kVersion, state_id}))) {
-    return make_error(ErrorCode::Io, where + " closed the connection");
-  }
+  // Closed before its Welcome: it was leaving (no engine, no task; it removed its socket
+  // first) when this engine connected, or it was killed (the socket is still there).
+  auto left = [&]() -> Result<Found> {
+    Found gone;
+    gone.died = ::lstat(keeper::socket_path(dir).c_str(), &st) == 0;
+    gone.journal = read_journal(dir);
+    return gone;
+  };
+  if (!keeper::send_all(fd, keeper::encode(keeper::Hello{keeper::kVersion, state_id}))) return left();
   for (;;) {
     auto frame = link->reader_.next();
     if (!frame) return make_error(ErrorCode::Io, where + ": " + frame.error().message);
@@ -94,7 +101,7 @@ Result<KeeperLink::Found> KeeperLink::find(const std::filesystem::path& dir, con
     if (::poll(&p, 1, kWelcomeTimeoutMs) <= 0) return make_error(ErrorCode::Io, where + " does not answer");
     char buf[65536];
     ssize_t n = ::recv(fd, buf, sizeof buf, 0);
-    if (n <= 0) return make_error(ErrorCode::Io, where + " closed the connection");
+    if (n <= 0) return left();
     link->reader_.append(buf, static_cast<std::size_t>(n));
   }
 }
