@@ -118,7 +118,6 @@ class Keeper {
       e.maxrss_kb = ru.ru_maxrss;
       e.end_ms = now_ms();
       e.group_killed = group_killed || it->second.group_killed;
-      if (e.group_killed) forget_group(it->second.child.group);
       children_.erase(it);
       // In the journal before the engine hears of it: an exit outlives the death of both.
       std::string line = journal_line(e);
@@ -212,10 +211,13 @@ class Keeper {
     reply.task = order.child.task;
     reply.attempt = order.child.attempt;
     if (order.request.subreaper) subreaper_ = true;
-    order.request.cgroup_fd = order.child.group.empty() ? -1 : group_fd(order.child.group);
+    // Opened afresh each time: a path names another group once its engine's pid is reused.
+    order.request.cgroup_fd =
+        order.child.group.empty() ? -1 : ::open(order.child.group.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
     std::int64_t before = boot_ticks_now();
     auto pid = spawn_task(order.request);
     std::int64_t after = boot_ticks_now();
+    if (order.request.cgroup_fd >= 0) ::close(order.request.cgroup_fd);
     if (!pid) {
       reply.error = pid.error().message;
       return reply;
@@ -238,22 +240,6 @@ class Keeper {
     }
   }
 
-  int group_fd(const std::string& path) {
-    auto it = group_fds_.find(path);
-    if (it != group_fds_.end()) return it->second;
-    int fd = ::open(path.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
-    if (fd >= 0) group_fds_[path] = fd;
-    return fd;
-  }
-
-  // A killed group is never cloned into again (engine/containment.h).
-  void forget_group(const std::string& path) {
-    auto it = group_fds_.find(path);
-    if (it == group_fds_.end()) return;
-    ::close(it->second);
-    group_fds_.erase(it);
-  }
-
   struct Kept {
     Child child;
     bool group_killed = false;
@@ -271,7 +257,6 @@ class Keeper {
   FrameReader reader_;
   std::unordered_map<pid_t, Kept> children_;
   std::vector<Ended> unacked_;
-  std::unordered_map<std::string, int> group_fds_;
 };
 
 }  // namespace
