@@ -46,6 +46,8 @@ void add_run(CLI::App& app, jr::RunOptions& o) {
   run->add_option("--cores", o.cores, "Cores of this node (default: Slurm's, else the affinity mask and cgroup)");
   run->add_option("--gpu-ids", o.gpu_ids, "GPU ids to hand out (default CUDA_VISIBLE_DEVICES or SLURM_JOB_GPUS)");
   run->add_flag("--pin", o.pin, "Pin each task to CPUs no other running task has");
+  run->add_flag("!--no-adopt", o.adopt,
+                "Tasks die with jr run (default: a keeper outlives a killed jr run, and the same command again adopts them)");
   jr::add_job_options(run, o);
   run->add_option("--deadline", o.deadline, "Stop --grace before this (+2h, 15:30, 2026-11-25T15:30); default: the Slurm job's end");
   run->add_option("--shard", o.shard, "Run only tasks whose index is K modulo N (K/N), for Slurm job arrays");

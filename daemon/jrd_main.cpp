@@ -31,6 +31,7 @@ int main(int argc, char** argv) {
   int cores = 0;
   std::string gpu_ids;
   bool pin = false;
+  bool adopt = true;
   std::string sample_every = "1s";
   std::string deadline;
   bool sync_full = false;
@@ -43,6 +44,9 @@ int main(int argc, char** argv) {
   app.add_option("--cores", cores, "Cores of this node (default: Slurm's, else the affinity mask and cgroup)");
   app.add_option("--gpu-ids", gpu_ids, "GPU ids to hand out (default CUDA_VISIBLE_DEVICES or SLURM_JOB_GPUS)");
   app.add_flag("--pin", pin, "Pin each task to CPUs no other running task has");
+  app.add_flag("!--no-adopt", adopt,
+               "Tasks die with jrd, and SIGTERM stops them (default: a keeper outlives jrd, SIGTERM leaves "
+               "the tasks running and the next jrd adopts them)");
   app.add_option("--sample-every", sample_every, "Sample running tasks' CPU and memory this often (default 1s; 0: off)");
   app.add_option("--deadline", deadline,
                  "Stop --grace before this (+2h, 15:30, 2026-11-25T15:30), as on SIGTERM; default: the Slurm job's end");
@@ -92,6 +96,8 @@ int main(int argc, char** argv) {
   eo.sample_every = *sample_ms;
   eo.capacity = capacity;
   eo.pin = pin;
+  eo.adopt = adopt;
+  eo.sigterm_leaves_tasks = adopt;
   eo.deadline_ms = deadline_ms;
   auto session = jr::EngineSession::open(std::move(so));
   if (!session) return fail(session.error().message);
@@ -122,15 +128,16 @@ int main(int argc, char** argv) {
   spdlog::info("jrd {} serving {} on {} with {} workers", JR_VERSION, dir.string(), socket, workers);
   jr::notify_systemd("READY=1\nSTATUS=serving " + socket);
   bool announced_stop = false;
-  while (!(engine.shutting_down() && engine.idle())) {
+  while (!((engine.shutting_down() || engine.leaving()) && engine.idle())) {
     if (auto st = engine.turn(); !st) {
       spdlog::error("{}", st.error().message);
       return 1;
     }
-    if (engine.shutting_down() && !announced_stop) {
+    if ((engine.shutting_down() || engine.leaving()) && !announced_stop) {
       announced_stop = true;
       jr::notify_systemd("STOPPING=1");
-      spdlog::info("shutting down: stopping running tasks (grace {})", grace);
+      if (engine.shutting_down()) spdlog::info("shutting down: stopping running tasks (grace {})", grace);
+      else spdlog::info("shutting down: running tasks go on under {}; the next jrd adopts them", engine.keeping());
     }
   }
   if (engine.stopped_for_deadline()) spdlog::info("stopped before the deadline: a jrd started later resumes the jobs");

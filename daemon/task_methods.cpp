@@ -23,7 +23,7 @@ void serve_task_methods(Server& server, Engine& engine) {
   });
   server.on("ping", [&engine](const json&, const Peer&) -> Result<json> {
     return json{{"pid", ::getpid()}, {"state_dir", engine.state_dir().string()},
-                {"containment", engine.containment().describe()}};
+                {"containment", engine.containment().describe()}, {"keeping", engine.keeping()}};
   });
 }
 

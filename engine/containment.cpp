@@ -223,7 +223,8 @@ Containment::Containment(Containment&& o) noexcept
       group_(std::move(o.group_)),
       fallback_reason_(std::move(o.fallback_reason_)),
       slots_(std::move(o.slots_)),
-      retired_(std::move(o.retired_)) {
+      retired_(std::move(o.retired_)),
+      spared_(o.spared_) {
   o.group_.clear();
   o.slots_.clear();
 }
@@ -234,13 +235,14 @@ Containment& Containment::operator=(Containment&& o) noexcept {
   std::swap(fallback_reason_, o.fallback_reason_);
   std::swap(slots_, o.slots_);
   std::swap(retired_, o.retired_);
+  std::swap(spared_, o.spared_);
   return *this;
 }
 
 Containment::~Containment() {
   close_slots();
   // Every task has ended and been killed by now; what remains is processes still dying.
-  if (!group_.empty()) (void)kill_group_tree(group_, kDrainTimeoutMs);
+  if (!group_.empty() && !spared_) (void)kill_group_tree(group_, kDrainTimeoutMs);
   // Killed descendants that came to the engine as a subreaper: reaped here, rather than left
   // as zombies to an init that may not reap them (a container's).
   siginfo_t info{};
@@ -297,6 +299,24 @@ void Containment::end_slot(int slot) {
   // Most tasks leave nothing behind: no kill, and the group stays usable.
   if (populated(slots_[static_cast<std::size_t>(slot - 1)].path)) kill_slot(slot);
 }
+
+void Containment::slot_was_killed(int slot) {
+  if (slot < 1 || static_cast<std::size_t>(slot) > slots_.size()) return;
+  slots_[static_cast<std::size_t>(slot - 1)].killed = true;
+}
+
+std::string Containment::slot_group(int slot) {
+  if (slot_group_fd(slot) < 0) return {};
+  return slots_[static_cast<std::size_t>(slot - 1)].path;
+}
+
+bool kill_group_if_populated(const std::string& path) {
+  if (!populated(path)) return false;
+  write_text(path + "/cgroup.kill", "1");
+  return true;
+}
+
+void kill_group_now(const std::string& path) { write_text(path + "/cgroup.kill", "1"); }
 
 void Containment::kill_slot(int slot) {
   if (slot < 1 || static_cast<std::size_t>(slot) > slots_.size()) return;

@@ -45,8 +45,12 @@ class Containment {
   Containment() = default;
   Containment(Containment&& other) noexcept;
   Containment& operator=(Containment&& other) noexcept;
-  // Removes the groups once they are empty (waiting briefly for killed processes to go).
+  // Kills what is left in the groups and removes them once empty (waiting briefly for killed
+  // processes to go); unless spare_group() was called.
   ~Containment();
+  // Tasks a keeper keeps run on after the engine (engine/keeper.h): leave the group as it is,
+  // for the next engine to adopt and remove.
+  void spare_group() { spared_ = true; }
 
   Kind kind() const { return kind_; }
   // "cgroup /sys/fs/cgroup/…/jr-…" or "subreaper": what `jr ping --json` and --explain show.
@@ -73,6 +77,11 @@ class Containment {
   void end_slot(int slot);
   // SIGKILLs every process in slot `slot`'s group (none for Subreaper).
   void kill_slot(int slot);
+  // The keeper (engine/keeper.h) killed slot `slot`'s group: never clone into it again.
+  void slot_was_killed(int slot);
+  // The path of slot `slot`'s group as slot_group_fd would give it, for a keeper to open;
+  // empty when it has none.
+  std::string slot_group(int slot);
 
  private:
   struct Slot {
@@ -88,6 +97,7 @@ class Containment {
   std::string fallback_reason_;
   std::vector<Slot> slots_;
   std::vector<std::string> retired_;  // killed slot groups, removed once empty
+  bool spared_ = false;
 };
 
 // The absolute path of the cgroup2 group this process is in; empty when there is no cgroup2
@@ -102,6 +112,11 @@ bool is_jr_group(const std::string& path, const std::string& name_prefix);
 // then removes the group and its children. A group that no longer exists is fine. Unavailable
 // when processes survive the timeout.
 Status kill_group_tree(const std::string& path, std::int64_t timeout_ms);
+
+// Writes cgroup.kill of the group at `path` when it still holds a process; whether it did.
+bool kill_group_if_populated(const std::string& path);
+// Writes cgroup.kill of the group at `path`.
+void kill_group_now(const std::string& path);
 
 // Subreaper kind: SIGKILLs every child of this process (and its process group) that is not in
 // `known`. Called once tasks have ended: a child the engine did not start is a descendant

@@ -36,7 +36,7 @@ Engine::Engine(Store& store, EventLoop& loop, EngineOptions options, Containment
       loop_(loop),
       opt_(std::move(options)),
       containment_(std::move(containment)),
-      supervisor_(containment_, opt_.grace),
+      supervisor_(containment_, loop_, opt_.grace, KeeperPlace{opt_.adopt, opt_.state_dir, store_.state_id()}),
       pool_(opt_.capacity, opt_.pin),
       scheduler_(opt_.workers, pool_),
       logs_(state_files::logs(opt_.state_dir)),
@@ -91,8 +91,10 @@ Status Engine::add_job(JobId id, bool hook_ran) {
   JobRun run;
   run.row = std::move(**row);
   run.counts = *counts;
-  run.ended = hook_ran && job_has_ended(run);
   jobs_[id] = std::move(run);
+  JobRun& job = jobs_[id];
+  adopt_attempts(job);
+  job.ended = hook_ran && job_has_ended(job);
   return make_private_dir(state_files::logs(opt_.state_dir));
 }
 
@@ -102,6 +104,7 @@ StateCounts Engine::counts(JobId id) const {
 }
 
 bool Engine::idle() const {
+  if (leaving_ && !shutting_down()) return starting_.empty() && unwritten_ends_.empty() && unrecorded_pids_.empty();
   if (!supervisor_.running().empty()) return false;
   if (!unwritten_ends_.empty() && !shutting_down()) return false;
   if (shutting_down()) return true;
@@ -116,9 +119,19 @@ bool Engine::idle() const {
 void Engine::on_signal(const signalfd_siginfo& info) {
   if (info.ssi_signo == SIGCHLD) {
     supervisor_.reap();
+  } else if (info.ssi_signo == SIGTERM && opt_.sigterm_leaves_tasks && !shutting_down()) {
+    leave();
   } else {
     shutdown(static_cast<int>(info.ssi_signo));
   }
+}
+
+void Engine::leave() {
+  if (!opt_.adopt) return shutdown(SIGTERM);
+  leaving_ = true;
+  scheduler_.halt();
+  containment_.spare_group();
+  wake_now_ = true;
 }
 
 void Engine::shutdown(int sig) {
@@ -191,9 +204,10 @@ void Engine::finish(Attempt& a, Exit exit) {
   } else {
     int shift = std::min(a.failures, 18);
     retry_at = now + std::min<std::int64_t>(opt_.retry_delay.count() << shift, 30'000);
-    to = end_state(exit, a.failures, a.spec.retries);
+    // An end nobody saw is shown as such, never retried behind the user's back.
+    to = exit.unknown ? TaskState::Failed : end_state(exit, a.failures, a.spec.retries);
   }
-  unwritten_ends_.push_back(UnwrittenEnd{a.task, to, exit, a.spec.retries, now, retry_at});
+  unwritten_ends_.push_back(UnwrittenEnd{a.task, to, exit, exit.unknown ? 0 : a.spec.retries, now, retry_at});
   // An ended task has no process left to record.
   std::erase_if(unrecorded_pids_, [task = a.task](const UnrecordedPid& p) { return p.task == task; });
   scheduler_.release(a.slot, job_run(a.job), to);

@@ -58,6 +58,12 @@ struct EngineOptions {
   std::int64_t deadline_ms = 0;     // wall clock; 0: none. Stop --grace before it (walltime)
   NodeCapacity capacity = detect_capacity();
   bool pin = false;                 // give each task CPUs no other running task has
+  // Tasks are started and reaped by a keeper that outlives the engine, and adopted by the next
+  // one (engine/keeper.h); false (--no-adopt): by the engine, and a dead engine's are killed.
+  bool adopt = true;
+  // SIGTERM leaves the running tasks to the keeper instead of stopping them (jrd: a restart,
+  // `systemctl restart jrd`, must not touch them). Only with `adopt`.
+  bool sigterm_leaves_tasks = false;
   // What each job asks for itself (checkpoint and result limits, stall detection, --expect,
   // --output) is in its JobSpec, not here: jr run and jrd apply it per job the same way.
 };
@@ -95,11 +101,15 @@ class Engine : private Scheduler::Source {
   Status open_board();
   ~Engine() override;
 
-  // Kills what a dead engine left running (when `place` says it can be this store's own) and
-  // marks those tasks interrupted; records `here` as this engine's place.
+  // Adopts what a dead engine left running under a keeper that still lives (or watches it,
+  // when its keeper was killed too; engine/keeper.h); kills the rest (when `place` says it
+  // can be this store's own) and marks those tasks interrupted; records `here` as this
+  // engine's place. The adopted attempts join their jobs in add_job.
   Status recover(const PlaceCheck& place, const StatePlace& here);
   const Containment& containment() const { return containment_; }
-  // Starts scheduling a job's tasks. When the job ends (nothing pending, interrupted or
+  // What the engine's tasks are kept by: "keeper (pid N)", or "none (…)" with --no-adopt.
+  std::string keeping() const { return supervisor_.describe_keeping(); }
+  // Starts scheduling a job's tasks, with the attempts of it that recovery adopted. When the job ends (nothing pending, interrupted or
   // running: at once for a job that has nothing to run, or after halt()), its --on-finish runs,
   // unless `hook_ran`: a job an earlier engine saw end (jrd's restart) does not run it again.
   Status add_job(JobId job, bool hook_ran = false);
@@ -114,6 +124,11 @@ class Engine : private Scheduler::Source {
   // remains after the grace period; a second SIGINT kills at once, other repeats change nothing.
   void shutdown(int sig);
   bool shutting_down() const { return shutdown_signal_ != 0; }
+  // Stops starting tasks and lets the running ones be: their keeper outlives this engine and
+  // the next one adopts them. idle() once what started is recorded. Only when tasks are kept
+  // by a keeper (EngineOptions::adopt); without, it is shutdown(SIGTERM).
+  void leave();
+  bool leaving() const { return leaving_; }
   // True when the run stopped because of --deadline (a shutdown with SIGTERM's exit code).
   bool stopped_for_deadline() const { return stopped_for_deadline_; }
   int shutdown_signal() const { return shutdown_signal_; }
@@ -191,6 +206,9 @@ class Engine : private Scheduler::Source {
   // Whether an exit looks like the task was killed by a signal it was not sent by us.
   bool killed_from_outside(const Attempt& a, const Exit& exit) const;
   Status process();
+  // Gives the attempts of `job` that recovery adopted their slots and resources, and hands
+  // them to the supervisor (engine/recovery.cpp).
+  void adopt_attempts(JobRun& job);
   // Concludes an attempt in memory (its slot, counts, on_task_end) and queues its end for the
   // store (unwritten_ends_).
   void finish(Attempt& a, Exit exit);
@@ -246,6 +264,13 @@ class Engine : private Scheduler::Source {
   // puts them back) in the turn that placed them. The attempts that have a process are the
   // supervisor's (Supervisor::running).
   std::vector<std::unique_ptr<Attempt>> starting_;
+  // Attempts a dead engine left running, adopted by recover() and not yet given to their job
+  // by add_job; with the exit they already had, if any.
+  struct Adopted {
+    std::unique_ptr<Attempt> attempt;
+    std::optional<Exit> ended;
+  };
+  std::vector<Adopted> adopted_;
   // Exits held back briefly: when a whole allocation is signalled (Slurm's requeue sends TERM
   // to every process of the job, in no fixed order), a task may die before the engine gets
   // its own signal; that task was interrupted, not failed.
@@ -264,6 +289,7 @@ class Engine : private Scheduler::Source {
   std::int64_t store_retry_at_ = 0;  // monotonic
   std::int64_t store_retry_delay_ms_ = 0;
   int shutdown_signal_ = 0;
+  bool leaving_ = false;
   Millis tick_every_{0};
   std::function<void()> tick_;
   std::int64_t next_tick_at_ = 0;  // monotonic

@@ -9,7 +9,7 @@ json explanation_json(const Explanation& ex, const std::function<TaskSpec(std::u
   const SyncSummary& s = ex.summary;
   json summary = {{"total", s.total},     {"skip", s.skipped},        {"new", s.added},
                   {"resume", s.resumed},  {"run", s.pending},         {"retry", s.retried},
-                  {"keep_failed", s.kept_failed}, {"dropped", s.dropped}};
+                  {"keep_failed", s.kept_failed}, {"dropped", s.dropped}, {"adopt", s.adopted}};
   json tasks = json::array();
   for (const TaskDecision& d : ex.tasks) {
     json t = {{"index", d.index}, {"action", d.action}, {"task", d.task ? json(d.task) : json()}};

@@ -7,6 +7,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <ctime>
@@ -86,17 +87,20 @@ std::int64_t boot_ticks_now() {
   return static_cast<std::int64_t>(ts.tv_sec) * ticks_per_s + ts.tv_nsec / (1'000'000'000 / ticks_per_s);
 }
 
-static bool has_env_prefix(pid_t pid, const std::string& prefix) {
+// The first variable of `pid`'s environment that starts with `prefix`, whole; empty: none.
+static std::string env_entry(pid_t pid, const std::string& prefix) {
   std::string env = read_small_file("/proc/" + std::to_string(pid) + "/environ");
   std::size_t i = 0;
   while (i < env.size()) {
     auto j = env.find('\0', i);
     if (j == std::string::npos) j = env.size();
-    if (env.compare(i, prefix.size(), prefix) == 0) return true;
+    if (env.compare(i, prefix.size(), prefix) == 0) return env.substr(i, j - i);
     i = j + 1;
   }
-  return false;
+  return {};
 }
+
+static bool has_env_prefix(pid_t pid, const std::string& prefix) { return !env_entry(pid, prefix).empty(); }
 
 std::vector<pid_t> processes_with_env_prefix(const std::string& prefix) {
   std::vector<pid_t> out;
@@ -107,11 +111,15 @@ std::vector<pid_t> processes_with_env_prefix(const std::string& prefix) {
   return out;
 }
 
-Status kill_carriers(const std::string& prefix, std::int64_t timeout_ms) {
+Status kill_carriers(const std::string& prefix, const std::vector<std::string>& spared, std::int64_t timeout_ms) {
   std::int64_t deadline = monotonic_ms() + timeout_ms;
   pid_t own_group = ::getpgrp();
+  auto is_spared = [&](pid_t pid) {
+    return !spared.empty() && std::find(spared.begin(), spared.end(), env_entry(pid, prefix)) != spared.end();
+  };
   for (;;) {
     auto found = processes_with_env_prefix(prefix);
+    std::erase_if(found, is_spared);
     if (found.empty()) return {};
     if (monotonic_ms() > deadline) {
       return make_error(ErrorCode::Unavailable, std::to_string(found.size()) +
@@ -123,7 +131,7 @@ Status kill_carriers(const std::string& prefix, std::int64_t timeout_ms) {
       // reused since the scan is never signalled.
       int fd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
       if (fd < 0) continue;  // gone already
-      if (has_env_prefix(pid, prefix)) {
+      if (has_env_prefix(pid, prefix) && !is_spared(pid)) {
         // The whole group at once: a child forked after the scan is in it, and dies with it.
         pid_t group = ::getpgid(pid);
         pollfd exited{fd, POLLIN, 0};

@@ -31,7 +31,8 @@ std::vector<pid_t> processes_with_env_prefix(const std::string& prefix);
 // in a killed group, or found by the next scan. Pids are pinned with a pidfd before they are
 // signalled, so a pid reused since the scan is never hit. Unavailable when some survive
 // `timeout_ms`.
-Status kill_carriers(const std::string& prefix, std::int64_t timeout_ms);
+// Processes whose variable is exactly one of `spared` (adopted attempts' tokens) are left alone.
+Status kill_carriers(const std::string& prefix, const std::vector<std::string>& spared, std::int64_t timeout_ms);
 
 // Pids of live (non-zombie) processes in process group `pgid`.
 std::vector<pid_t> processes_in_group(pid_t pgid);

@@ -73,9 +73,20 @@ Status Scheduler::fill(std::map<JobId, JobRun>& jobs, std::int64_t now_ms, Sourc
   return {};
 }
 
+void Scheduler::adopt(int slot, JobRun& job) {
+  slot = std::max(1, slot);
+  if (static_cast<std::size_t>(slot) > slot_busy_.size()) slot_busy_.resize(static_cast<std::size_t>(slot), false);
+  slot_busy_[static_cast<std::size_t>(slot - 1)] = true;
+  ++busy_;
+  ++job.running;
+}
+
 void Scheduler::release(int slot, JobRun* job, TaskState to) {
+  slot = std::max(1, slot);
   slot_busy_[static_cast<std::size_t>(slot - 1)] = false;
   --busy_;
+  // A slot beyond this engine's (an adopted attempt's, started with more workers) goes.
+  while (slot_busy_.size() > static_cast<std::size_t>(std::max(1, workers_)) && !slot_busy_.back()) slot_busy_.pop_back();
   if (!job) return;
   --job->running;
   --count_of(job->counts, TaskState::Running);

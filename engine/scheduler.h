@@ -63,6 +63,10 @@ class Scheduler {
   // An attempt placed in `slot` has ended, as `to`, or was put back (`to` Pending): its slot is
   // free and `job` (nullptr: a job no longer known) counts it as `to`.
   void release(int slot, JobRun* job, TaskState to);
+  // An attempt a dead engine started (engine/keeper.h) runs on in `slot`, counted in `job`'s
+  // running tasks (its counts already say running). A slot beyond this engine's is added for
+  // as long as it runs.
+  void adopt(int slot, JobRun& job);
 
   // From now on nothing starts (jr run --halt).
   void halt() { halted_ = true; }

@@ -84,6 +84,7 @@ Status Engine::write_turn(bool place_tasks) {
 Status Engine::write(bool place_tasks) {
   auto st = write_turn(place_tasks);
   if (st) {
+    if (unwritten_ends_.empty() && held_.empty()) supervisor_.exits_recorded();
     if (store_failure_) {
       store_failure_.reset();
       wake_now_ = true;  // tasks may start again

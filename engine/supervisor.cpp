@@ -2,12 +2,15 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/epoll.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
 
+#include "engine/keeper.h"
 #include "engine/on_finish.h"
 #include "engine/proc.h"
 
@@ -18,14 +21,91 @@ std::int64_t tv_ms(const timeval& tv) {
   return static_cast<std::int64_t>(tv.tv_sec) * 1000 + tv.tv_usec / 1000;
 }
 
+// The command could not start: say why in its log, as a shell does.
+void log_spawn_failure(const std::string& stderr_path, const Error& error) {
+  int fd = ::open(stderr_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (fd >= 0) {
+    std::string line = "jr: " + error.message + "\n";
+    (void)!::write(fd, line.data(), line.size());
+    ::close(fd);
+  }
+}
+
+Exit unknown_exit() {
+  Exit e;
+  e.unknown = true;
+  e.detail = "exit status unknown: its keeper was killed while no engine ran";
+  return e;
+}
+
 }  // namespace
 
-Supervisor::Supervisor(Containment& containment, Millis grace) : containment_(containment), grace_(grace) {}
+Supervisor::Supervisor(Containment& containment, EventLoop& loop, Millis grace, KeeperPlace keeper)
+    : containment_(containment), loop_(loop), grace_(grace), keeper_place_(std::move(keeper)) {}
+
+Supervisor::~Supervisor() {
+  if (keeper_ && !keeper_->gone()) loop_.unwatch(keeper_->fd());
+  for (auto& [pid, a] : running_) {
+    if (a->pidfd >= 0) {
+      loop_.unwatch(a->pidfd);
+      ::close(a->pidfd);
+    }
+  }
+}
+
+Status Supervisor::start_keeper() {
+  journal_imported_ = false;
+  auto link = KeeperLink::start(keeper_place_.dir, keeper_place_.state_id);
+  if (!link) return link.error();
+  use_keeper(std::move(*link), 0);
+  return {};
+}
+
+void Supervisor::use_keeper(std::unique_ptr<KeeperLink> keeper, std::uint64_t last_seq) {
+  keeper_ = std::move(keeper);
+  keeper_seq_ = last_seq;
+  acked_seq_ = 0;
+  (void)loop_.watch(keeper_->fd(), EPOLLIN, [this](std::uint32_t) { on_keeper(); });
+}
+
+std::string Supervisor::describe_keeping() const {
+  if (!keeper_place_.use) return "none (--no-adopt: tasks die with the engine)";
+  if (keeper_ && !keeper_->gone()) return "keeper (pid " + std::to_string(keeper_->pid()) + ")";
+  return "keeper (started with the first task)";
+}
 
 Status Supervisor::spawn(Attempt& a, SpawnRequest req) {
   req.cgroup_fd = containment_.slot_group_fd(a.slot);
   a.cpu_at_start = containment_.slot_cpu(a.slot);
   req.subreaper = containment_.kind() == Containment::Kind::Subreaper;
+  if (keeper_place_.use) {
+    if (keeper_ && keeper_->gone()) keeper_lost();
+    if (!keeper_) {
+      if (auto st = start_keeper(); !st) {
+        log_spawn_failure(req.stderr_path, st.error());
+        return st.error();
+      }
+    }
+    std::string stderr_path = req.stderr_path;
+    keeper::SpawnOrder order;
+    order.child = keeper::Child{a.task, a.attempt, a.slot, 0, 0, req.cgroup_fd >= 0 ? containment_.slot_group(a.slot) : ""};
+    order.request = std::move(req);
+    order.request.cgroup_fd = -1;
+    auto spawned = keeper_->spawn(order);
+    Error failure{ErrorCode::Io, ""};
+    if (spawned && spawned->pid > 0) {
+      a.pid = spawned->pid;
+      a.proc_start = spawned->proc_start;
+      a.keeping = Attempt::Keeping::Keeper;
+      a.group = order.child.group;
+      if (a.spec.timeout_ms > 0) a.timeout_at = monotonic_ms() + a.spec.timeout_ms;
+      return {};
+    }
+    if (spawned) failure.message = spawned->error;
+    else failure = spawned.error();
+    log_spawn_failure(stderr_path, failure);
+    return failure;
+  }
   std::int64_t before = boot_ticks_now();
   auto pid = spawn_task(req);
   std::int64_t after = boot_ticks_now();
@@ -35,14 +115,101 @@ Status Supervisor::spawn(Attempt& a, SpawnRequest req) {
     if (a.spec.timeout_ms > 0) a.timeout_at = monotonic_ms() + a.spec.timeout_ms;
     return {};
   }
-  // The command could not start: say why in its log, as a shell does.
-  int fd = ::open(req.stderr_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
-  if (fd >= 0) {
-    std::string line = "jr: " + pid.error().message + "\n";
-    (void)!::write(fd, line.data(), line.size());
-    ::close(fd);
-  }
+  log_spawn_failure(req.stderr_path, pid.error());
   return pid.error();
+}
+
+void Supervisor::adopt(std::unique_ptr<Attempt> a, std::optional<Exit> ended) {
+  a->adopted = true;
+  pid_t pid = a->pid;
+  if (ended) {
+    reaped_.push_back(Reaped{pid, *ended});
+  } else if (a->keeping == Attempt::Keeping::Watched) {
+    watch_orphan(*a);
+  }
+  running_.emplace(pid, std::move(a));
+}
+
+void Supervisor::watch_orphan(Attempt& a) {
+  a.keeping = Attempt::Keeping::Watched;
+  int fd = static_cast<int>(::syscall(SYS_pidfd_open, a.pid, 0));
+  // Pinned by the pidfd, the process is checked again: a pid reused since is someone else.
+  if (fd >= 0 && a.proc_start && process_start_time(a.pid) != a.proc_start) {
+    ::close(fd);
+    fd = -1;
+  }
+  if (fd < 0) {
+    reaped_.push_back(Reaped{a.pid, unknown_exit()});
+    return;
+  }
+  a.pidfd = fd;
+  pid_t pid = a.pid;
+  (void)loop_.watch(fd, EPOLLIN, [this, pid](std::uint32_t) {
+    auto it = running_.find(pid);
+    if (it == running_.end() || it->second->pidfd < 0) return;
+    loop_.unwatch(it->second->pidfd);
+    ::close(it->second->pidfd);
+    it->second->pidfd = -1;
+    reaped_.push_back(Reaped{pid, unknown_exit()});
+  });
+}
+
+Supervisor::Reaped Supervisor::exit_of(const keeper::Ended& e, Attempt* a) {
+  Reaped r{e.pid, {}};
+  r.exit.exit_code = e.signal ? -1 : e.exit_code;
+  r.exit.signal = e.signal;
+  r.exit.utime_ms = e.utime_ms;
+  r.exit.stime_ms = e.stime_ms;
+  r.exit.maxrss_kb = e.maxrss_kb;
+  if (a && a->cpu_at_start && !a->adopted) {
+    if (auto end = containment_.slot_cpu(a->slot)) {
+      const auto& start = *a->cpu_at_start;
+      r.exit.utime_ms = std::max(r.exit.utime_ms, (end->user_us - start.user_us) / 1000);
+      r.exit.stime_ms = std::max(r.exit.stime_ms, (end->system_us - start.system_us) / 1000);
+    }
+  }
+  if (a && e.group_killed && !a->adopted) containment_.slot_was_killed(a->slot);
+  return r;
+}
+
+void Supervisor::on_keeper() {
+  if (!keeper_) return;
+  for (const keeper::Ended& e : keeper_->poll()) {
+    keeper_seq_ = std::max(keeper_seq_, e.seq);
+    auto it = running_.find(e.pid);
+    if (it == running_.end() || it->second->task != e.task || it->second->attempt != e.attempt) continue;
+    reaped_.push_back(exit_of(e, it->second.get()));
+  }
+  if (keeper_->gone()) keeper_lost();
+}
+
+void Supervisor::keeper_lost() {
+  if (!keeper_) return;
+  loop_.unwatch(keeper_->fd());
+  keeper_.reset();
+  std::vector<keeper::Ended> journal = KeeperLink::read_journal(keeper_place_.dir);
+  bool any_ours = false;
+  for (auto& [pid, a] : running_) {
+    if (a->keeping != Attempt::Keeping::Keeper) continue;
+    bool taken = std::any_of(reaped_.begin(), reaped_.end(), [pid = pid](const Reaped& r) { return r.pid == pid; });
+    if (taken) continue;
+    auto logged = std::find_if(journal.begin(), journal.end(), [&](const keeper::Ended& e) {
+      return e.pid == pid && e.task == a->task && e.attempt == a->attempt;
+    });
+    if (logged != journal.end()) {
+      reaped_.push_back(exit_of(*logged, a.get()));
+      continue;
+    }
+    // A keeper this engine started was its child: its tasks are the engine's children now.
+    siginfo_t info{};
+    if (::waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOHANG | WNOWAIT) == 0) {
+      a->keeping = Attempt::Keeping::Engine;
+      any_ours = true;
+      continue;
+    }
+    watch_orphan(*a);
+  }
+  if (any_ours) reap();
 }
 
 void Supervisor::watch(std::unique_ptr<Attempt> a) {
@@ -58,13 +225,31 @@ Attempt* Supervisor::find(TaskId task, int attempt) {
 }
 
 void Supervisor::stop(Attempt& a, int sig, std::int64_t kill_at) {
-  ::kill(-a.pid, sig);
   a.kill_at = kill_at;
+  switch (a.keeping) {
+    case Attempt::Keeping::Engine: ::kill(-a.pid, sig); break;
+    // Only the keeper knows whether the pid is still its unreaped child.
+    case Attempt::Keeping::Keeper:
+      if (keeper_) keeper_->signal(keeper::SignalOrder{a.pid, sig, false});
+      break;
+    case Attempt::Keeping::Watched:
+      if (a.pidfd >= 0) ::syscall(SYS_pidfd_send_signal, a.pidfd, sig, nullptr, 0);
+      break;
+  }
 }
 
 void Supervisor::kill_now(Attempt& a) {
-  ::kill(-a.pid, SIGKILL);
-  containment_.kill_slot(a.slot);
+  switch (a.keeping) {
+    case Attempt::Keeping::Engine: ::kill(-a.pid, SIGKILL); break;
+    case Attempt::Keeping::Keeper:
+      if (keeper_) keeper_->signal(keeper::SignalOrder{a.pid, SIGKILL, true});
+      break;
+    case Attempt::Keeping::Watched:
+      if (a.pidfd >= 0) ::syscall(SYS_pidfd_send_signal, a.pidfd, SIGKILL, nullptr, 0);
+      if (!a.group.empty()) kill_group_now(a.group);
+      break;
+  }
+  if (!a.adopted) containment_.kill_slot(a.slot);
 }
 
 void Supervisor::check_timers() {
@@ -79,6 +264,11 @@ void Supervisor::check_timers() {
   }
 }
 
+std::vector<Supervisor::Reaped> Supervisor::take_reaped() {
+  if (keeper_ && keeper_->holds_exits()) on_keeper();
+  return std::exchange(reaped_, {});
+}
+
 void Supervisor::reap() {
   for (;;) {
     siginfo_t info{};
@@ -90,7 +280,11 @@ void Supervisor::reap() {
     // a descendant that escaped a task and was reparented to the engine, a subreaper.)
     auto it = running_.find(pid);
     if (it != running_.end()) {
-      containment_.end_slot(it->second->slot);
+      if (it->second->adopted) {
+        if (!it->second->group.empty()) kill_group_if_populated(it->second->group);
+      } else {
+        containment_.end_slot(it->second->slot);
+      }
       ::kill(-pid, SIGKILL);
     }
     orphans_possible_ = true;
@@ -123,12 +317,27 @@ void Supervisor::reap() {
   }
 }
 
+void Supervisor::exits_recorded() {
+  // A dead keeper's journal, imported and now in the store, goes (a new keeper empties it
+  // itself when it starts, and then owns it).
+  if (journal_imported_ && !keeper_ && reaped_.empty()) {
+    std::error_code ec;
+    std::filesystem::remove(keeper::journal_path(keeper_place_.dir), ec);
+    journal_imported_ = false;
+  }
+  if (keeper_ && reaped_.empty() && keeper_seq_ > acked_seq_) {
+    keeper_->ack(keeper_seq_);
+    acked_seq_ = keeper_seq_;
+  }
+}
+
 void Supervisor::kill_orphans_if_any(const std::vector<pid_t>& also_known) {
   if (orphans_possible_ && containment_.kind() == Containment::Kind::Subreaper) {
     // What escaped a task that has ended is now the engine's child: kill it. Its own
     // children come to the engine in turn when it dies, and are killed on that reap.
     std::vector<pid_t> known = also_known;
     for (auto& [pid, a] : running_) known.push_back(pid);
+    if (keeper_) known.push_back(keeper_->pid());
     for (auto& [pid, job] : hooks_) known.push_back(pid);
     kill_orphans(known);
   }

@@ -2,6 +2,12 @@
 // into their slot's containment, reaping them, signalling them, and killing what is left of
 // them when their grace period or timeout runs out.
 //
+// With a keeper (the default; --no-adopt turns it off: engine/keeper.h), tasks are started and reaped by the keeper,
+// which outlives the engine, and their exits arrive from it; without, by the engine itself. Attempts a dead engine left running are adopted (adopt()): kept by its
+// keeper, or, when that keeper was killed too, watched through a pidfd until they end, their
+// exit status unknown. When the engine's own keeper dies, its tasks are reparented to the
+// engine (a subreaper) and reaped by it as in the keeper-less case.
+//
 // The Engine (engine/engine.h) decides what starts and what each end means, and records it;
 // the supervisor only deals with processes. It owns the attempts that have a process
 // (running(), keyed by the pid that leads the task's process group) and the hooks, and keeps
@@ -19,9 +25,14 @@
 #include <utility>
 #include <vector>
 
+#include <filesystem>
+#include <string>
+
 #include "base/duration.h"
 #include "base/result.h"
 #include "engine/containment.h"
+#include "engine/event_loop.h"
+#include "engine/keeper_link.h"
 #include "engine/resources.h"
 #include "engine/spawn.h"
 #include "storage/store.h"
@@ -50,6 +61,19 @@ struct Attempt {
   std::int64_t peak_sampled_kb = 0;  // the largest RSS the sampler saw
   std::optional<Containment::CpuTime> cpu_at_start;  // its slot group's, when it has one
   Allocation alloc;
+  // Who reaps it: the engine (its child), the keeper, or nobody (its keeper was killed after
+  // its engine died: watched through `pidfd` until it ends).
+  enum class Keeping { Engine, Keeper, Watched } keeping = Keeping::Engine;
+  bool adopted = false;  // started by an engine that died: it runs in that engine's group
+  std::string group;     // the cgroup it was created in; empty: none
+  int pidfd = -1;        // Watched only
+};
+
+// Where a keeper keeps its files and whose tasks it keeps; `use` false: no keeper.
+struct KeeperPlace {
+  bool use = false;
+  std::filesystem::path dir;
+  std::string state_id;
 };
 
 class Supervisor {
@@ -62,8 +86,26 @@ class Supervisor {
   };
   using Running = std::unordered_map<pid_t, std::unique_ptr<Attempt>>;
 
-  // `containment` keeps each slot's processes together; `grace` is SIGTERM to SIGKILL.
-  Supervisor(Containment& containment, Millis grace);
+  // `containment` keeps each slot's processes together; `grace` is SIGTERM to SIGKILL; a
+  // keeper, when `keeper.use`, is started at the first spawn and watched on `loop`.
+  Supervisor(Containment& containment, EventLoop& loop, Millis grace, KeeperPlace keeper);
+  ~Supervisor();
+
+  // The keeper a dead engine left, found by recovery (KeeperLink::find): it keeps the
+  // adopted attempts and starts the new ones. `last_seq`: the last exit it reported in its
+  // Welcome, acknowledged once the store holds what the engine took of them.
+  void use_keeper(std::unique_ptr<KeeperLink> keeper, std::uint64_t last_seq);
+  // Takes over an attempt a dead engine started: kept by the keeper given to use_keeper, or
+  // (a.keeping == Watched) watched until it ends. With `ended`, it has ended already (an exit
+  // from the keeper's journal, or unknown), and its end is taken at the next turn.
+  void adopt(std::unique_ptr<Attempt> a, std::optional<Exit> ended);
+  // Every exit taken so far is in the store: the keeper may forget it.
+  void exits_recorded();
+  // Recovery took exits from the journal of a keeper that is gone: it is removed once they
+  // are in the store.
+  void journal_imported() { journal_imported_ = true; }
+  // "keeper (pid N)" or "none (…)" with --no-adopt: what `jr ping --json` shows.
+  std::string describe_keeping() const;
 
   // Spawns `a` as `req` says, in its slot's group, and sets its pid, start time and timeout.
   // On failure writes why to the task's stderr log and returns the error; `a` has no process.
@@ -86,8 +128,10 @@ class Supervisor {
   // Reaps every child that has exited (SIGCHLD): a task's exit is kept for take_reaped(), a
   // hook's outcome for take_hook_ends().
   void reap();
-  bool has_reaped() const { return !reaped_.empty(); }
-  std::vector<Reaped> take_reaped() { return std::exchange(reaped_, {}); }
+  // Exits the keeper sent during a spawn's round trip count too: the socket no longer wakes
+  // the loop for them.
+  bool has_reaped() const { return !reaped_.empty() || (keeper_ && keeper_->holds_exits()); }
+  std::vector<Reaped> take_reaped();
   // A --on-finish hook of `job` started by the engine: reaped like a task, spared by
   // kill_orphans.
   void watch_hook(pid_t pid, JobId job) { hooks_.emplace(pid, job); }
@@ -98,8 +142,22 @@ class Supervisor {
   void kill_orphans_if_any(const std::vector<pid_t>& also_known);
 
  private:
+  Status start_keeper();
+  void on_keeper();
+  // The keeper closed its connection: what it kept is reaped by the engine (reparented to it),
+  // taken from its journal, or watched with its status unknown.
+  void keeper_lost();
+  void watch_orphan(Attempt& a);
+  Reaped exit_of(const keeper::Ended& e, Attempt* a);
+
   Containment& containment_;
+  EventLoop& loop_;
   Millis grace_;
+  KeeperPlace keeper_place_;
+  std::unique_ptr<KeeperLink> keeper_;
+  std::uint64_t keeper_seq_ = 0;  // the last exit received from the keeper
+  std::uint64_t acked_seq_ = 0;
+  bool journal_imported_ = false;
   Running running_;
   std::vector<Reaped> reaped_;
   std::unordered_map<pid_t, JobId> hooks_;

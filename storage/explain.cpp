@@ -10,7 +10,8 @@
 namespace jr {
 
 Result<Explanation> explain_tasks(Store* store, JobId job, std::uint64_t count,
-                                  const std::function<TaskSpec(std::uint64_t)>& task_at, bool retry_failed) {
+                                  const std::function<TaskSpec(std::uint64_t)>& task_at, bool retry_failed,
+                                  bool keeper_kept) {
   Explanation out;
   std::unordered_set<std::string> asked;
   std::unordered_map<std::string, std::uint64_t> copies;  // digest -> copies seen so far
@@ -45,7 +46,9 @@ Result<Explanation> explain_tasks(Store* store, JobId job, std::uint64_t count,
         bool succeeded_before = sel->i32(4) != 0;
         JR_TRY(sel->run());
         d.recorded_running = state == TaskState::Running;
-        const SyncDecision decision = decide_sync(state, succeeded_before, retry_failed);
+        SyncDecision decision = decide_sync(state, succeeded_before, retry_failed);
+        // Recovery marks interrupted what no keeper keeps, before the sync sees it.
+        if (decision.action == SyncAction::Adopt && !keeper_kept) decision = decide_sync(TaskState::Interrupted, false, false);
         d.action = action_name(decision.action);
         tally(&sum, decision.action);
       }

@@ -30,8 +30,10 @@ struct Explanation {
   std::vector<TaskDecision> tasks;
 };
 
-// `job` 0: the store holds no such job yet, so every task is new.
+// `job` 0: the store holds no such job yet, so every task is new. `keeper_kept`: a task recorded
+// as running is adopted from the keeper that runs it (engine/keeper.h); false: it is resumed.
 Result<Explanation> explain_tasks(Store* store, JobId job, std::uint64_t count,
-                                  const std::function<TaskSpec(std::uint64_t)>& task_at, bool retry_failed);
+                                  const std::function<TaskSpec(std::uint64_t)>& task_at, bool retry_failed,
+                                  bool keeper_kept);
 
 }  // namespace jr

@@ -442,15 +442,28 @@ Status Store::interrupt_task(TaskId id, const Exit& exit, std::int64_t now) {
 
 Result<std::vector<RunningTask>> Store::running_tasks() {
   auto sel = db_->prepare(
-      "SELECT id, job_id, attempts, coalesce(pid, 0), coalesce(proc_start, 0), coalesce(start_ms, 0) FROM tasks "
-      "WHERE state = 1");
+      "SELECT id, job_id, attempts, coalesce(pid, 0), coalesce(proc_start, 0), coalesce(start_ms, 0), "
+      "coalesce(slot, 0), idx, failures, spec FROM tasks WHERE state = 1");
   if (!sel) return sel.error();
   std::vector<RunningTask> out;
   for (;;) {
     auto row = sel->step();
     if (!row) return row.error();
     if (!*row) break;
-    out.push_back({sel->i64(0), sel->i64(1), sel->i32(2), sel->i64(3), sel->i64(4), sel->i64(5)});
+    RunningTask t;
+    t.id = sel->i64(0);
+    t.job = sel->i64(1);
+    t.attempt = sel->i32(2);
+    t.pgid = sel->i64(3);
+    t.proc_start = sel->i64(4);
+    t.start_ms = sel->i64(5);
+    t.slot = sel->i32(6);
+    t.index = sel->i64(7);
+    t.failures = sel->i32(8);
+    auto spec = decode_task_spec(sel->blob(9));
+    if (!spec) return spec.error();
+    t.spec = std::move(*spec);
+    out.push_back(std::move(t));
   }
   return out;
 }

@@ -63,6 +63,10 @@ struct RunningTask {
   std::int64_t pgid = 0;        // 0 when the engine died before recording it
   std::int64_t proc_start = 0;  // the leader's start time, in clock ticks since boot
   std::int64_t start_ms = 0;    // when the attempt started
+  int slot = 0;                 // the worker slot it was placed in
+  std::int64_t index = 0;
+  int failures = 0;             // failed attempts before this one
+  TaskSpec spec;
 };
 
 // What matching a job's tasks against the store found and did (docs/DESIGN.md, identity).
@@ -75,6 +79,7 @@ struct SyncSummary {
   std::int64_t retried = 0;      // failed or cancelled, run again (--retry-failed)
   std::int64_t kept_failed = 0;  // failed or cancelled, left so
   std::int64_t dropped = 0;      // in the store but no longer asked for
+  std::int64_t adopted = 0;      // still running, started by an engine that died (engine/keeper.h)
 };
 
 // Where finish_task moves a running task that ended with `exit`, having failed

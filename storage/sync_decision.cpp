@@ -6,7 +6,8 @@ SyncDecision decide_sync(TaskState stored, bool succeeded_before, bool retry_fai
   switch (stored) {
     case TaskState::Succeeded: return {SyncAction::Skip, stored};
     case TaskState::Pending: return {SyncAction::Run, stored};
-    case TaskState::Running:  // recovery runs first; a leftover counts as interrupted
+    // Recovery runs first and marks interrupted what it did not adopt (engine/keeper.h).
+    case TaskState::Running: return {SyncAction::Adopt, stored};
     case TaskState::Interrupted: return {SyncAction::Resume, TaskState::Pending};
     case TaskState::Failed:
     case TaskState::Cancelled:
@@ -26,6 +27,7 @@ std::string_view action_name(SyncAction action) {
     case SyncAction::Retry: return "retry";
     case SyncAction::KeepFailed: return "keep-failed";
     case SyncAction::New: return "new";
+    case SyncAction::Adopt: return "adopt";
   }
   return "?";
 }
@@ -38,6 +40,7 @@ void tally(SyncSummary* s, SyncAction action) {
     case SyncAction::Retry: ++s->retried; break;
     case SyncAction::KeepFailed: ++s->kept_failed; break;
     case SyncAction::New: ++s->added; break;
+    case SyncAction::Adopt: ++s->adopted; break;
   }
 }
 

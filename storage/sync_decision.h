@@ -16,6 +16,7 @@ enum class SyncAction {
   Retry,       // failed or cancelled, run again (--retry-failed)
   KeepFailed,  // failed or cancelled, left so
   New,         // dropped before it ever succeeded: runs as if new
+  Adopt,       // still running under the keeper of a dead engine: watched, not started again
 };
 
 struct SyncDecision {
@@ -25,7 +26,7 @@ struct SyncDecision {
 
 SyncDecision decide_sync(TaskState stored, bool succeeded_before, bool retry_failed);
 
-// "skip", "run", "resume", "retry", "keep-failed", "new": --explain's words.
+// "skip", "run", "resume", "retry", "keep-failed", "new", "adopt": --explain's words.
 std::string_view action_name(SyncAction action);
 
 // Counts `action` in the summary's field for it.

@@ -85,7 +85,8 @@ struct Exit {
   std::string message;       // the last progress message it wrote
   bool stalled = false;      // it stopped writing progress for longer than --stall-timeout
   bool output_missing = false;  // it exited 0 without writing a declared output
-  bool succeeded() const { return signal == 0 && exit_code == 0 && !output_missing; }
+  bool unknown = false;      // nobody saw how it ended (its keeper was killed): not retried
+  bool succeeded() const { return signal == 0 && exit_code == 0 && !output_missing && !unknown; }
 };
 
 }  // namespace jr

@@ -49,6 +49,7 @@ std::string describe(const SyncSummary& s) {
   out += std::to_string(s.added) + " new";
   if (s.retried) out += ", " + std::to_string(s.retried) + " failed (retried)";
   if (s.kept_failed) out += ", " + std::to_string(s.kept_failed) + " failed (kept; --retry-failed reruns them)";
+  if (s.adopted) out += ", " + std::to_string(s.adopted) + " still running (adopted)";
   if (s.dropped) out += ", " + std::to_string(s.dropped) + " dropped (no longer asked for)";
   return out;
 }
@@ -125,6 +126,7 @@ int run_command(const RunOptions& o) {
   eo.deadline_ms = deadline;
   eo.capacity = capacity;
   eo.pin = o.pin;
+  eo.adopt = o.adopt;
   auto session = EngineSession::open(std::move(so));
   if (!session) return fail(session.error().message);
   const std::filesystem::path& dir = (*session)->state_dir();

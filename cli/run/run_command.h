@@ -42,6 +42,7 @@ struct RunOptions : JobOptions {
   int cores = 0;                   // --cores of the node; 0: detected
   std::string gpu_ids;             // --gpu-ids; empty: CUDA_VISIBLE_DEVICES or SLURM_JOB_GPUS
   bool pin = false;
+  bool adopt = true;  // tasks outlive a killed engine, kept by a keeper (engine/keeper.h)
   std::string deadline;            // --deadline; empty: the Slurm job's end, if any
   std::string shard;               // K/N
   bool quiet = false;               // -q: print no task output

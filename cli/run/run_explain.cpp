@@ -11,6 +11,7 @@
 #include "base/plural.h"
 #include "engine/containment.h"
 #include "engine/explanation.h"
+#include "engine/keeper.h"
 #include "storage/codec.h"
 #include "storage/engine_gone.h"
 #include "storage/engine_lock.h"
@@ -66,7 +67,9 @@ int explain_run(const RunOptions& o, const RunPlan& plan) {
       return 2;
     }
   }
-  auto ex = explain_tasks(store.get(), job, plan.count, plan.task_at, o.retry_failed);
+  // A dead engine's keeper left its socket: the tasks it keeps are adopted (engine/keeper.h).
+  bool keeper_kept = o.adopt && std::filesystem::is_socket(keeper::socket_path(dir), ec);
+  auto ex = explain_tasks(store.get(), job, plan.count, plan.task_at, o.retry_failed, keeper_kept);
   if (!ex) {
     std::fprintf(stderr, "jr run: %s\n", ex.error().message.c_str());
     return 2;
@@ -115,6 +118,11 @@ void print_explanation(const nlohmann::json& ex) {
       }
       auto checkpoint = t["checkpoint"].get<std::int64_t>();
       why = was + (checkpoint ? "; from checkpoint " + std::to_string(checkpoint) : "; no checkpoint");
+    }
+    if (action == "adopt") {
+      std::int64_t pid = t.value("engine_pid", std::int64_t{0});
+      action = t.value("engine_gone", false) ? "adopt (engine gone)" : "adopt";
+      why = (pid ? "engine pid " + std::to_string(pid) : std::string("its engine")) + " left it to its keeper";
     }
     if (action == "dropped") why = "task " + std::to_string(t["task"].get<std::int64_t>()) + " is no longer asked for";
     auto index = t["index"].get<std::int64_t>();

@@ -1,10 +1,14 @@
 #include "cli/task/checkpoint_command.h"
 
+#include <time.h>
+
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
+#include "base/duration.h"
 #include "cli/connection.h"
 #include "cli/task/task_ref.h"
 #include "storage/checkpoints.h"
@@ -21,37 +25,49 @@ int report(const char* command, const Error& e) {
   return e.code == ErrorCode::Usage ? kExitUsage : kExitError;
 }
 
-// The engine a task belongs to, from the variables it was started with.
-Result<std::unique_ptr<Connection>> task_engine(std::string* run) {
+// How long a task's request waits for an engine when none answers (JR_ENGINE_WAIT, seconds).
+constexpr int kDefaultEngineWaitS = 600;
+
+// One request of this task to its engine (JR_SOCKET, for the attempt JR_RUN names). A task
+// outlives its engine (engine/keeper.h), so while no engine answers, or one dies before it
+// replies, the request waits for the next one, which adopts the task, and is sent again (a
+// checkpoint sent twice is saved twice, nothing worse).
+int task_call(const char* command, const std::string& method, nlohmann::json params) {
   const char* socket = std::getenv("JR_SOCKET");
   const char* token = std::getenv("JR_RUN");
   if (!socket || !token) {
-    return make_error(ErrorCode::Usage, "not inside a jr task (JR_SOCKET and JR_RUN are not set)");
+    return report(command, make_error(ErrorCode::Usage, "not inside a jr task (JR_SOCKET and JR_RUN are not set)"));
   }
-  *run = token;
-  return Connection::open(socket);
+  params["run"] = token;
+  const char* wait_env = std::getenv("JR_ENGINE_WAIT");
+  int wait_s = wait_env ? std::atoi(wait_env) : kDefaultEngineWaitS;
+  std::int64_t until = monotonic_ms() + static_cast<std::int64_t>(std::max(0, wait_s)) * 1000;
+  bool said = false;
+  for (std::int64_t pause_ms = 50;; pause_ms = std::min<std::int64_t>(2 * pause_ms, 1000)) {
+    auto conn = Connection::open(socket);
+    auto reply = conn ? (*conn)->call(method, params) : Result<nlohmann::json>(conn.error());
+    if (reply) return 0;
+    if (reply.error().code != ErrorCode::Unavailable || monotonic_ms() >= until) return report(command, reply.error());
+    if (!said) {
+      std::fprintf(stderr, "jr %s: %s; waiting up to %d s for an engine to adopt this task\n", command,
+                   reply.error().message.c_str(), wait_s);
+      said = true;
+    }
+    timespec ts{static_cast<time_t>(pause_ms / 1000), static_cast<long>(pause_ms % 1000) * 1'000'000};
+    ::nanosleep(&ts, nullptr);
+  }
 }
 
 }  // namespace
 
 int checkpoint_save_command(const std::vector<std::string>& files) {
-  std::string run;
-  auto conn = task_engine(&run);
-  if (!conn) return report("checkpoint save", conn.error());
-  auto reply = (*conn)->call("checkpoint.save", {{"run", run}, {"files", files}});
-  if (!reply) return report("checkpoint save", reply.error());
-  return 0;
+  return task_call("checkpoint save", "checkpoint.save", {{"files", files}});
 }
 
 int result_save_command(const std::string& file) {
-  std::string run;
-  auto conn = task_engine(&run);
-  if (!conn) return report("result save", conn.error());
   std::error_code ec;
   auto path = std::filesystem::absolute(file, ec);
-  auto reply = (*conn)->call("result.save", {{"run", run}, {"path", path.string()}});
-  if (!reply) return report("result save", reply.error());
-  return 0;
+  return task_call("result save", "result.save", {{"path", path.string()}});
 }
 
 int checkpoint_list_command(const std::string& state_dir, const std::string& ref, bool as_json) {

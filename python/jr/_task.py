@@ -34,20 +34,38 @@ def in_task():
 
 
 def engine_call(method, params):
-    """One request to this task's engine over JR_SOCKET; one connection per process, reopened once if lost."""
+    """One request to this task's engine over JR_SOCKET; one connection per process.
+
+    A task outlives its engine (the next engine adopts it), so while no engine answers, or one
+    dies before it replies, the request waits for the next one, up to JR_ENGINE_WAIT seconds
+    (default 600), and is sent again, as `jr checkpoint save` does.
+    """
     global _client
     from . import client, errors
     params = dict(params, run=os.environ["JR_RUN"])
-    for attempt in (1, 2):
-        if _client is None:
-            _client = client.Client(os.environ["JR_SOCKET"], timeout=600.0, client_name="jr.py task")
+    try:
+        wait_s = max(0, int(os.environ.get("JR_ENGINE_WAIT", "600")))
+    except ValueError:
+        wait_s = 600
+    until = time.monotonic() + wait_s
+    pause = 0.05
+    said = False
+    while True:
         try:
+            if _client is None:
+                _client = client.Client(os.environ["JR_SOCKET"], timeout=600.0, client_name="jr.py task")
             return _client.call(method, params)
-        except errors.Unavailable:
-            _client.close()
+        except errors.Unavailable as e:
+            if _client is not None:
+                _client.close()
             _client = None
-            if attempt == 2:
+            if time.monotonic() >= until:
                 raise
+            if not said:
+                print(f"jr: {e}; waiting up to {wait_s} s for an engine to adopt this task", file=sys.stderr)
+                said = True
+            time.sleep(pause)
+            pause = min(2 * pause, 1.0)
 
 
 def jr_binary():

@@ -17,6 +17,7 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
+#include <time.h>
 
 #include <cereal/archives/binary.hpp>
 #include <cstdint>
@@ -130,26 +131,22 @@ inline std::string reply_problem(const std::string& reply) {
   return {};
 }
 
-// Asks the engine to store JR_CHECKPOINT_DIR; true once it has committed it.
-inline bool store_checkpoint(std::string* error) {
-  const char* socket_path = std::getenv("JR_SOCKET");
-  const char* run = std::getenv("JR_RUN");
-  if (!socket_path || !run) {
-    *error = "not inside a jr task (JR_SOCKET and JR_RUN are not set)";
-    return false;
-  }
+enum class SaveOutcome { Saved, Refused, NoEngine };
+
+// One attempt to have the engine store JR_CHECKPOINT_DIR.
+inline SaveOutcome try_store_checkpoint(const char* socket_path, const char* run, std::string* error) {
   sockaddr_un addr{};
   addr.sun_family = AF_UNIX;
   if (std::strlen(socket_path) >= sizeof addr.sun_path) {
     *error = "JR_SOCKET is too long";
-    return false;
+    return SaveOutcome::Refused;
   }
   std::strcpy(addr.sun_path, socket_path);
   int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0 || ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
     if (fd >= 0) ::close(fd);
     *error = std::string("cannot reach the jr engine at ") + socket_path;
-    return false;
+    return SaveOutcome::NoEngine;
   }
   // JR_RUN is digits, hex and dots: it needs no JSON escaping.
   std::string reply;
@@ -161,13 +158,36 @@ inline bool store_checkpoint(std::string* error) {
   ::close(fd);
   if (!problem.empty()) {
     *error = "the jr engine refused the checkpoint: " + problem;
-    return false;
+    return SaveOutcome::Refused;
   }
   if (!ok) {
     *error = "the jr engine went away during the save";
+    return SaveOutcome::NoEngine;
+  }
+  return SaveOutcome::Saved;
+}
+
+// Asks the engine to store JR_CHECKPOINT_DIR; true once it has committed it. A task outlives
+// its engine (the next one adopts it), so while no engine answers the request waits for the
+// next one, up to JR_ENGINE_WAIT seconds (default 600), as `jr checkpoint save` does.
+inline bool store_checkpoint(std::string* error) {
+  const char* socket_path = std::getenv("JR_SOCKET");
+  const char* run = std::getenv("JR_RUN");
+  if (!socket_path || !run) {
+    *error = "not inside a jr task (JR_SOCKET and JR_RUN are not set)";
     return false;
   }
-  return true;
+  const char* wait_env = std::getenv("JR_ENGINE_WAIT");
+  long wait_ms = (wait_env ? std::atol(wait_env) : 600) * 1000;
+  long waited_ms = 0;
+  for (long pause_ms = 50;; pause_ms = pause_ms < 500 ? 2 * pause_ms : 1000) {
+    SaveOutcome outcome = try_store_checkpoint(socket_path, run, error);
+    if (outcome != SaveOutcome::NoEngine) return outcome == SaveOutcome::Saved;
+    if (waited_ms >= wait_ms) return false;
+    timespec ts{pause_ms / 1000, (pause_ms % 1000) * 1000000L};
+    ::nanosleep(&ts, nullptr);
+    waited_ms += pause_ms;
+  }
 }
 
 }  // namespace sdk_detail

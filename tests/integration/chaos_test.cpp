@@ -1,6 +1,8 @@
 // Chaos: kill -9 the engine at random moments, many times, while a few hundred tasks work in
 // steps and checkpoint after each one; then check that nothing was lost, nothing that
-// succeeded ran again, and each interruption cost at most the one step in flight.
+// succeeded ran again, no attempt ran beside another of its task, no status was invented, and
+// each interruption cost at most the one step in flight. The tasks outlive each killed engine
+// under its keeper (the default) and the next one adopts them.
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/stat.h>
@@ -11,6 +13,7 @@
 #include <random>
 #include <set>
 
+#include "storage/types.h"
 #include "tests/integration/harness.h"
 
 namespace jr::test {
@@ -36,7 +39,10 @@ TEST(ChaosTest, KillNineAtRandomMomentsLosesNothing) {
   ASSERT_TRUE(put_jr_first_on_path());
   TempDir dir;
   std::string steps = std::string(JR_SOURCE_DIR) + "/examples/shell/steps.sh";
-  write_file(dir / "task.sh", "#!/bin/sh\necho \"$1\" >> starts.log\nexec " + steps + " \"$1\" " + std::to_string(kSteps) + "\n");
+  // Each attempt holds its task's lock for its whole life: one that finds it taken runs beside
+  // an earlier attempt.
+  write_file(dir / "task.sh", "#!/bin/sh\nexec 9>>\"lock.$1\"\nflock -n 9 || echo \"$1\" >> overlaps\necho \"$1\" >> starts.log\nexec " +
+                                  steps + " \"$1\" " + std::to_string(kSteps) + "\n");
   chmod((dir / "task.sh").c_str(), 0755);
   std::vector<std::string> args = {"run", "-j", "4", "--", "./task.sh", ":::"};
   for (int i = 0; i < kTasks; ++i) args.push_back("t" + std::to_string(i));
@@ -80,6 +86,11 @@ TEST(ChaosTest, KillNineAtRandomMomentsLosesNothing) {
 
   auto starts = count_first_words(dir / "starts.log");
   for (auto& [name, n] : starts_when_succeeded) EXPECT_EQ(starts[name], n) << name << " ran again after it succeeded";
+  EXPECT_EQ(read_file(dir / "overlaps"), "") << "attempts that started while an earlier one of their task still ran";
+  // Every task's program exits 0: an attempt recorded failed, or with another status, has a
+  // status nobody saw.
+  EXPECT_EQ(query_int(db, "SELECT count(*) FROM attempts WHERE exit_code IS NOT NULL AND exit_code != 0"), 0);
+  EXPECT_EQ(query_int(db, "SELECT count(*) FROM attempts WHERE outcome = " + std::to_string(static_cast<int>(TaskState::Failed))), 0);
 
   auto work = count_first_words(dir / "work.log");
   std::int64_t redone = 0;
@@ -103,7 +114,13 @@ TEST(ChaosTest, KillNineAtRandomMomentsLosesNothing) {
 // that forks all the time, often before the task's process group is recorded. Each task holds
 // a lock that every process it forks inherits; an attempt that finds the lock taken runs beside
 // an earlier one. JR_TEST_KILLS sets the number of kills (bench/kill_chaos runs a thousand).
-TEST(ChaosTest, KilledRightAfterASpawnNeverRunsTwoAttemptsAtOnce) {
+// Without a keeper each restart kills the last engine's attempts and starts them again; with
+// one (the default) it adopts them, and each task ends by itself after 50 forks so
+// that the next ones start. Either way no task's exit status may be other than its 0.
+class SpawnWindowTest : public ::testing::TestWithParam<bool> {};
+
+TEST_P(SpawnWindowTest, KilledRightAfterASpawnNeverRunsTwoAttemptsAtOnce) {
+  const bool adopt = GetParam();
   ASSERT_TRUE(put_jr_first_on_path());
   TempDir dir;
   write_file(dir / "task.sh",
@@ -111,12 +128,18 @@ TEST(ChaosTest, KilledRightAfterASpawnNeverRunsTwoAttemptsAtOnce) {
              "exec 9>>\"lock.$1\"\n"
              "flock -n 9 || echo \"$1 $JR_ATTEMPT\" >> overlaps\n"
              "echo \"$1 $JR_ATTEMPT\" >> starts\n"
-             // Until told to stop, or until the test's directory is gone, however it ended.
-             "while [ ! -f stop ] && [ -f task.sh ]; do x=$(date); done\n");
+             // Until told to stop, or until the test's directory is gone, however it ended; with
+             // a keeper, also after 50 forks.
+             "n=0\n"
+             "while [ ! -f stop ] && [ -f task.sh ] && [ $n -lt " + std::string(adopt ? "50" : "1000000000") +
+                 " ]; do x=$(date); n=$((n + 1)); done\n");
   chmod((dir / "task.sh").c_str(), 0755);
-  const std::vector<std::string> args = {"run", "-j", "2", "--", "./task.sh", ":::", "t0", "t1", "t2"};
   const char* wanted = std::getenv("JR_TEST_KILLS");
   const int kills = wanted && *wanted ? std::atoi(wanted) : 30;
+  std::vector<std::string> args = {"run", "-j", "2", "--", "./task.sh", ":::"};
+  if (!adopt) args.insert(args.begin() + 1, "--no-adopt");
+  // Each round starts at least one task: enough of them that one is always left to start.
+  for (int i = 0; i < (adopt ? 3 * kills + 3 : 3); ++i) args.push_back("t" + std::to_string(i));
   std::mt19937 rng(test_seed());
   for (int round = 0; round < kills; ++round) {
     auto before = read_lines(dir / "starts").size();
@@ -132,8 +155,15 @@ TEST(ChaosTest, KilledRightAfterASpawnNeverRunsTwoAttemptsAtOnce) {
   auto out = run_jr(args, dir.path());
   EXPECT_EQ(out.exit_code, 0) << out.err;
   EXPECT_EQ(read_file(dir / "overlaps"), "") << "attempts that started while an earlier one of their task still ran";
-  std::printf("spawn window: %d kills, %zu attempts started\n", kills, read_lines(dir / "starts").size());
+  auto db = dir / ".jr/jr.db";
+  EXPECT_EQ(query_int(db, "SELECT count(*) FROM attempts WHERE exit_code IS NOT NULL AND exit_code != 0"), 0);
+  EXPECT_EQ(query_int(db, "SELECT count(*) FROM attempts WHERE outcome = " + std::to_string(static_cast<int>(TaskState::Failed))), 0);
+  std::printf("spawn window (%s): %d kills, %zu attempts started\n", adopt ? "keeper" : "no keeper", kills,
+              read_lines(dir / "starts").size());
 }
+
+INSTANTIATE_TEST_SUITE_P(Keeping, SpawnWindowTest, ::testing::Bool(),
+                         [](const auto& info) { return info.param ? "ByKeeper" : "ByEngine"; });
 
 }  // namespace
 }  // namespace jr::test

@@ -26,7 +26,8 @@ TEST(CheckpointTest, MonteCarloInterruptedEqualsUninterrupted) {
   TempDir dir;
   std::string bin = MONTE_CARLO_BIN;
   std::vector<std::string> seeds = {"1", "2", "3"};
-  std::vector<std::string> args = {"run", "-j", "3", "--", bin, "{}", "3000000", "100000", ":::"};
+  // Without a keeper, so that a kill -9 interrupts the tasks (adopt_test.cpp: with one).
+  std::vector<std::string> args = {"run", "--no-adopt", "-j", "3", "--", bin, "{}", "3000000", "100000", ":::"};
   args.insert(args.end(), seeds.begin(), seeds.end());
   auto db = dir / ".jr/jr.db";
   for (int round = 0; round < 2; ++round) {

@@ -86,7 +86,8 @@ TEST(ContainmentTest, AfterKillNineTheEscapedDescendantIsGoneBeforeAttemptTwo) {
   std::string task = "if [ \"$JR_ATTEMPT\" = 1 ]; then " +
                      escaping_task(pid_file, "touch " + (dir / "running").string() + "; exec sleep 1000") +
                      "; else " + attempt2 + "; fi";
-  std::vector<std::string> args = {"run", "--", "sh", "-c", task};
+  // Without a keeper: the killed engine's task is killed, not adopted (adopt_test.cpp).
+  std::vector<std::string> args = {"run", "--no-adopt", "--", "sh", "-c", task};
   pid_t jr = start_jr(args, dir.path());
   ASSERT_TRUE(wait_for([&] { return std::filesystem::exists(dir / "running"); })) << read_file(dir / "jr-bg.err");
   ::kill(jr, SIGKILL);

@@ -46,7 +46,8 @@ TEST(CrashFiguresTest, TimeWithNoEngineIsNeitherTaskTimeNorAnAttempt) {
              "sleep 0.3\n"
              "touch done.$JR_ATTEMPT\n");
   chmod((dir / "task.sh").c_str(), 0755);
-  const std::vector<std::string> args = {"run", "--", "./task.sh", ":::", "a"};
+  // Without a keeper, so that a kill -9 interrupts the task (adopt_test.cpp: with one).
+  const std::vector<std::string> args = {"run", "--no-adopt", "--", "./task.sh", ":::", "a"};
   auto db = dir / ".jr/jr.db";
 
   pid_t pid = start_jr(args, dir.path());

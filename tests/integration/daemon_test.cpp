@@ -135,7 +135,7 @@ TEST_F(DaemonTest, SubmitPrintsTheIdAloneAndQueriesHaveStableJsonFields) {
   ASSERT_FALSE(events["events"].empty());
   EXPECT_EQ(keys(events["events"][0]),
             (std::set<std::string>{"id", "ms", "task", "index", "from", "to", "attempt", "detail"}));
-  EXPECT_EQ(keys(json::parse(jr({"ping", "--json"}).out, nullptr, false)), (std::set<std::string>{"pid", "state_dir", "containment"}));
+  EXPECT_EQ(keys(json::parse(jr({"ping", "--json"}).out, nullptr, false)), (std::set<std::string>{"pid", "state_dir", "containment", "keeping"}));
 
   // The same facts for people, and the logs read from the files jrd names.
   auto human = jr({"status"});

@@ -81,7 +81,8 @@ class DiskFullTest : public ::testing::Test {
     return run_jr(args, dir.path());
   }
   pid_t start_daemon(const std::string& log) {
-    pid_t pid = track(start_jrd(state(), socket(), {"--workers", "2", "--sample-every", "0", "--grace", "2s"}, dir.path(), log));
+    // Without a keeper: a killed jrd's tasks are killed by the next one, which these tests check.
+    pid_t pid = track(start_jrd(state(), socket(), {"--workers", "2", "--sample-every", "0", "--grace", "2s", "--no-adopt"}, dir.path(), log));
     return pid;
   }
   bool says(const std::string& log, const std::string& text) const {

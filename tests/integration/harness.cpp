@@ -164,6 +164,17 @@ std::string query_text(const std::filesystem::path& db, const std::string& sql) 
   return out;
 }
 
+bool exec_sql(const std::filesystem::path& db, const std::string& sql) {
+  sqlite3* h = nullptr;
+  bool ok = sqlite3_open_v2(db.c_str(), &h, SQLITE_OPEN_READWRITE, nullptr) == SQLITE_OK;
+  if (ok) {
+    sqlite3_busy_timeout(h, 5000);
+    ok = sqlite3_exec(h, sql.c_str(), nullptr, nullptr, nullptr) == SQLITE_OK;
+  }
+  sqlite3_close(h);
+  return ok;
+}
+
 std::int64_t query_int(const std::filesystem::path& db, const std::string& sql) {
   auto v = query_ints(db, sql);
   return v.empty() ? -1 : v.front();

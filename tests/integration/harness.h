@@ -68,6 +68,9 @@ std::uint32_t test_seed();
 std::int64_t query_int(const std::filesystem::path& db, const std::string& sql);
 // One text value from a query; empty when it cannot be read.
 std::string query_text(const std::filesystem::path& db, const std::string& sql);
+// Runs `sql` on a store opened read-write (a test that fakes what jr cannot be made to do, such
+// as a reboot); false when it fails.
+bool exec_sql(const std::filesystem::path& db, const std::string& sql);
 // One column of integers.
 std::vector<std::int64_t> query_ints(const std::filesystem::path& db, const std::string& sql);
 

@@ -19,7 +19,8 @@ namespace {
 
 // Each task appends its input to runs.txt, then works a little.
 std::vector<std::string> job(const std::vector<std::string>& inputs) {
-  std::vector<std::string> v = {"run", "-j", "3", "--", "sh", "-c", "echo $1 >> runs.txt; sleep 0.05", "sh", ":::"};
+  // Without a keeper, so that a kill -9 interrupts the tasks (adopt_test.cpp: with one).
+  std::vector<std::string> v = {"run", "--no-adopt", "-j", "3", "--", "sh", "-c", "echo $1 >> runs.txt; sleep 0.05", "sh", ":::"};
   v.insert(v.end(), inputs.begin(), inputs.end());
   return v;
 }
@@ -135,7 +136,7 @@ TEST(IdentityTest, CopiesOfOneInputEachRunOnceAcrossAKill) {
   auto db = dir / ".jr/jr.db";
   std::vector<std::string> inputs;
   for (int i = 0; i < 30; ++i) inputs.push_back("in" + std::to_string(i % 4));
-  std::vector<std::string> args = {"run", "-j", "3", "--", "sh", "-c", "echo $1 $JR_TASK_ID >> runs.txt; sleep 0.05",
+  std::vector<std::string> args = {"run", "--no-adopt", "-j", "3", "--", "sh", "-c", "echo $1 $JR_TASK_ID >> runs.txt; sleep 0.05",
                                    "sh", ":::"};
   args.insert(args.end(), inputs.begin(), inputs.end());
   kill_mid_run(dir, args, 8);

@@ -124,7 +124,8 @@ TEST(MessagesTest, AfterAKillNineTheViewsSayTheEngineIsGone) {
   const std::vector<std::string> command = {"--", "sh", "-c",
                                             "while [ -f alive ] && [ ! -f release ]; do sleep 0.05; done",
                                             "sh", "{}", ":::", "1", "2"};
-  const auto args = cat({"run", "-j", "2"}, command);
+  // Without a keeper: the tasks die with the engine (adopt_test.cpp: with one).
+  const auto args = cat({"run", "--no-adopt", "-j", "2"}, command);
   auto db = dir / ".jr/jr.db";
   pid_t pid = start_jr(args, dir.path());
   ASSERT_TRUE(wait_for([&] {
@@ -152,7 +153,7 @@ TEST(MessagesTest, AfterAKillNineTheViewsSayTheEngineIsGone) {
   EXPECT_TRUE(contains(stats.out, line)) << stats.out;
   EXPECT_TRUE(contains(stats.out, "2 interrupted")) << stats.out;
 
-  auto explain = run_jr(cat({"run", "-j", "2", "--explain"}, command), dir.path());
+  auto explain = run_jr(cat({"run", "--no-adopt", "-j", "2", "--explain"}, command), dir.path());
   EXPECT_EQ(explain.exit_code, 0) << explain.err;
   EXPECT_TRUE(contains(explain.out, "resume (engine gone) pid " + std::to_string(pid))) << explain.out;
 

@@ -180,8 +180,9 @@ TEST(RunTest, SecondEngineOnTheSameStateIsRefused) {
 TEST(RunTest, LeftoverOfAKilledEngineIsKilledBeforeTheTaskRunsAgain) {
   TempDir dir;
   auto db = dir / ".jr/jr.db";
-  // The first attempt leaves a grandchild behind; the second must find it already dead.
-  std::vector<std::string> args = {"run", "--", "sh", "-c",
+  // The first attempt leaves a grandchild behind; the second must find it already dead. Without
+  // a keeper: the killed engine's task is killed, not adopted (adopt_test.cpp).
+  std::vector<std::string> args = {"run", "--no-adopt", "--", "sh", "-c",
                                    // A zombie counts as gone: it runs no code.
                                    "if [ -e first.pid ]; then case $(ps -o stat= -p $(cat first.pid)) in ''|Z*) exit 0;; esac; exit 9; fi;"
                                    "sleep 1000 & echo $! > first.pid; wait"};

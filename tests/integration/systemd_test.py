@@ -89,7 +89,7 @@ class InstallTest(unittest.TestCase):
             self.assertEqual(argv[0], os.path.join(prefix, "bin/jrd"))
             self.assertTrue(os.access(argv[0], os.X_OK))
             self.assertEqual(service["Type"], "notify")
-            self.assertEqual(service["KillMode"], "mixed")
+            self.assertEqual(service["KillMode"], "process")
             grace = seconds(argv[argv.index("--grace") + 1])
             self.assertGreater(seconds(service["TimeoutStopSec"]), grace)
             sock = read_unit(os.path.join(base, "jrd.socket"))["Socket"]

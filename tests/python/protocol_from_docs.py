@@ -559,7 +559,7 @@ class MethodsTest(DaemonTestCase):
 
     def test_ping(self):
         result = self.connect().request("ping")
-        self.assertEqual(set(result), {"pid", "state_dir", "containment"})
+        self.assertEqual(set(result), {"pid", "state_dir", "containment", "keeping"})
         self.assertEqual(result["pid"], self.daemon.process.pid)
         self.assertEqual(os.path.realpath(result["state_dir"]), os.path.realpath(self.daemon.state))
         containment = result["containment"]
@@ -746,7 +746,7 @@ class MethodsTest(DaemonTestCase):
         self.assertEqual(set(result), {"explain"})
         explain = result["explain"]
         self.assertEqual(explain["summary"], {"total": 1001, "new": 1001, "skip": 0, "resume": 0, "run": 0,
-                                              "retry": 0, "keep_failed": 0, "dropped": 0})
+                                              "retry": 0, "keep_failed": 0, "dropped": 0, "adopt": 0})
         self.assertEqual(len(explain["tasks"]), 1000)
         self.assertEqual(explain["tasks"][7], {"index": 7, "action": "new", "task": None, "argv": ["echo", "7"]})
         self.assertEqual(explain["tasks_not_listed"], 1)
@@ -1065,7 +1065,7 @@ class ExamplesTest(DaemonTestCase):
                                                     "params": {"protocol": 1, "client": "example"}}),
                          {"id": 1, "result": {"protocol": 1, "server": "jr 0.1.0"}})
         ping = self.exchange(connection, {"id": 2, "method": "ping"})
-        self.assertEqual((ping["id"], set(ping["result"])), (2, {"pid", "state_dir", "containment"}))
+        self.assertEqual((ping["id"], set(ping["result"])), (2, {"pid", "state_dir", "containment", "keeping"}))
 
         self.assertEqual(self.exchange(connection, {"id": 3, "method": "submit", "params": {
             "name": "demo", "command": ["echo", "{}"], "sources": [["a", "b"]], "parallelism": 2}}),
@@ -1150,7 +1150,7 @@ class ExamplesTest(DaemonTestCase):
             self.assertIs(type(containment["containment_fallback"]), str)
         self.assertEqual(explain, {"id": 32, "result": {"explain": dict(containment, **{
             "resources": {"cpus": 0, "gpus": 0, "mem": 0}, "same_name": [{"job": 1, "state": "succeeded"}],
-            "summary": {"dropped": 0, "keep_failed": 0, "new": 2, "resume": 0, "retry": 0, "run": 0, "skip": 0,
+            "summary": {"adopt": 0, "dropped": 0, "keep_failed": 0, "new": 2, "resume": 0, "retry": 0, "run": 0, "skip": 0,
                         "total": 2},
             "tasks": [{"action": "new", "argv": ["echo", "a"], "index": 0, "task": None},
                       {"action": "new", "argv": ["echo", "b"], "index": 1, "task": None}],

@@ -1,0 +1,177 @@
+#include "engine/keeper_link.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "engine/keeper.h"
+
+namespace jr {
+
+namespace {
+
+constexpr int kWelcomeTimeoutMs = 10'000;
+constexpr off_t kMaxJournalBytes = 256 << 20;
+
+}  // namespace
+
+std::vector<keeper::Ended> KeeperLink::read_journal(const std::filesystem::path& dir) {
+  int fd = ::open(keeper::journal_path(dir).c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0) return {};
+  struct stat st {};
+  std::string text;
+  if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size <= kMaxJournalBytes) {
+    text.resize(static_cast<std::size_t>(st.st_size));
+    ssize_t n = ::pread(fd, text.data(), text.size(), 0);
+    text.resize(n > 0 ? static_cast<std::size_t>(n) : 0);
+  }
+  ::close(fd);
+  return keeper::parse_journal(text);
+}
+
+Result<std::unique_ptr<KeeperLink>> KeeperLink::start(const std::filesystem::path& dir, const std::string& state_id) {
+  auto started = keeper::start(dir, state_id);
+  if (!started) return started.error();
+  return std::make_unique<KeeperLink>(started->fd, started->pid);
+}
+
+Result<KeeperLink::Found> KeeperLink::find(const std::filesystem::path& dir, const std::string& state_id) {
+  Found found;
+  struct stat st {};
+  bool socket_left = ::lstat(keeper::socket_path(dir).c_str(), &st) == 0 && S_ISSOCK(st.st_mode);
+  if (!socket_left) {
+    found.journal = read_journal(dir);
+    return found;
+  }
+  int dir_fd = ::open(dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+  int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::strncpy(addr.sun_path, keeper::short_socket_address(dir_fd, "keeper.sock").c_str(), sizeof addr.sun_path - 1);
+  bool connected = dir_fd >= 0 && fd >= 0 && ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+  if (dir_fd >= 0) ::close(dir_fd);
+  ucred cred{};
+  socklen_t len = sizeof cred;
+  if (connected && (::getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0 || cred.uid != ::getuid())) {
+    ::close(fd);
+    return make_error(ErrorCode::Io, keeper::socket_path(dir).string() + " is served by another user's process");
+  }
+  if (!connected) {
+    if (fd >= 0) ::close(fd);
+    // Nobody listens: killed, or it removed its socket as it left just now (nothing to keep).
+    found.died = ::lstat(keeper::socket_path(dir).c_str(), &st) == 0;
+    found.journal = read_journal(dir);
+    return found;
+  }
+  auto link = std::make_unique<KeeperLink>(fd, 0);
+  std::string where = "the keeper of " + dir.string();
+  // Closed before its Welcome: it was leaving (no engine, no task; it removed its socket
+  // first) when this engine connected, or it was killed (the socket is still there).
+  auto left = [&]() -> Result<Found> {
+    Found gone;
+    gone.died = ::lstat(keeper::socket_path(dir).c_str(), &st) == 0;
+    gone.journal = read_journal(dir);
+    return gone;
+  };
+  if (!keeper::send_all(fd, keeper::encode(keeper::Hello{keeper::kVersion, state_id}))) return left();
+  for (;;) {
+    auto frame = link->reader_.next();
+    if (!frame) return make_error(ErrorCode::Io, where + ": " + frame.error().message);
+    if (*frame) {
+      if ((*frame)->op != keeper::Op::Welcome) return make_error(ErrorCode::Io, where + " did not say who it is");
+      auto welcome = keeper::decode_welcome((*frame)->payload);
+      if (!welcome) return make_error(ErrorCode::Io, where + ": " + welcome.error().message);
+      if (welcome->version != keeper::kVersion || welcome->state_id != state_id) {
+        return make_error(ErrorCode::Io, where + " (pid " + std::to_string(welcome->keeper_pid) + ") speaks version " +
+                                             std::to_string(welcome->version) + " of state " + welcome->state_id +
+                                             "; stop it, or let its tasks end, and start again");
+      }
+      link->pid_ = welcome->keeper_pid;
+      found.welcome = std::move(*welcome);
+      found.link = std::move(link);
+      return found;
+    }
+    pollfd p{fd, POLLIN, 0};
+    if (::poll(&p, 1, kWelcomeTimeoutMs) <= 0) return make_error(ErrorCode::Io, where + " does not answer");
+    char buf[65536];
+    ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+    if (n <= 0) return left();
+    link->reader_.append(buf, static_cast<std::size_t>(n));
+  }
+}
+
+KeeperLink::~KeeperLink() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+bool KeeperLink::read_some(bool block) {
+  if (gone_) return false;
+  char buf[65536];
+  ssize_t n = ::recv(fd_, buf, sizeof buf, block ? 0 : MSG_DONTWAIT);
+  if (n < 0 && (errno == EAGAIN || errno == EINTR)) return true;
+  if (n <= 0) {
+    gone_ = true;
+    return false;
+  }
+  reader_.append(buf, static_cast<std::size_t>(n));
+  for (;;) {
+    auto frame = reader_.next();
+    if (!frame) {
+      gone_ = true;
+      return false;
+    }
+    if (!*frame) return true;
+    if ((*frame)->op == keeper::Op::Ended) {
+      auto e = keeper::decode_ended((*frame)->payload);
+      if (!e) {
+        gone_ = true;
+        return false;
+      }
+      ended_.push_back(*e);
+    } else if ((*frame)->op == keeper::Op::Spawned) {
+      auto s = keeper::decode_spawned((*frame)->payload);
+      if (!s) {
+        gone_ = true;
+        return false;
+      }
+      spawned_.push_back(std::move(*s));
+    }
+  }
+}
+
+Result<keeper::Spawned> KeeperLink::spawn(const keeper::SpawnOrder& order) {
+  if (gone_ || !keeper::send_all(fd_, keeper::encode(order))) {
+    gone_ = true;
+    return make_error(ErrorCode::Io, "cannot run " + (order.request.argv.empty() ? std::string("a task") : order.request.argv[0]) +
+                                         ": its keeper is gone");
+  }
+  while (spawned_.empty()) {
+    if (!read_some(true)) {
+      return make_error(ErrorCode::Io, "cannot run " + order.request.argv[0] + ": its keeper is gone");
+    }
+  }
+  keeper::Spawned s = std::move(spawned_.front());
+  spawned_.erase(spawned_.begin());
+  return s;
+}
+
+void KeeperLink::signal(const keeper::SignalOrder& order) {
+  if (!gone_ && !keeper::send_all(fd_, keeper::encode(order))) gone_ = true;
+}
+
+void KeeperLink::ack(std::uint64_t seq) {
+  if (!gone_ && !keeper::send_all(fd_, keeper::encode(keeper::Ack{seq}))) gone_ = true;
+}
+
+std::vector<keeper::Ended> KeeperLink::poll() {
+  read_some(false);
+  return std::exchange(ended_, {});
+}
+
+}  // namespace jr

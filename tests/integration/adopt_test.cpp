@@ -1,0 +1,253 @@
+// Tasks outlive the engine (issue 17, engine/keeper.h). `jr run` killed with kill -9 while
+// its tasks run, then started again, adopts them; so does a jrd started after a kill -9 or a
+// SIGTERM of the last one (a restart). Every task starts exactly once, its recorded exit status
+// is the real one (index % 4), and its log holds every line, whether the tasks end while the
+// next engine watches them or while no engine runs at all (their exits then wait in the
+// keeper's journal). When the keeper is killed too, the tasks end "exit status unknown" and
+// never run again; after a reboot (another boot id) they are interrupted and run again.
+// No timing: the tasks wait for a file the test writes.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/stat.h>
+
+#include <map>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "storage/types.h"
+#include "tests/integration/harness.h"
+
+namespace jr::test {
+namespace {
+
+constexpr int kTasks = 8;
+
+// Each task notes its start and its pid, waits for `go`, prints 40 lines, and exits index % 4.
+void write_task(const TempDir& dir) {
+  write_file(dir / "task.sh",
+             "#!/bin/sh\n"
+             "echo \"$1\" >> starts\n"
+             "echo $$ >> pids\n"
+             "echo start \"$1\"\n"
+             "while [ ! -e go ]; do sleep 0.02; done\n"
+             "for i in $(seq 1 40); do echo \"$i\"; done\n"
+             "exit $(($1 % 4))\n");
+  ::chmod((dir / "task.sh").c_str(), 0755);
+}
+
+// Task `index`'s id in the store.
+std::string task_id(const std::filesystem::path& db, int index) {
+  return std::to_string(query_int(db, "SELECT id FROM tasks WHERE idx = " + std::to_string(index)));
+}
+
+// Every task started once, ran one attempt that ended with its real status, and logged all.
+void expect_each_ran_once_with_its_status(const TempDir& dir, const std::filesystem::path& state) {
+  std::map<std::string, int> starts;
+  for (auto& line : read_lines(dir / "starts")) ++starts[line];
+  auto db = state / "jr.db";
+  for (int i = 0; i < kTasks; ++i) {
+    std::string task = task_id(db, i);
+    EXPECT_EQ(starts[std::to_string(i)], 1) << "task " << i << " started again";
+    EXPECT_EQ(query_int(db, "SELECT attempts FROM tasks WHERE id = " + task), 1) << i;
+    EXPECT_EQ(query_int(db, "SELECT count(*) FROM attempts WHERE task_id = " + task), 1) << i;
+    EXPECT_EQ(query_int(db, "SELECT exit_code FROM attempts WHERE task_id = " + task), i % 4) << i;
+    EXPECT_EQ(read_lines(state / ("logs/" + task + ".out")).size(), 41u) << i;
+  }
+  // Every exit is in the store: the keeper's journal holds none.
+  EXPECT_EQ(read_file(state / "keeper.journal"), "");
+}
+
+// The keeper: the parent of the tasks (each wrote its pid).
+pid_t keeper_of(const TempDir& dir) {
+  auto pids = read_lines(dir / "pids");
+  if (pids.empty()) return -1;
+  auto stat = read_file("/proc/" + pids.front() + "/stat");
+  auto paren = stat.rfind(')');
+  if (paren == std::string::npos) return -1;
+  int ppid = -1;
+  std::sscanf(stat.c_str() + paren + 2, "%*c %d", &ppid);
+  return ppid;
+}
+
+class AdoptTest : public ::testing::TestWithParam<bool> {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(put_jr_first_on_path());
+    write_task(dir_);
+    args_ = cat({"run", "-j", std::to_string(kTasks), "--", "./task.sh", ":::"}, seq(0, kTasks - 1));
+  }
+
+  // Starts jr run and kills it with kill -9 once every task runs.
+  void run_and_kill() {
+    pid_t first = start_jr(args_, dir_.path(), "first");
+    ASSERT_TRUE(wait_for([&] { return read_lines(dir_ / "starts").size() == kTasks || !process_alive(first); }));
+    ASSERT_TRUE(process_alive(first)) << read_file(dir_ / "first.err");
+    ::kill(first, SIGKILL);
+    wait_exit(first);
+  }
+
+  TempDir dir_;
+  std::vector<std::string> args_;
+};
+
+TEST_P(AdoptTest, KillNineThenTheSameCommandAdoptsTheRunningTasks) {
+  const bool end_while_no_engine = GetParam();
+  ASSERT_NO_FATAL_FAILURE(run_and_kill());
+
+  if (end_while_no_engine) {
+    write_file(dir_ / "go", "");
+    // The keeper reaps them with no engine to tell: each exit waits in its journal.
+    ASSERT_TRUE(wait_for([&] { return read_lines(dir_ / ".jr/keeper.journal").size() == kTasks; }));
+  }
+  pid_t second = start_jr(args_, dir_.path(), "second");
+  if (!end_while_no_engine) {
+    ASSERT_TRUE(wait_for([&] {
+      return read_file(dir_ / "second.err").find(std::to_string(kTasks) + " still running (adopted)") != std::string::npos ||
+             !process_alive(second);
+    })) << read_file(dir_ / "second.err");
+    write_file(dir_ / "go", "");
+  }
+  EXPECT_EQ(wait_exit(second), 1) << read_file(dir_ / "second.err");  // tasks 1, 2, 3, 5, 6, 7 fail
+  expect_each_ran_once_with_its_status(dir_, dir_ / ".jr");
+  // The keeper is gone with its tasks and its engine, and took its files with it.
+  EXPECT_FALSE(std::filesystem::exists(dir_ / ".jr/keeper.sock"));
+  EXPECT_FALSE(std::filesystem::exists(dir_ / ".jr/keeper.journal"));
+}
+
+INSTANTIATE_TEST_SUITE_P(Ending, AdoptTest, ::testing::Bool(),
+                         [](const auto& info) { return info.param ? "WhileNoEngineRuns" : "UnderTheNextEngine"; });
+
+TEST(AdoptAfterKeeperDeath, TasksEndUnknownAndNeverRunAgain) {
+  ASSERT_TRUE(put_jr_first_on_path());
+  TempDir dir;
+  write_task(dir);
+  auto args = cat({"run", "-j", std::to_string(kTasks), "--", "./task.sh", ":::"}, seq(0, kTasks - 1));
+  pid_t first = start_jr(args, dir.path(), "first");
+  // Once the store has every task's pid: a task whose keeper and engine both die before its
+  // pid is recorded cannot be watched, and is killed and run again, as without a keeper.
+  auto db = dir / ".jr/jr.db";
+  ASSERT_TRUE(wait_for([&] {
+    return query_int(db, "SELECT count(*) FROM tasks WHERE pid IS NOT NULL") == kTasks || !process_alive(first);
+  }));
+  ::kill(first, SIGKILL);
+  wait_exit(first);
+  pid_t keeper = keeper_of(dir);
+  ASSERT_GT(keeper, 1);
+  ASSERT_NE(keeper, first);
+  ::kill(keeper, SIGKILL);
+  ASSERT_TRUE(wait_for([&] { return !process_alive(keeper); }));
+
+  pid_t second = start_jr(args, dir.path(), "second");
+  // The tasks are watched, not adopted: nobody can learn how they end.
+  ASSERT_TRUE(wait_for([&] { return read_file(dir / "second.err").find("still running") != std::string::npos || !process_alive(second); }))
+      << read_file(dir / "second.err");
+  write_file(dir / "go", "");
+  EXPECT_EQ(wait_exit(second), 1) << read_file(dir / "second.err");
+  EXPECT_EQ(read_lines(dir / "starts").size(), static_cast<std::size_t>(kTasks)) << "a task ran again";
+  for (int i = 0; i < kTasks; ++i) {
+    std::string task = task_id(db, i);
+    EXPECT_EQ(query_int(db, "SELECT state FROM tasks WHERE id = " + task), static_cast<int>(TaskState::Failed)) << i;
+    EXPECT_EQ(query_int(db, "SELECT count(*) FROM attempts WHERE task_id = " + task), 1) << i;
+    EXPECT_NE(query_text(db, "SELECT detail FROM attempts WHERE task_id = " + task).find("exit status unknown"), std::string::npos) << i;
+  }
+  // And the same command once more runs nothing: an unknown end is not retried silently.
+  auto third = run_jr(args, dir.path());
+  EXPECT_EQ(third.exit_code, 1) << third.err;
+  EXPECT_EQ(read_lines(dir / "starts").size(), static_cast<std::size_t>(kTasks)) << "a task ran again";
+}
+
+TEST(AdoptAfterReboot, TasksAreInterruptedAndRunAgain) {
+  ASSERT_TRUE(put_jr_first_on_path());
+  TempDir dir;
+  write_task(dir);
+  auto args = cat({"run", "-j", std::to_string(kTasks), "--", "./task.sh", ":::"}, seq(0, kTasks - 1));
+  pid_t first = start_jr(args, dir.path(), "first");
+  ASSERT_TRUE(wait_for([&] { return read_lines(dir / "pids").size() == kTasks || !process_alive(first); }));
+  // A reboot kills everything and leaves the keeper's files behind; the store's place then
+  // names another boot.
+  ::kill(first, SIGKILL);
+  wait_exit(first);
+  pid_t keeper = keeper_of(dir);
+  ASSERT_GT(keeper, 1);
+  ::kill(keeper, SIGKILL);
+  for (auto& pid : read_lines(dir / "pids")) ::kill(std::stoi(pid), SIGKILL);
+  auto db = dir / ".jr/jr.db";
+  ASSERT_TRUE(exec_sql(db, "UPDATE meta SET value = json_set(value, '$.boot_id', 'another-boot') WHERE key = 'engine_place'"));
+  ASSERT_EQ(query_text(db, "SELECT json_extract(value, '$.boot_id') FROM meta WHERE key = 'engine_place'"), "another-boot");
+
+  write_file(dir / "go", "");
+  auto second = run_jr(args, dir.path());
+  EXPECT_EQ(second.exit_code, 1) << second.err;
+  std::map<std::string, int> starts;
+  for (auto& line : read_lines(dir / "starts")) ++starts[line];
+  for (int i = 0; i < kTasks; ++i) {
+    std::string task = task_id(db, i);
+    EXPECT_EQ(starts[std::to_string(i)], 2) << "task " << i << " should run again after a reboot";
+    EXPECT_EQ(query_int(db, "SELECT exit_code FROM tasks WHERE id = " + task), i % 4) << i;
+    EXPECT_NE(query_text(db, "SELECT detail FROM attempts WHERE task_id = " + task + " AND attempt = 1").find("elsewhere"), std::string::npos) << i;
+  }
+}
+
+// jrd: 8 tasks at once; jrd is killed (kill -9) or stopped (SIGTERM, what `systemctl restart`
+// sends) while they run, and started again; `jr wait` sees the job through.
+class JrdAdoptTest : public ::testing::TestWithParam<int> {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(put_jr_first_on_path());
+    write_task(dir_);
+  }
+  void TearDown() override {
+    if (jrd_ > 0) {
+      ::kill(jrd_, SIGTERM);
+      EXPECT_EQ(wait_exit(jrd_), 0) << read_file(dir_ / (log_ + ".err"));
+    }
+  }
+  void start_daemon(const std::string& log) {
+    log_ = log;
+    jrd_ = start_jrd(dir_ / "state", socket(), {"--workers", std::to_string(kTasks)}, dir_.path(), log);
+    ASSERT_TRUE(wait_for([&] { return jr({"ping"}).exit_code == 0 || !process_alive(jrd_); })) << read_file(dir_ / (log + ".err"));
+  }
+  std::string socket() const { return (dir_ / "jrd.sock").string(); }
+  Output jr(std::vector<std::string> args) const {
+    args.insert(args.begin() + 1, {"--socket", socket()});
+    return run_jr(args, dir_.path());
+  }
+
+  TempDir dir_;
+  pid_t jrd_ = -1;
+  std::string log_;
+};
+
+TEST_P(JrdAdoptTest, ARestartNeitherKillsNorRerunsARunningTask) {
+  const int signal = GetParam();
+  ASSERT_NO_FATAL_FAILURE(start_daemon("jrd"));
+  auto submitted = jr(cat({"submit", "-j", std::to_string(kTasks), "--", "./task.sh", ":::"}, seq(0, kTasks - 1)));
+  ASSERT_EQ(submitted.exit_code, 0) << submitted.err;
+  std::string id = submitted.out.substr(0, submitted.out.size() - 1);
+  ASSERT_TRUE(wait_for([&] { return read_lines(dir_ / "pids").size() == kTasks; }));
+
+  ::kill(jrd_, signal);
+  int code = wait_exit(jrd_);
+  jrd_ = -1;
+  if (signal == SIGTERM) {
+    EXPECT_EQ(code, 0) << read_file(dir_ / "jrd.err");
+    EXPECT_NE(read_file(dir_ / "jrd.err").find("the next jrd adopts them"), std::string::npos) << read_file(dir_ / "jrd.err");
+  }
+  for (auto& pid : read_lines(dir_ / "pids")) EXPECT_TRUE(process_alive(std::stoi(pid))) << pid << " died with jrd";
+
+  ASSERT_NO_FATAL_FAILURE(start_daemon("jrd-again"));
+  auto ping = nlohmann::json::parse(jr({"ping", "--json"}).out, nullptr, false);
+  EXPECT_NE(ping.value("keeping", "").find("keeper"), std::string::npos) << ping.dump();
+  write_file(dir_ / "go", "");
+  auto waited = jr({"wait", id});
+  EXPECT_EQ(waited.exit_code, 1) << waited.err;
+  EXPECT_EQ(waited.err, "jr wait: job " + id + " failed: 6 of 8 tasks failed (jr tasks " + id + " --only failed)\n");
+  expect_each_ran_once_with_its_status(dir_, dir_ / "state");
+}
+
+INSTANTIATE_TEST_SUITE_P(Stopped, JrdAdoptTest, ::testing::Values(SIGKILL, SIGTERM),
+                         [](const auto& info) { return info.param == SIGKILL ? "ByKillNine" : "BySigterm"; });
+
+}  // namespace
+}  // namespace jr::test
