@@ -118,18 +118,14 @@ TEST_P(AdoptTest, KillNineThenTheSameCommandAdoptsTheRunningTasks) {
 INSTANTIATE_TEST_SUITE_P(Ending, AdoptTest, ::testing::Bool(),
                          [](const auto& info) { return info.param ? "WhileNoEngineRuns" : "UnderTheNextEngine"; });
 
-TEST(AdoptAfterKeeperDeath, TasksEndUnknownAndNeverRunAgain) {
-  ASSERT_TRUE(put_jr_first_on_path());
-  TempDir dir;
-  write_task(dir);
-  auto args = cat({"run", "-j", std::to_string(kTasks), "--", "./task.sh", ":::"}, seq(0, kTasks - 1));
+// Starts `args` (jr run), and once the store has every task's pid, kills it and its keeper
+// with kill -9: a task whose keeper and engine both die before its pid is recorded cannot be
+// watched, and is killed and run again, as without a keeper.
+void kill_engine_and_keeper(const TempDir& dir, const std::vector<std::string>& args) {
   pid_t first = start_jr(args, dir.path(), "first");
-  // Once the store has every task's pid: a task whose keeper and engine both die before its
-  // pid is recorded cannot be watched, and is killed and run again, as without a keeper.
-  auto db = dir / ".jr/jr.db";
   ASSERT_TRUE(wait_for([&] {
-    return query_int(db, "SELECT count(*) FROM tasks WHERE pid IS NOT NULL") == kTasks || !process_alive(first);
-  }));
+    return query_int(dir / ".jr/jr.db", "SELECT count(*) FROM tasks WHERE pid IS NOT NULL") == kTasks || !process_alive(first);
+  })) << read_file(dir / "first.err");
   ::kill(first, SIGKILL);
   wait_exit(first);
   pid_t keeper = keeper_of(dir);
@@ -137,6 +133,15 @@ TEST(AdoptAfterKeeperDeath, TasksEndUnknownAndNeverRunAgain) {
   ASSERT_NE(keeper, first);
   ::kill(keeper, SIGKILL);
   ASSERT_TRUE(wait_for([&] { return !process_alive(keeper); }));
+}
+
+TEST(AdoptAfterKeeperDeath, TasksEndUnknownAndNeverRunAgain) {
+  ASSERT_TRUE(put_jr_first_on_path());
+  TempDir dir;
+  write_task(dir);
+  auto args = cat({"run", "-j", std::to_string(kTasks), "--", "./task.sh", ":::"}, seq(0, kTasks - 1));
+  auto db = dir / ".jr/jr.db";
+  ASSERT_NO_FATAL_FAILURE(kill_engine_and_keeper(dir, args));
 
   pid_t second = start_jr(args, dir.path(), "second");
   // The tasks are watched, not adopted: nobody can learn how they end.
@@ -162,15 +167,9 @@ TEST(AdoptAfterReboot, TasksAreInterruptedAndRunAgain) {
   TempDir dir;
   write_task(dir);
   auto args = cat({"run", "-j", std::to_string(kTasks), "--", "./task.sh", ":::"}, seq(0, kTasks - 1));
-  pid_t first = start_jr(args, dir.path(), "first");
-  ASSERT_TRUE(wait_for([&] { return read_lines(dir / "pids").size() == kTasks || !process_alive(first); }));
   // A reboot kills everything and leaves the keeper's files behind; the store's place then
   // names another boot.
-  ::kill(first, SIGKILL);
-  wait_exit(first);
-  pid_t keeper = keeper_of(dir);
-  ASSERT_GT(keeper, 1);
-  ::kill(keeper, SIGKILL);
+  ASSERT_NO_FATAL_FAILURE(kill_engine_and_keeper(dir, args));
   for (auto& pid : read_lines(dir / "pids")) ::kill(std::stoi(pid), SIGKILL);
   auto db = dir / ".jr/jr.db";
   ASSERT_TRUE(exec_sql(db, "UPDATE meta SET value = json_set(value, '$.boot_id', 'another-boot') WHERE key = 'engine_place'"));
