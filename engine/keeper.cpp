@@ -20,13 +20,14 @@
 #include "engine/containment.h"
 #include "engine/keeper_wire.h"
 #include "engine/proc.h"
+#include "storage/state_files.h"
 
 namespace jr::keeper {
 
 namespace fs = std::filesystem;
 
-fs::path socket_path(const fs::path& dir) { return dir / "keeper.sock"; }
-fs::path journal_path(const fs::path& dir) { return dir / "keeper.journal"; }
+fs::path socket_path(const fs::path& dir) { return dir / state_files::kKeeperSocket; }
+fs::path journal_path(const fs::path& dir) { return dir / state_files::kKeeperJournal; }
 
 std::string short_socket_address(int dir_fd, const std::string& name) {
   return "/proc/self/fd/" + std::to_string(dir_fd) + "/" + name;
@@ -61,21 +62,21 @@ class Keeper {
     sigaddset(&mask, SIGCHLD);
     sigaddset(&mask, SIGTERM);
     signals_ = ::signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
-    journal_ = ::openat(dir_fd_, "keeper.journal", O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
+    journal_ = ::openat(dir_fd_, state_files::kKeeperJournal, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
     listener_ = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (signals_ < 0 || journal_ < 0 || listener_ < 0) return false;
-    ::unlinkat(dir_fd_, "keeper.sock", 0);
+    ::unlinkat(dir_fd_, state_files::kKeeperSocket, 0);
     sockaddr_un addr{};
     addr.sun_family = AF_UNIX;
-    std::string where = short_socket_address(dir_fd_, "keeper.sock");
+    std::string where = short_socket_address(dir_fd_, state_files::kKeeperSocket);
     std::strncpy(addr.sun_path, where.c_str(), sizeof addr.sun_path - 1);
     return ::bind(listener_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 && ::listen(listener_, 4) == 0;
   }
 
   // No engine and no task: nothing left to keep.
   [[noreturn]] void leave() {
-    ::unlinkat(dir_fd_, "keeper.sock", 0);
-    if (unacked_.empty()) ::unlinkat(dir_fd_, "keeper.journal", 0);
+    ::unlinkat(dir_fd_, state_files::kKeeperSocket, 0);
+    if (unacked_.empty()) ::unlinkat(dir_fd_, state_files::kKeeperJournal, 0);
     ::_exit(0);
   }
 
@@ -290,6 +291,8 @@ Result<Started> start(const fs::path& dir, const std::string& state_id) {
     for (int sig : {SIGCHLD, SIGTERM, SIGINT, SIGHUP, SIGPIPE, SIGQUIT}) sigaddset(&mask, sig);
     ::sigprocmask(SIG_SETMASK, &mask, nullptr);
     ::prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+    // Named apart from the engine in ps and top, and spared by a `killall jr` meant for it.
+    ::prctl(PR_SET_NAME, "jr-keeper", 0, 0, 0);
     Keeper(3, 4, state_id).run();
   }
   ::close(pair[1]);

@@ -11,6 +11,7 @@
 #include <cstring>
 
 #include "engine/keeper.h"
+#include "storage/state_files.h"
 
 namespace jr {
 
@@ -53,7 +54,7 @@ Result<KeeperLink::Found> KeeperLink::find(const std::filesystem::path& dir, con
   int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   sockaddr_un addr{};
   addr.sun_family = AF_UNIX;
-  std::strncpy(addr.sun_path, keeper::short_socket_address(dir_fd, "keeper.sock").c_str(), sizeof addr.sun_path - 1);
+  std::strncpy(addr.sun_path, keeper::short_socket_address(dir_fd, state_files::kKeeperSocket).c_str(), sizeof addr.sun_path - 1);
   bool connected = dir_fd >= 0 && fd >= 0 && ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
   if (dir_fd >= 0) ::close(dir_fd);
   ucred cred{};

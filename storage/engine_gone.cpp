@@ -2,6 +2,7 @@
 
 #include "storage/engine_lock.h"
 #include "storage/engine_runs.h"
+#include "storage/state_files.h"
 #include "storage/store_db.h"
 
 namespace jr {
@@ -17,6 +18,8 @@ Result<std::optional<GoneEngine>> find_gone_engine(Store& store, const std::file
   auto last = latest_engine_run(store);
   if (!last) return last.error();
   GoneEngine gone;
+  std::error_code ec;
+  gone.kept = std::filesystem::is_socket(state_dir / state_files::kKeeperSocket, ec);
   if (*last) {
     if (!(*last)->ended) gone.pid = (*last)->pid;
     gone.last_seen_ms = (*last)->last_seen_ms;

@@ -21,6 +21,9 @@ struct GoneEngine {
   // Its last sign of life (storage/engine_runs.h): the tasks it left running are counted as
   // having run until then, never until now. 0: no engine run is recorded.
   std::int64_t last_seen_ms = 0;
+  // Its keeper's socket is still there (engine/keeper.h): the tasks run on under it, and the
+  // next engine adopts them instead of resuming them.
+  bool kept = false;
 };
 
 // None when an engine holds `state_dir`'s lock or the store records no running task.

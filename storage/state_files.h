@@ -10,6 +10,8 @@
 //   DIR/sock                  the engine's socket, or /tmp/jr-<uid>/<state id>.sock when that
 //                             path is too long for a socket address
 //   DIR/jrd.sock              jrd's public socket when XDG_RUNTIME_DIR is not set
+//   DIR/keeper.sock           the keeper's socket, while it lives (engine/keeper.h)
+//   DIR/keeper.journal        the exits the keeper saw, until the store has them
 //   DIR/py/                   the Python package's own files (python/jr)
 // Pure names: nothing here touches the file system.
 #pragma once
@@ -31,6 +33,8 @@ inline constexpr const char* kSpareLogs = ".spare";  // below logs/
 inline constexpr const char* kWork = "work";
 inline constexpr const char* kSocket = "sock";
 inline constexpr const char* kJrdSocket = "jrd.sock";
+inline constexpr const char* kKeeperSocket = "keeper.sock";
+inline constexpr const char* kKeeperJournal = "keeper.journal";
 // What `jr run` and the commands that read its state use when given no --state.
 inline constexpr const char* kRunStateDir = ".jr";
 

@@ -42,8 +42,11 @@ std::string text_or_dash(const json& v) {
 }
 
 GoneEngine gone_of(const json& job) {
-  auto& pid = job["engine_gone"]["pid"];
-  return GoneEngine{pid.is_number_integer() ? pid.get<std::int64_t>() : 0};
+  auto& gone = job["engine_gone"];
+  GoneEngine g;
+  g.pid = gone["pid"].is_number_integer() ? gone["pid"].get<std::int64_t>() : 0;
+  g.kept = gone.value("keeper", false);
+  return g;
 }
 
 }  // namespace

@@ -116,7 +116,9 @@ Status load_attempts(Store& store, RunFacts& f, const TaskPositions& pos) {
     a.end_ms = std::max(a.start_ms, f.now_ms);
     a.pid = row.pid;
     a.checkpoints = row.checkpoints_saved;
-    if (f.engine_gone) {
+    if (f.engine_gone && f.engine_gone->kept) {
+      a.detail = engine_gone_note(*f.engine_gone);  // running on under the keeper
+    } else if (f.engine_gone) {
       // Its engine is gone: an interrupted attempt, counted up to that engine's last sign of life.
       a.end_ms = std::max(a.start_ms, f.engine_gone->last_seen_ms);
       a.outcome = TaskState::Interrupted;
@@ -310,7 +312,7 @@ Result<RunFacts> load_run_facts(const std::filesystem::path& state_dir, const st
   auto gone = find_gone_engine(**store, f.state_dir);
   if (!gone) return gone.error();
   f.engine_gone = *gone;
-  if (f.engine_gone) show_engine_gone(f.counts);
+  if (f.engine_gone) show_engine_gone(f.counts, *f.engine_gone);
   f.job_state = job_state(f.job, f.counts);
   JR_TRY(load_epochs(**store, f.epochs));
   bool open = f.counts[static_cast<std::size_t>(TaskState::Running)] + f.counts[static_cast<std::size_t>(TaskState::Pending)] > 0;
@@ -350,7 +352,7 @@ nlohmann::ordered_json stats_json(const RunFacts& f) {
               {"state_dir", f.state_dir.string()},
               {"running", f.running},
               {"engine_gone",
-               f.engine_gone ? json{{"pid", f.engine_gone->pid ? json(f.engine_gone->pid) : json()}} : json()},
+               engine_gone_json(f.engine_gone)},
               {"parallelism", f.parallelism},
               {"start_ms", f.start_ms},
               {"end_ms", f.end_ms},

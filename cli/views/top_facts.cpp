@@ -137,7 +137,7 @@ Result<TopFacts> load_top_facts(const std::filesystem::path& state_dir, const st
   auto gone = find_gone_engine(**store, f.state_dir);
   if (!gone) return gone.error();
   f.engine_gone = *gone;
-  if (f.engine_gone) show_engine_gone(f.counts);
+  if (f.engine_gone) show_engine_gone(f.counts, *f.engine_gone);
   auto n = [&f](TaskState s) { return f.counts[static_cast<std::size_t>(s)]; };
   f.total = 0;
   for (int s = 0; s < kTaskStateCount; ++s) {
@@ -175,7 +175,7 @@ nlohmann::ordered_json top_json(const TopFacts& f) {
   return json{{"job", {{"id", f.job.id}, {"name", f.job.name}, {"state", f.job_state}}},
               {"state_dir", f.state_dir.string()},
               {"engine_running", f.engine},
-              {"engine_gone", f.engine_gone ? json{{"pid", f.engine_gone->pid ? json(f.engine_gone->pid) : json()}} : json()},
+              {"engine_gone", engine_gone_json(f.engine_gone)},
               {"parallelism", f.parallelism},
               {"total", f.total},
               {"done", f.done},

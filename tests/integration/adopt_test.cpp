@@ -94,6 +94,12 @@ class AdoptTest : public ::testing::TestWithParam<bool> {
 TEST_P(AdoptTest, KillNineThenTheSameCommandAdoptsTheRunningTasks) {
   const bool end_while_no_engine = GetParam();
   ASSERT_NO_FATAL_FAILURE(run_and_kill());
+  // While no engine runs, the views show the tasks running under the keeper, not interrupted.
+  auto status = nlohmann::json::parse(run_jr({"status", "1", "--state", ".jr", "--json"}, dir_.path()).out, nullptr, false);
+  EXPECT_EQ(status["counts"]["running"], kTasks) << status.dump();
+  EXPECT_EQ(status["engine_gone"]["keeper"], true) << status.dump();
+  EXPECT_NE(run_jr({"tasks", "1", "--state", ".jr"}, dir_.path()).out.find("its keeper runs it, the next engine adopts it"),
+            std::string::npos);
 
   if (end_while_no_engine) {
     write_file(dir_ / "go", "");

@@ -143,7 +143,7 @@ TEST(MessagesTest, AfterAKillNineTheViewsSayTheEngineIsGone) {
   auto one = run_jr({"status", "1", "--state", ".jr", "--json"}, dir.path());
   EXPECT_TRUE(contains(one.out, "\"running\":0")) << one.out;
   EXPECT_TRUE(contains(one.out, "\"interrupted\":2")) << one.out;
-  EXPECT_TRUE(contains(one.out, "\"engine_gone\":{\"pid\":" + std::to_string(pid) + "}")) << one.out;
+  EXPECT_TRUE(contains(one.out, "\"engine_gone\":{\"keeper\":false,\"pid\":" + std::to_string(pid) + "}")) << one.out;
 
   auto tasks = run_jr({"tasks", "1", "--state", ".jr"}, dir.path());
   EXPECT_FALSE(contains(tasks.out, "running")) << tasks.out;
