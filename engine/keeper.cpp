@@ -35,8 +35,6 @@ std::string short_socket_address(int dir_fd, const std::string& name) {
 
 namespace {
 
-std::int64_t tv_ms(const timeval& tv) { return static_cast<std::int64_t>(tv.tv_sec) * 1000 + tv.tv_usec / 1000; }
-
 // The keeper's whole life, in the forked child. Never returns.
 class Keeper {
  public:

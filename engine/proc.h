@@ -5,6 +5,7 @@
 // environment. Linux only.
 #pragma once
 
+#include <sys/time.h>
 #include <sys/types.h>
 
 #include <cstdint>
@@ -14,6 +15,10 @@
 #include "base/result.h"
 
 namespace jr {
+
+// A rusage time (ru_utime, ru_stime) in milliseconds: what the engine and the keeper record
+// of a reaped task.
+inline std::int64_t tv_ms(const timeval& tv) { return static_cast<std::int64_t>(tv.tv_sec) * 1000 + tv.tv_usec / 1000; }
 
 // The start time of `pid` in clock ticks since boot (/proc/PID/stat field 22); 0 if gone.
 std::int64_t process_start_time(pid_t pid);

@@ -17,10 +17,6 @@
 namespace jr {
 namespace {
 
-std::int64_t tv_ms(const timeval& tv) {
-  return static_cast<std::int64_t>(tv.tv_sec) * 1000 + tv.tv_usec / 1000;
-}
-
 // The command could not start: say why in its log, as a shell does.
 void log_spawn_failure(const std::string& stderr_path, const Error& error) {
   int fd = ::open(stderr_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
@@ -224,31 +220,27 @@ Attempt* Supervisor::find(TaskId task, int attempt) {
   return nullptr;
 }
 
-void Supervisor::stop(Attempt& a, int sig, std::int64_t kill_at) {
-  a.kill_at = kill_at;
+void Supervisor::send(Attempt& a, int sig, bool kill_group) {
   switch (a.keeping) {
     case Attempt::Keeping::Engine: ::kill(-a.pid, sig); break;
     // Only the keeper knows whether the pid is still its unreaped child.
     case Attempt::Keeping::Keeper:
-      if (keeper_) keeper_->signal(keeper::SignalOrder{a.pid, sig, false});
+      if (keeper_) keeper_->signal(keeper::SignalOrder{a.pid, sig, kill_group});
       break;
     case Attempt::Keeping::Watched:
       if (a.pidfd >= 0) ::syscall(SYS_pidfd_send_signal, a.pidfd, sig, nullptr, 0);
+      if (kill_group && !a.group.empty()) kill_group_now(a.group);
       break;
   }
 }
 
+void Supervisor::stop(Attempt& a, int sig, std::int64_t kill_at) {
+  a.kill_at = kill_at;
+  send(a, sig, false);
+}
+
 void Supervisor::kill_now(Attempt& a) {
-  switch (a.keeping) {
-    case Attempt::Keeping::Engine: ::kill(-a.pid, SIGKILL); break;
-    case Attempt::Keeping::Keeper:
-      if (keeper_) keeper_->signal(keeper::SignalOrder{a.pid, SIGKILL, true});
-      break;
-    case Attempt::Keeping::Watched:
-      if (a.pidfd >= 0) ::syscall(SYS_pidfd_send_signal, a.pidfd, SIGKILL, nullptr, 0);
-      if (!a.group.empty()) kill_group_now(a.group);
-      break;
-  }
+  send(a, SIGKILL, true);
   if (!a.adopted) containment_.kill_slot(a.slot);
 }
 

@@ -148,6 +148,8 @@ class Supervisor {
   // taken from its journal, or watched with its status unknown.
   void keeper_lost();
   void watch_orphan(Attempt& a);
+  // Sends `sig` to the attempt through whoever keeps it; `kill_group` also kills its cgroup.
+  void send(Attempt& a, int sig, bool kill_group);
   Reaped exit_of(const keeper::Ended& e, Attempt* a);
 
   Containment& containment_;
