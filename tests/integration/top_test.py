@@ -109,18 +109,28 @@ class TopTest(unittest.TestCase):
         self.assertEqual(state.strip(), "0 1", "back from the alternate screen, cursor shown")
 
     def test_once_prints_one_plain_frame_and_json_the_same_facts(self):
-        out = self.job.jr_run("top", "--once", "--state", self.job.state)
-        self.assertNotIn("\x1b", out.stdout)
-        self.assertTrue(COUNTS.search(out.stdout), out.stdout)
-        self.assertEqual(len([line for line in out.stdout.splitlines() if TASK_LINE.match(line)]), 3)
-        facts = json.loads(self.job.jr_run("top", "--once", "--json", "--state", self.job.state).stdout)
+        # A task counts as running before its first `jr progress` lands (slow under a sanitizer
+        # on a busy machine), and the next wave starts without a message: poll until each
+        # running task has reported, then check the frame.
+        def plain_frame():
+            out = self.job.jr_run("top", "--once", "--state", self.job.state).stdout
+            return out if len([line for line in out.splitlines() if TASK_LINE.match(line)]) == 3 else None
+
+        out = wait_for(plain_frame, timeout=60, what="jr top --once showing three tasks with progress")
+        self.assertNotIn("\x1b", out)
+        self.assertTrue(COUNTS.search(out), out)
+
+        def reported_facts():
+            facts = json.loads(self.job.jr_run("top", "--once", "--json", "--state", self.job.state).stdout)
+            return facts if facts["tasks"] and all(t.get("message") for t in facts["tasks"]) else None
+
+        facts = wait_for(reported_facts, timeout=60, what="jr top --once --json with every running task reported")
         self.assertTrue(facts["engine_running"])
         self.assertEqual(facts["total"], 6)
         self.assertEqual(len(facts["tasks"]), facts["counts"]["running"])
         for t in facts["tasks"]:
             self.assertRegex(t["message"], rf"^input {t['index'] + 1}: step \d+ of 40$")
             self.assertTrue(0 < t["progress"] <= 1)
-
 
 if __name__ == "__main__":
     main()
