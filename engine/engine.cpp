@@ -104,7 +104,9 @@ StateCounts Engine::counts(JobId id) const {
 }
 
 bool Engine::idle() const {
-  if (leaving_ && !shutting_down()) return starting_.empty() && unwritten_ends_.empty() && unrecorded_pids_.empty();
+  if (leaving_ && !shutting_down()) {
+    return starting_.empty() && supervisor_.spawns_pending() == 0 && unwritten_ends_.empty() && unrecorded_pids_.empty();
+  }
   if (!supervisor_.running().empty()) return false;
   if (!unwritten_ends_.empty() && !shutting_down()) return false;
   if (shutting_down()) return true;
@@ -308,10 +310,7 @@ std::int64_t Engine::next_deadline() const {
     if (t > 0 && (next < 0 || t < next)) next = t;
   };
   const auto& running = supervisor_.running();
-  for (auto& [pid, a] : running) {
-    if (a->kill_at) consider(a->kill_at + 1);
-    else consider(a->timeout_at);
-  }
+  consider(supervisor_.next_timer());
   // While the store cannot be written, nothing is written or started before the next retry.
   if (store_failure_) consider(store_retry_at_);
   else if (!unrecorded_pids_.empty()) consider(flush_pids_at_);
@@ -350,6 +349,10 @@ Status Engine::process() {
   check_deadline();
   std::int64_t mono = monotonic_ms();
   std::vector<Reaped> reaped = supervisor_.take_reaped();
+  // Before the ends below, which drop the pid of a task that has ended already.
+  for (const auto& s : supervisor_.take_started()) {
+    unrecorded_pids_.push_back({s.task, s.pid, s.proc_start, mono + kPidFlushDelayMs});
+  }
   for (auto it = held_.begin(); it != held_.end();) {
     if (shutting_down() || mono >= it->held_until) {
       reaped.push_back(*it);
@@ -388,7 +391,8 @@ Status Engine::process() {
     if (on_task_start) on_task_start(TaskStart{a->job, a->task, a->index, a->attempt});
     auto st = spawn(*a);
     if (st) {
-      unrecorded_pids_.push_back({a->task, a->pid, a->proc_start, monotonic_ms() + kPidFlushDelayMs});
+      // A keeper's spawn reports its pid later (take_started above, a later turn).
+      if (a->pid > 0) unrecorded_pids_.push_back({a->task, a->pid, a->proc_start, monotonic_ms() + kPidFlushDelayMs});
       supervisor_.watch(std::move(a));
       continue;
     }

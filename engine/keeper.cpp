@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <algorithm>
 #include <cstring>
 #include <unordered_map>
 #include <vector>
@@ -230,9 +231,12 @@ class Keeper {
   }
 
   void signal(const SignalOrder& order) {
-    auto it = children_.find(order.pid);
-    if (it == children_.end()) return;  // reaped already: its exit is on its way
-    ::kill(-order.pid, order.signal);
+    auto it = std::find_if(children_.begin(), children_.end(), [&](const auto& c) {
+      return c.second.child.task == order.task && c.second.child.attempt == order.attempt;
+    });
+    // Reaped already (its exit is on its way), or it never started (its Spawned said why).
+    if (it == children_.end()) return;
+    ::kill(-it->first, order.signal);
     if (order.kill_group && !it->second.child.group.empty()) {
       kill_group_now(it->second.child.group);
       it->second.group_killed = true;

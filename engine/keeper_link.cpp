@@ -9,6 +9,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <utility>
 
 #include "engine/keeper.h"
 #include "storage/state_files.h"
@@ -94,6 +95,9 @@ Result<KeeperLink::Found> KeeperLink::find(const std::filesystem::path& dir, con
                                              "; stop it, or let its tasks end, and start again");
       }
       link->pid_ = welcome->keeper_pid;
+      // What came in the same read as the Welcome (an exit just after it) would otherwise wait
+      // for the socket's next message, which may never come.
+      link->decode_buffered();
       found.welcome = std::move(*welcome);
       found.link = std::move(link);
       return found;
@@ -111,16 +115,20 @@ KeeperLink::~KeeperLink() {
   if (fd_ >= 0) ::close(fd_);
 }
 
-bool KeeperLink::read_some(bool block) {
+bool KeeperLink::read_some() {
   if (gone_) return false;
   char buf[65536];
-  ssize_t n = ::recv(fd_, buf, sizeof buf, block ? 0 : MSG_DONTWAIT);
+  ssize_t n = ::recv(fd_, buf, sizeof buf, MSG_DONTWAIT);
   if (n < 0 && (errno == EAGAIN || errno == EINTR)) return true;
   if (n <= 0) {
     gone_ = true;
     return false;
   }
   reader_.append(buf, static_cast<std::size_t>(n));
+  return decode_buffered();
+}
+
+bool KeeperLink::decode_buffered() {
   for (;;) {
     auto frame = reader_.next();
     if (!frame) {
@@ -134,45 +142,54 @@ bool KeeperLink::read_some(bool block) {
         gone_ = true;
         return false;
       }
-      ended_.push_back(*e);
+      news_.ended.push_back(*e);
     } else if ((*frame)->op == keeper::Op::Spawned) {
       auto s = keeper::decode_spawned((*frame)->payload);
       if (!s) {
         gone_ = true;
         return false;
       }
-      spawned_.push_back(std::move(*s));
+      news_.spawned.push_back(std::move(*s));
     }
   }
 }
 
-Result<keeper::Spawned> KeeperLink::spawn(const keeper::SpawnOrder& order) {
-  if (gone_ || !keeper::send_all(fd_, keeper::encode(order))) {
-    gone_ = true;
+bool KeeperLink::send(const std::string& frame) {
+  std::string_view rest = frame;
+  while (!gone_ && !rest.empty()) {
+    ssize_t n = ::send(fd_, rest.data(), rest.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n > 0) {
+      rest.remove_prefix(static_cast<std::size_t>(n));
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && errno != EAGAIN) {
+      gone_ = true;
+      break;
+    }
+    // Full: the keeper may itself be waiting for room to tell us something.
+    pollfd p{fd_, POLLIN | POLLOUT, 0};
+    if (::poll(&p, 1, -1) < 0 && errno != EINTR) gone_ = true;
+    else if (p.revents & POLLIN) read_some();
+  }
+  return !gone_;
+}
+
+Status KeeperLink::spawn(const keeper::SpawnOrder& order) {
+  if (!send(keeper::encode(order))) {
     return make_error(ErrorCode::Io, "cannot run " + (order.request.argv.empty() ? std::string("a task") : order.request.argv[0]) +
                                          ": its keeper is gone");
   }
-  while (spawned_.empty()) {
-    if (!read_some(true)) {
-      return make_error(ErrorCode::Io, "cannot run " + order.request.argv[0] + ": its keeper is gone");
-    }
-  }
-  keeper::Spawned s = std::move(spawned_.front());
-  spawned_.erase(spawned_.begin());
-  return s;
+  return {};
 }
 
-void KeeperLink::signal(const keeper::SignalOrder& order) {
-  if (!gone_ && !keeper::send_all(fd_, keeper::encode(order))) gone_ = true;
-}
+void KeeperLink::signal(const keeper::SignalOrder& order) { send(keeper::encode(order)); }
 
-void KeeperLink::ack(std::uint64_t seq) {
-  if (!gone_ && !keeper::send_all(fd_, keeper::encode(keeper::Ack{seq}))) gone_ = true;
-}
+void KeeperLink::ack(std::uint64_t seq) { send(keeper::encode(keeper::Ack{seq})); }
 
-std::vector<keeper::Ended> KeeperLink::poll() {
-  read_some(false);
-  return std::exchange(ended_, {});
+KeeperLink::News KeeperLink::poll() {
+  read_some();
+  return std::exchange(news_, {});
 }
 
 }  // namespace jr

@@ -1,10 +1,12 @@
 // KeeperLink: the engine's end of its connection to a keeper (engine/keeper.h).
 //
 // start() forks a new keeper; find() connects to the one a dead engine of the same state left
-// behind and learns what it holds. Every call is on the engine's thread. A spawn is one round
-// trip; exits arrive on their own and are read by poll() when fd() is readable (and kept when
-// they arrive during a spawn's round trip). A keeper that closes the connection, or sends what
-// does not decode, is gone for good: poll() says so once.
+// behind and learns what it holds. Every call is on the engine's thread. A spawn order is sent
+// without waiting: the keeper answers each with a Spawned, in the order the orders went, and
+// reports each exit on its own; poll() reads both when fd() is readable. A send that finds the
+// socket full reads what the keeper says meanwhile (kept for poll(): holds_news()), so neither
+// side can wait on the other for room. A keeper that closes the connection, or sends what does
+// not decode, is gone for good: poll() says so once.
 #pragma once
 
 #include <sys/types.h>
@@ -49,28 +51,38 @@ class KeeperLink {
   pid_t pid() const { return pid_; }
   bool gone() const { return gone_; }
 
-  // Has the keeper start a task; the pid, or why it could not start. Io error when the keeper
+  // Has the keeper start a task; its Spawned comes through poll(). Io error when the keeper
   // is gone.
-  Result<keeper::Spawned> spawn(const keeper::SpawnOrder& order);
+  Status spawn(const keeper::SpawnOrder& order);
   void signal(const keeper::SignalOrder& order);
   void ack(std::uint64_t seq);
-  // The exits received since the last call (reading what the socket holds now).
-  std::vector<keeper::Ended> poll();
-  // Whether exits read during a spawn's round trip wait for poll(): the socket no longer says
-  // so, since they have left it.
-  bool holds_exits() const { return !ended_.empty(); }
+  // What the keeper said since the last call (reading what the socket holds now): the tasks it
+  // started or could not start, in the order of their spawn orders, and the exits it reaped.
+  // A task's Spawned always comes before its exit, in this call or an earlier one.
+  struct News {
+    std::vector<keeper::Spawned> spawned;
+    std::vector<keeper::Ended> ended;
+  };
+  News poll();
+  // Whether news read while a send waited for room waits for poll(): the socket no longer
+  // says so, since it has left it.
+  bool holds_news() const { return !news_.spawned.empty() || !news_.ended.empty(); }
 
  private:
-  // Reads once from the socket (blocking or not) and decodes what completed; false when the
-  // keeper is gone.
-  bool read_some(bool block);
+  // Reads what the socket holds now and decodes what completed; false when the keeper is gone.
+  bool read_some();
+  // Decodes the frames read and not yet decoded into news_; false (and gone) when one does
+  // not decode.
+  bool decode_buffered();
+  // Sends a whole frame, reading the keeper's news whenever the socket is full; false when
+  // the keeper is gone.
+  bool send(const std::string& frame);
 
   int fd_;
   pid_t pid_;
   bool gone_ = false;
   keeper::FrameReader reader_;
-  std::vector<keeper::Ended> ended_;
-  std::vector<keeper::Spawned> spawned_;
+  News news_;
 };
 
 }  // namespace jr

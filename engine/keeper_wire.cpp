@@ -34,7 +34,7 @@ void serialize(Archive& ar, SpawnOrder& m) { ar(m.child, m.request); }
 template <class Archive>
 void serialize(Archive& ar, Spawned& m) { ar(m.task, m.attempt, m.pid, m.proc_start, m.error); }
 template <class Archive>
-void serialize(Archive& ar, SignalOrder& m) { ar(m.pid, m.signal, m.kill_group); }
+void serialize(Archive& ar, SignalOrder& m) { ar(m.task, m.attempt, m.signal, m.kill_group); }
 template <class Archive>
 void serialize(Archive& ar, Ack& m) { ar(m.seq); }
 

@@ -28,12 +28,12 @@
 
 namespace jr::keeper {
 
-inline constexpr int kVersion = 1;
+inline constexpr int kVersion = 2;
 inline constexpr std::uint32_t kMaxFrame = 64u << 20;
 
 enum class Op : std::uint8_t {
   Hello = 1,    // engine -> keeper: Hello
-  Spawn = 2,    // engine -> keeper: SpawnOrder; answered by Spawned
+  Spawn = 2,    // engine -> keeper: SpawnOrder; answered by Spawned, in order
   Signal = 3,   // engine -> keeper: SignalOrder
   Ack = 4,      // engine -> keeper: Ack
   Welcome = 5,  // keeper -> engine: Welcome
@@ -92,8 +92,11 @@ struct Spawned {
   std::string error;
 };
 
+// Names the child by its task and attempt, not its pid: the engine sends it without waiting
+// for the Spawned of an order it sent before, and the keeper reads both in order.
 struct SignalOrder {
-  pid_t pid = 0;  // a Child's
+  TaskId task = 0;
+  int attempt = 0;
   int signal = 0;
   bool kill_group = false;  // also kill every process of its cgroup (cgroup.kill)
 };

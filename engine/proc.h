@@ -9,6 +9,7 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -38,6 +39,14 @@ std::vector<pid_t> processes_with_env_prefix(const std::string& prefix);
 // `timeout_ms`.
 // Processes whose variable is exactly one of `spared` (adopted attempts' tokens) are left alone.
 Status kill_carriers(const std::string& prefix, const std::vector<std::string>& spared, std::int64_t timeout_ms);
+
+// How the process behind `pidfd` ended, as the kernel tells anyone who holds a pidfd
+// (PIDFD_INFO_EXIT, Linux 6.15 and later) once its parent, whoever that is, has reaped it.
+struct PidfdExit {
+  bool supported = true;      // false: this kernel cannot say
+  std::optional<int> status;  // its wait status (as waitpid's); none until it is reaped
+};
+PidfdExit pidfd_exit(int pidfd);
 
 // Pids of live (non-zombie) processes in process group `pgid`.
 std::vector<pid_t> processes_in_group(pid_t pgid);

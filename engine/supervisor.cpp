@@ -27,6 +27,12 @@ void log_spawn_failure(const std::string& stderr_path, const Error& error) {
   }
 }
 
+// How long a watched task's exit is asked of the kernel once it has exited: until its new
+// parent reaps it (PID 1 may take a second or more), then it is unknown.
+constexpr std::int64_t kAskExitForMs = 30'000;
+// How often, meanwhile.
+constexpr std::int64_t kAskExitEveryMs = 50;
+
 Exit unknown_exit() {
   Exit e;
   e.unknown = true;
@@ -82,25 +88,20 @@ Status Supervisor::spawn(Attempt& a, SpawnRequest req) {
         return st.error();
       }
     }
-    std::string stderr_path = req.stderr_path;
     keeper::SpawnOrder order;
     order.child = keeper::Child{a.task, a.attempt, a.slot, 0, 0, req.cgroup_fd >= 0 ? containment_.slot_group(a.slot) : ""};
     order.request = std::move(req);
     order.request.cgroup_fd = -1;
-    auto spawned = keeper_->spawn(order);
-    Error failure{ErrorCode::Io, ""};
-    if (spawned && spawned->pid > 0) {
-      a.pid = spawned->pid;
-      a.proc_start = spawned->proc_start;
-      a.keeping = Attempt::Keeping::Keeper;
-      a.group = order.child.group;
-      if (a.spec.timeout_ms > 0) a.timeout_at = monotonic_ms() + a.spec.timeout_ms;
-      return {};
+    if (auto st = keeper_->spawn(order); !st) {
+      log_spawn_failure(order.request.stderr_path, st.error());
+      return st.error();
     }
-    if (spawned) failure.message = spawned->error;
-    else failure = spawned.error();
-    log_spawn_failure(stderr_path, failure);
-    return failure;
+    a.pid = 0;
+    a.keeping = Attempt::Keeping::Keeper;
+    a.group = order.child.group;
+    a.spawn_log = order.request.stderr_path;
+    if (a.spec.timeout_ms > 0) a.timeout_at = monotonic_ms() + a.spec.timeout_ms;
+    return {};
   }
   std::int64_t before = boot_ticks_now();
   auto pid = spawn_task(req);
@@ -143,11 +144,28 @@ void Supervisor::watch_orphan(Attempt& a) {
   (void)loop_.watch(fd, EPOLLIN, [this, pid](std::uint32_t) {
     auto it = running_.find(pid);
     if (it == running_.end() || it->second->pidfd < 0) return;
+    // It has exited; the kernel can tell how once its new parent has reaped it.
     loop_.unwatch(it->second->pidfd);
-    ::close(it->second->pidfd);
-    it->second->pidfd = -1;
-    reaped_.push_back(Reaped{pid, unknown_exit()});
+    it->second->exit_asked_until = monotonic_ms() + kAskExitForMs;
+    ask_exit(*it->second);
   });
+}
+
+void Supervisor::ask_exit(Attempt& a) {
+  PidfdExit got = pidfd_exit(a.pidfd);
+  if (!got.status && got.supported && monotonic_ms() < a.exit_asked_until) return;  // asked again by check_timers
+  ::close(a.pidfd);
+  a.pidfd = -1;
+  a.exit_asked_until = 0;
+  if (!got.status) {
+    reaped_.push_back(Reaped{a.pid, unknown_exit()});
+    return;
+  }
+  Reaped r{a.pid, {}};
+  if (WIFEXITED(*got.status)) r.exit.exit_code = WEXITSTATUS(*got.status);
+  if (WIFSIGNALED(*got.status)) r.exit.signal = WTERMSIG(*got.status);
+  if (!a.group.empty()) kill_group_if_populated(a.group);
+  reaped_.push_back(std::move(r));
 }
 
 Supervisor::Reaped Supervisor::exit_of(const keeper::Ended& e, Attempt* a) {
@@ -168,9 +186,38 @@ Supervisor::Reaped Supervisor::exit_of(const keeper::Ended& e, Attempt* a) {
   return r;
 }
 
+void Supervisor::could_not_start(pid_t key, Attempt& a, const std::string& why) {
+  --spawns_pending_;
+  log_spawn_failure(a.spawn_log, Error{ErrorCode::Io, why});
+  a.spawn_log.clear();
+  Reaped r{key, {}};
+  r.exit.exit_code = 127;
+  r.exit.detail = why;
+  reaped_.push_back(std::move(r));
+}
+
+void Supervisor::on_spawned(const keeper::Spawned& s) {
+  auto it = std::find_if(running_.begin(), running_.end(), [&](const auto& r) {
+    return r.first < 0 && r.second->task == s.task && r.second->attempt == s.attempt;
+  });
+  if (it == running_.end()) return;
+  Attempt& a = *it->second;
+  if (s.pid <= 0) return could_not_start(it->first, a, s.error);
+  --spawns_pending_;
+  a.pid = s.pid;
+  a.proc_start = s.proc_start;
+  a.spawn_log.clear();
+  auto node = running_.extract(it);
+  node.key() = s.pid;
+  running_.insert(std::move(node));
+  started_.push_back(Started{a.task, a.pid, a.proc_start});
+}
+
 void Supervisor::on_keeper() {
   if (!keeper_) return;
-  for (const keeper::Ended& e : keeper_->poll()) {
+  KeeperLink::News news = keeper_->poll();
+  for (const keeper::Spawned& s : news.spawned) on_spawned(s);
+  for (const keeper::Ended& e : news.ended) {
     keeper_seq_ = std::max(keeper_seq_, e.seq);
     auto it = running_.find(e.pid);
     if (it == running_.end() || it->second->task != e.task || it->second->attempt != e.attempt) continue;
@@ -187,6 +234,13 @@ void Supervisor::keeper_lost() {
   bool any_ours = false;
   for (auto& [pid, a] : running_) {
     if (a->keeping != Attempt::Keeping::Keeper) continue;
+    if (pid < 0) {
+      // It never said whether it started it: whatever it did start dies with the slot.
+      containment_.kill_slot(a->slot);
+      const auto& argv = a->spec.argv;
+      could_not_start(pid, *a, "cannot run " + (argv.empty() ? std::string("a task") : argv[0]) + ": its keeper is gone");
+      continue;
+    }
     bool taken = std::any_of(reaped_.begin(), reaped_.end(), [pid = pid](const Reaped& r) { return r.pid == pid; });
     if (taken) continue;
     auto logged = std::find_if(journal.begin(), journal.end(), [&](const keeper::Ended& e) {
@@ -209,8 +263,12 @@ void Supervisor::keeper_lost() {
 }
 
 void Supervisor::watch(std::unique_ptr<Attempt> a) {
-  pid_t pid = a->pid;
-  running_.emplace(pid, std::move(a));
+  pid_t key = a->pid;
+  if (key == 0) {
+    key = next_pending_key_--;
+    ++spawns_pending_;
+  }
+  running_.emplace(key, std::move(a));
 }
 
 Attempt* Supervisor::find(TaskId task, int attempt) {
@@ -225,7 +283,7 @@ void Supervisor::send(Attempt& a, int sig, bool kill_group) {
     case Attempt::Keeping::Engine: ::kill(-a.pid, sig); break;
     // Only the keeper knows whether the pid is still its unreaped child.
     case Attempt::Keeping::Keeper:
-      if (keeper_) keeper_->signal(keeper::SignalOrder{a.pid, sig, kill_group});
+      if (keeper_) keeper_->signal(keeper::SignalOrder{a.task, a.attempt, sig, kill_group});
       break;
     case Attempt::Keeping::Watched:
       if (a.pidfd >= 0) ::syscall(SYS_pidfd_send_signal, a.pidfd, sig, nullptr, 0);
@@ -247,6 +305,10 @@ void Supervisor::kill_now(Attempt& a) {
 void Supervisor::check_timers() {
   std::int64_t now = monotonic_ms();
   for (auto& [pid, a] : running_) {
+    if (a->exit_asked_until) {
+      ask_exit(*a);
+      continue;
+    }
     if (a->kill_at == 0 && a->timeout_at && now >= a->timeout_at) {
       a->timed_out = true;
       stop(*a, SIGTERM, now + grace_.count());
@@ -256,8 +318,21 @@ void Supervisor::check_timers() {
   }
 }
 
+std::int64_t Supervisor::next_timer() const {
+  std::int64_t next = 0;
+  auto consider = [&next](std::int64_t t) {
+    if (t > 0 && (next == 0 || t < next)) next = t;
+  };
+  for (auto& [pid, a] : running_) {
+    if (a->exit_asked_until) consider(monotonic_ms() + kAskExitEveryMs);
+    else if (a->kill_at) consider(a->kill_at + 1);
+    else consider(a->timeout_at);
+  }
+  return next;
+}
+
 std::vector<Supervisor::Reaped> Supervisor::take_reaped() {
-  if (keeper_ && keeper_->holds_exits()) on_keeper();
+  if (keeper_ && keeper_->holds_news()) on_keeper();
   return std::exchange(reaped_, {});
 }
 

@@ -11,7 +11,10 @@
 // The Engine (engine/engine.h) decides what starts and what each end means, and records it;
 // the supervisor only deals with processes. It owns the attempts that have a process
 // (running(), keyed by the pid that leads the task's process group) and the hooks, and keeps
-// the exits it reaps until the engine takes them. A task's leader is killed with its whole
+// the exits it reaps until the engine takes them. A spawn through the keeper does not wait for
+// the keeper's answer: until it comes, the attempt is in running() with no pid (pid 0, under a
+// negative key), can be stopped like any other, and its pid is reported by take_started(); a
+// spawn the keeper could not make comes back as an exit with status 127. A task's leader is killed with its whole
 // group and slot before it is reaped, so its processes never outlive the record that says it
 // runs. Single-threaded: the engine's thread (reap() from its SIGCHLD).
 #pragma once
@@ -67,6 +70,8 @@ struct Attempt {
   bool adopted = false;  // started by an engine that died: it runs in that engine's group
   std::string group;     // the cgroup it was created in; empty: none
   int pidfd = -1;        // Watched only
+  std::int64_t exit_asked_until = 0;  // Watched, exited: its exit is asked of the kernel until then (monotonic)
+  std::string spawn_log;  // its stderr log, until its keeper says whether it started
 };
 
 // Where a keeper keeps its files and whose tasks it keeps; `use` false: no keeper.
@@ -107,11 +112,21 @@ class Supervisor {
   // "keeper (pid N)" or "none (…)" with --no-adopt: what `jr ping --json` shows.
   std::string describe_keeping() const;
 
-  // Spawns `a` as `req` says, in its slot's group, and sets its pid, start time and timeout.
-  // On failure writes why to the task's stderr log and returns the error; `a` has no process.
+  // Spawns `a` as `req` says, in its slot's group, and sets its timeout, and its pid and start
+  // time when the engine spawned it (with a keeper, they come later: take_started()). On
+  // failure writes why to the task's stderr log and returns the error; `a` has no process.
   Status spawn(Attempt& a, SpawnRequest req);
   // Takes a spawned attempt into running().
   void watch(std::unique_ptr<Attempt> a);
+  // A task the keeper has started since the last call, and its process's identity.
+  struct Started {
+    TaskId task;
+    pid_t pid;
+    std::int64_t proc_start;
+  };
+  std::vector<Started> take_started() { return std::exchange(started_, {}); }
+  // Spawn orders the keeper has not answered yet.
+  int spawns_pending() const { return spawns_pending_; }
   // The attempts that have a process. The engine erases one once it has taken its end.
   Running& running() { return running_; }
   const Running& running() const { return running_; }
@@ -122,15 +137,18 @@ class Supervisor {
   void stop(Attempt& a, int sig, std::int64_t kill_at);
   // SIGKILL to the attempt's process group and slot, at once.
   void kill_now(Attempt& a);
-  // Timeouts due get SIGTERM (and count as timed out), grace periods run out get SIGKILL.
+  // Timeouts due get SIGTERM (and count as timed out), grace periods run out get SIGKILL;
+  // the kernel is asked again for the exits of watched attempts.
   void check_timers();
+  // When check_timers() has something to do next (monotonic); 0: nothing.
+  std::int64_t next_timer() const;
 
   // Reaps every child that has exited (SIGCHLD): a task's exit is kept for take_reaped(), a
   // hook's outcome for take_hook_ends().
   void reap();
-  // Exits the keeper sent during a spawn's round trip count too: the socket no longer wakes
-  // the loop for them.
-  bool has_reaped() const { return !reaped_.empty() || (keeper_ && keeper_->holds_exits()); }
+  // What the keeper said while the engine waited to send it an order counts too: the socket no
+  // longer wakes the loop for it.
+  bool has_reaped() const { return !reaped_.empty() || !started_.empty() || (keeper_ && keeper_->holds_news()); }
   std::vector<Reaped> take_reaped();
   // A --on-finish hook of `job` started by the engine: reaped like a task, spared by
   // kill_orphans.
@@ -148,6 +166,13 @@ class Supervisor {
   // taken from its journal, or watched with its status unknown.
   void keeper_lost();
   void watch_orphan(Attempt& a);
+  // A watched attempt has exited: its status, once the kernel knows it (pidfd_exit), else
+  // asked again at the next check_timers() until `exit_asked_until`, then unknown.
+  void ask_exit(Attempt& a);
+  // The keeper's answer to a spawn order: the attempt gets its pid and key, or ends (127).
+  void on_spawned(const keeper::Spawned& s);
+  // A pending attempt that will never start: why goes to its log and its end to the engine.
+  void could_not_start(pid_t key, Attempt& a, const std::string& why);
   // Sends `sig` to the attempt through whoever keeps it; `kill_group` also kills its cgroup.
   void send(Attempt& a, int sig, bool kill_group);
   Reaped exit_of(const keeper::Ended& e, Attempt* a);
@@ -161,6 +186,9 @@ class Supervisor {
   std::uint64_t acked_seq_ = 0;
   bool journal_imported_ = false;
   Running running_;
+  pid_t next_pending_key_ = -1;  // a pending spawn's key in running_: no pid is negative
+  int spawns_pending_ = 0;
+  std::vector<Started> started_;
   std::vector<Reaped> reaped_;
   std::unordered_map<pid_t, JobId> hooks_;
   std::vector<std::pair<JobId, Status>> hook_ends_;

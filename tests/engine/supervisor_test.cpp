@@ -59,9 +59,16 @@ class SupervisorTest : public ::testing::TestWithParam<bool> {
     req.stderr_path = (dir_ / "err").string();
     auto st = supervisor_->spawn(*a, req);
     EXPECT_TRUE(st) << st.error().message;
-    EXPECT_GT(a->pid, 0);
     Attempt* raw = a.get();
     supervisor_->watch(std::move(a));
+    // The keeper's answer comes on the loop; the engine spawns at once.
+    EXPECT_TRUE(wait_for([&] {
+      (void)loop_->wait_once(monotonic_ms() + 5);
+      return raw->pid > 0;
+    }));
+    auto started = supervisor_->take_started();
+    EXPECT_EQ(started.size(), GetParam() ? 1u : 0u);
+    for (const auto& s : started) EXPECT_EQ(s.pid, raw->pid);
     return raw;
   }
   // Runs the timers and reaps until a task's exit is there.
