@@ -409,6 +409,7 @@ Status Engine::process() {
     wake_now_ = true;
   }
   for (auto& p : unrecorded_pids_) flush_pids_at_ = flush_pids_at_ ? std::min(flush_pids_at_, p.due) : p.due;
+  supervisor_.flush();
   // Off the path from one task's exit to the next one's start: nothing waits on this.
   for (TaskId task : ended_logs_) logs_.release(task);
   ended_logs_.clear();

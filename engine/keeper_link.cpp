@@ -64,23 +64,19 @@ Result<KeeperLink::Found> KeeperLink::find(const std::filesystem::path& dir, con
     ::close(fd);
     return make_error(ErrorCode::Io, keeper::socket_path(dir).string() + " is served by another user's process");
   }
-  if (!connected) {
-    if (fd >= 0) ::close(fd);
-    // Nobody listens: killed, or it removed its socket as it left just now (nothing to keep).
+  // Nobody listens, or it closed before its Welcome: it was killed (its socket is still
+  // there), or it removed its socket as it left just now (no engine, no task: nothing to keep).
+  auto left = [&]() -> Result<Found> {
     found.died = ::lstat(keeper::socket_path(dir).c_str(), &st) == 0;
     found.journal = read_journal(dir);
-    return found;
+    return std::move(found);
+  };
+  if (!connected) {
+    if (fd >= 0) ::close(fd);
+    return left();
   }
   auto link = std::make_unique<KeeperLink>(fd, 0);
   std::string where = "the keeper of " + dir.string();
-  // Closed before its Welcome: it was leaving (no engine, no task; it removed its socket
-  // first) when this engine connected, or it was killed (the socket is still there).
-  auto left = [&]() -> Result<Found> {
-    Found gone;
-    gone.died = ::lstat(keeper::socket_path(dir).c_str(), &st) == 0;
-    gone.journal = read_journal(dir);
-    return gone;
-  };
   if (!keeper::send_all(fd, keeper::encode(keeper::Hello{keeper::kVersion, state_id}))) return left();
   for (;;) {
     auto frame = link->reader_.next();
@@ -155,7 +151,8 @@ bool KeeperLink::decode_buffered() {
 }
 
 bool KeeperLink::send(const std::string& frame) {
-  std::string_view rest = frame;
+  std::string bytes = ack_due_ ? keeper::encode(keeper::Ack{std::exchange(ack_due_, 0)}) + frame : frame;
+  std::string_view rest = bytes;
   while (!gone_ && !rest.empty()) {
     ssize_t n = ::send(fd_, rest.data(), rest.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
     if (n > 0) {
@@ -185,7 +182,9 @@ Status KeeperLink::spawn(const keeper::SpawnOrder& order) {
 
 void KeeperLink::signal(const keeper::SignalOrder& order) { send(keeper::encode(order)); }
 
-void KeeperLink::ack(std::uint64_t seq) { send(keeper::encode(keeper::Ack{seq})); }
+void KeeperLink::flush() {
+  if (ack_due_) send("");
+}
 
 KeeperLink::News KeeperLink::poll() {
   read_some();

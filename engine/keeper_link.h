@@ -55,7 +55,11 @@ class KeeperLink {
   // is gone.
   Status spawn(const keeper::SpawnOrder& order);
   void signal(const keeper::SignalOrder& order);
-  void ack(std::uint64_t seq);
+  // Every exit up to `seq` is in the store. Said with the next order, or by flush(): each
+  // message wakes the keeper, and on a busy machine a wake costs more than the message.
+  void ack(std::uint64_t seq) { ack_due_ = seq; }
+  // Sends an ack that no order has carried yet.
+  void flush();
   // What the keeper said since the last call (reading what the socket holds now): the tasks it
   // started or could not start, in the order of their spawn orders, and the exits it reaped.
   // A task's Spawned always comes before its exit, in this call or an earlier one.
@@ -74,8 +78,8 @@ class KeeperLink {
   // Decodes the frames read and not yet decoded into news_; false (and gone) when one does
   // not decode.
   bool decode_buffered();
-  // Sends a whole frame, reading the keeper's news whenever the socket is full; false when
-  // the keeper is gone.
+  // Sends a whole frame, after the ack due if any, reading the keeper's news whenever the
+  // socket is full; false when the keeper is gone.
   bool send(const std::string& frame);
 
   int fd_;
@@ -83,6 +87,7 @@ class KeeperLink {
   bool gone_ = false;
   keeper::FrameReader reader_;
   News news_;
+  std::uint64_t ack_due_ = 0;  // 0: none
 };
 
 }  // namespace jr

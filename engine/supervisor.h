@@ -104,8 +104,13 @@ class Supervisor {
   // (a.keeping == Watched) watched until it ends. With `ended`, it has ended already (an exit
   // from the keeper's journal, or unknown), and its end is taken at the next turn.
   void adopt(std::unique_ptr<Attempt> a, std::optional<Exit> ended);
-  // Every exit taken so far is in the store: the keeper may forget it.
+  // Every exit taken so far is in the store: the keeper may forget it (told with the next
+  // order to the keeper, or by flush()).
   void exits_recorded();
+  // Sends what the keeper has not been told yet; at the end of each of the engine's turns.
+  void flush() {
+    if (keeper_) keeper_->flush();
+  }
   // Recovery took exits from the journal of a keeper that is gone: it is removed once they
   // are in the store.
   void journal_imported() { journal_imported_ = true; }
