@@ -371,7 +371,7 @@ Status Engine::process() {
       continue;
     }
     finish(*it->second, r.exit);
-    running.erase(it);
+    supervisor_.forget(it);
   }
   std::vector<pid_t> held;
   for (auto& r : held_) held.push_back(r.pid);

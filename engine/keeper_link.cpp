@@ -93,7 +93,7 @@ Result<KeeperLink::Found> KeeperLink::find(const std::filesystem::path& dir, con
       link->pid_ = welcome->keeper_pid;
       // What came in the same read as the Welcome (an exit just after it) would otherwise wait
       // for the socket's next message, which may never come.
-      link->decode_buffered();
+      if (!link->decode_buffered()) return make_error(ErrorCode::Io, where + " sent what does not decode");
       found.welcome = std::move(*welcome);
       found.link = std::move(link);
       return found;

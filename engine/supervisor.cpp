@@ -32,6 +32,8 @@ void log_spawn_failure(const std::string& stderr_path, const Error& error) {
 constexpr std::int64_t kAskExitForMs = 30'000;
 // How often, meanwhile.
 constexpr std::int64_t kAskExitEveryMs = 50;
+// How long the processes of a task its keeper never said it started may take to die.
+constexpr std::int64_t kKillUnansweredMs = 5'000;
 
 Exit unknown_exit() {
   Exit e;
@@ -81,7 +83,8 @@ Status Supervisor::spawn(Attempt& a, SpawnRequest req) {
   a.cpu_at_start = containment_.slot_cpu(a.slot);
   req.subreaper = containment_.kind() == Containment::Kind::Subreaper;
   if (keeper_place_.use) {
-    if (keeper_ && keeper_->gone()) keeper_lost();
+    // What it said before it went is taken first (on_keeper), then what it kept is settled.
+    if (keeper_ && keeper_->gone()) on_keeper();
     if (!keeper_) {
       if (auto st = start_keeper(); !st) {
         log_spawn_failure(req.stderr_path, st.error());
@@ -122,12 +125,12 @@ void Supervisor::adopt(std::unique_ptr<Attempt> a, std::optional<Exit> ended) {
   if (ended) {
     reaped_.push_back(Reaped{pid, *ended});
   } else if (a->keeping == Attempt::Keeping::Watched) {
-    watch_orphan(*a);
+    watch_orphan(pid, *a);
   }
   running_.emplace(pid, std::move(a));
 }
 
-void Supervisor::watch_orphan(Attempt& a) {
+void Supervisor::watch_orphan(pid_t key, Attempt& a) {
   a.keeping = Attempt::Keeping::Watched;
   int fd = static_cast<int>(::syscall(SYS_pidfd_open, a.pid, 0));
   // Pinned by the pidfd, the process is checked again: a pid reused since is someone else.
@@ -136,40 +139,40 @@ void Supervisor::watch_orphan(Attempt& a) {
     fd = -1;
   }
   if (fd < 0) {
-    reaped_.push_back(Reaped{a.pid, unknown_exit()});
+    reaped_.push_back(Reaped{key, unknown_exit()});
     return;
   }
   a.pidfd = fd;
-  pid_t pid = a.pid;
-  (void)loop_.watch(fd, EPOLLIN, [this, pid](std::uint32_t) {
-    auto it = running_.find(pid);
+  // Unwatched (and closed) by ask_exit, or by forget() when the attempt ends another way.
+  (void)loop_.watch(fd, EPOLLIN, [this, key](std::uint32_t) {
+    auto it = running_.find(key);
     if (it == running_.end() || it->second->pidfd < 0) return;
     // It has exited; the kernel can tell how once its new parent has reaped it.
     loop_.unwatch(it->second->pidfd);
     it->second->exit_asked_until = monotonic_ms() + kAskExitForMs;
-    ask_exit(*it->second);
+    ask_exit(key, *it->second);
   });
 }
 
-void Supervisor::ask_exit(Attempt& a) {
+void Supervisor::ask_exit(pid_t key, Attempt& a) {
   PidfdExit got = pidfd_exit(a.pidfd);
   if (!got.status && got.supported && monotonic_ms() < a.exit_asked_until) return;  // asked again by check_timers
   ::close(a.pidfd);
   a.pidfd = -1;
   a.exit_asked_until = 0;
+  if (!a.group.empty()) kill_group_if_populated(a.group);
   if (!got.status) {
-    reaped_.push_back(Reaped{a.pid, unknown_exit()});
+    reaped_.push_back(Reaped{key, unknown_exit()});
     return;
   }
-  Reaped r{a.pid, {}};
+  Reaped r{key, {}};
   if (WIFEXITED(*got.status)) r.exit.exit_code = WEXITSTATUS(*got.status);
   if (WIFSIGNALED(*got.status)) r.exit.signal = WTERMSIG(*got.status);
-  if (!a.group.empty()) kill_group_if_populated(a.group);
   reaped_.push_back(std::move(r));
 }
 
-Supervisor::Reaped Supervisor::exit_of(const keeper::Ended& e, Attempt* a) {
-  Reaped r{e.pid, {}};
+Supervisor::Reaped Supervisor::exit_of(pid_t key, const keeper::Ended& e, Attempt* a) {
+  Reaped r{key, {}};
   r.exit.exit_code = e.signal ? -1 : e.exit_code;
   r.exit.signal = e.signal;
   r.exit.utime_ms = e.utime_ms;
@@ -198,7 +201,7 @@ void Supervisor::could_not_start(pid_t key, Attempt& a, const std::string& why) 
 
 void Supervisor::on_spawned(const keeper::Spawned& s) {
   auto it = std::find_if(running_.begin(), running_.end(), [&](const auto& r) {
-    return r.first < 0 && r.second->task == s.task && r.second->attempt == s.attempt;
+    return r.second->pid == 0 && r.second->task == s.task && r.second->attempt == s.attempt;
   });
   if (it == running_.end()) return;
   Attempt& a = *it->second;
@@ -207,10 +210,13 @@ void Supervisor::on_spawned(const keeper::Spawned& s) {
   a.pid = s.pid;
   a.proc_start = s.proc_start;
   a.spawn_log.clear();
+  started_.push_back(Started{a.task, a.pid, a.proc_start});
+  // Its pid becomes its key, unless an attempt whose end the engine has not taken yet holds
+  // that key (the pid was reused meanwhile): then it keeps the key it has.
+  if (running_.count(s.pid)) return;
   auto node = running_.extract(it);
   node.key() = s.pid;
   running_.insert(std::move(node));
-  started_.push_back(Started{a.task, a.pid, a.proc_start});
 }
 
 void Supervisor::on_keeper() {
@@ -219,9 +225,12 @@ void Supervisor::on_keeper() {
   for (const keeper::Spawned& s : news.spawned) on_spawned(s);
   for (const keeper::Ended& e : news.ended) {
     keeper_seq_ = std::max(keeper_seq_, e.seq);
-    auto it = running_.find(e.pid);
-    if (it == running_.end() || it->second->task != e.task || it->second->attempt != e.attempt) continue;
-    reaped_.push_back(exit_of(e, it->second.get()));
+    // By task and attempt, as the keeper names its children: a pid may have been reused.
+    auto it = std::find_if(running_.begin(), running_.end(), [&](const auto& r) {
+      const Attempt& a = *r.second;
+      return a.keeping == Attempt::Keeping::Keeper && a.task == e.task && a.attempt == e.attempt && a.pid == e.pid;
+    });
+    if (it != running_.end()) reaped_.push_back(exit_of(it->first, e, it->second.get()));
   }
   if (keeper_->gone()) keeper_lost();
 }
@@ -232,43 +241,61 @@ void Supervisor::keeper_lost() {
   keeper_.reset();
   std::vector<keeper::Ended> journal = KeeperLink::read_journal(keeper_place_.dir);
   bool any_ours = false;
-  for (auto& [pid, a] : running_) {
+  for (auto& [key, a] : running_) {
     if (a->keeping != Attempt::Keeping::Keeper) continue;
-    if (pid < 0) {
-      // It never said whether it started it: whatever it did start dies with the slot.
+    if (a->pid == 0) {
+      // It never said whether it started it: whatever it did start dies, found by its slot
+      // and by its JR_RUN token.
       containment_.kill_slot(a->slot);
+      (void)kill_carriers("JR_RUN=" + keeper_place_.state_id + "." + std::to_string(a->task) + "." + std::to_string(a->attempt),
+                          {}, kKillUnansweredMs);
       const auto& argv = a->spec.argv;
-      could_not_start(pid, *a, "cannot run " + (argv.empty() ? std::string("a task") : argv[0]) + ": its keeper is gone");
+      could_not_start(key, *a, "cannot run " + (argv.empty() ? std::string("a task") : argv[0]) + ": its keeper is gone");
       continue;
     }
-    bool taken = std::any_of(reaped_.begin(), reaped_.end(), [pid = pid](const Reaped& r) { return r.pid == pid; });
+    bool taken = std::any_of(reaped_.begin(), reaped_.end(), [key = key](const Reaped& r) { return r.pid == key; });
     if (taken) continue;
     auto logged = std::find_if(journal.begin(), journal.end(), [&](const keeper::Ended& e) {
-      return e.pid == pid && e.task == a->task && e.attempt == a->attempt;
+      return e.pid == a->pid && e.task == a->task && e.attempt == a->attempt;
     });
     if (logged != journal.end()) {
-      reaped_.push_back(exit_of(*logged, a.get()));
+      reaped_.push_back(exit_of(key, *logged, a.get()));
       continue;
     }
     // A keeper this engine started was its child: its tasks are the engine's children now.
     siginfo_t info{};
-    if (::waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOHANG | WNOWAIT) == 0) {
+    if (::waitid(P_PID, static_cast<id_t>(a->pid), &info, WEXITED | WNOHANG | WNOWAIT) == 0) {
       a->keeping = Attempt::Keeping::Engine;
       any_ours = true;
       continue;
     }
-    watch_orphan(*a);
+    watch_orphan(key, *a);
   }
   if (any_ours) reap();
 }
 
 void Supervisor::watch(std::unique_ptr<Attempt> a) {
   pid_t key = a->pid;
-  if (key == 0) {
-    key = next_pending_key_--;
-    ++spawns_pending_;
-  }
+  if (key == 0) ++spawns_pending_;
+  // A pid reused while the end of the attempt it was taken from waits for the engine: the
+  // new attempt gets a key of its own.
+  if (key == 0 || running_.count(key)) key = next_pending_key_--;
   running_.emplace(key, std::move(a));
+}
+
+Supervisor::Running::iterator Supervisor::child_attempt(pid_t pid) {
+  auto ours = [pid](const Running::value_type& r) { return r.second->pid == pid && r.second->keeping != Attempt::Keeping::Keeper; };
+  auto it = running_.find(pid);
+  if (it != running_.end() && ours(*it)) return it;
+  return std::find_if(running_.begin(), running_.end(), ours);
+}
+
+void Supervisor::forget(Running::iterator it) {
+  if (it->second->pidfd >= 0) {
+    loop_.unwatch(it->second->pidfd);
+    ::close(it->second->pidfd);
+  }
+  running_.erase(it);
 }
 
 Attempt* Supervisor::find(TaskId task, int attempt) {
@@ -306,7 +333,7 @@ void Supervisor::check_timers() {
   std::int64_t now = monotonic_ms();
   for (auto& [pid, a] : running_) {
     if (a->exit_asked_until) {
-      ask_exit(*a);
+      ask_exit(pid, *a);
       continue;
     }
     if (a->kill_at == 0 && a->timeout_at && now >= a->timeout_at) {
@@ -345,7 +372,7 @@ void Supervisor::reap() {
     // have been reused: kill what the task left behind before reaping, its group and its slot's
     // cgroup. A task's processes never outlive the record that says it runs. (Another child is
     // a descendant that escaped a task and was reparented to the engine, a subreaper.)
-    auto it = running_.find(pid);
+    auto it = child_attempt(pid);
     if (it != running_.end()) {
       if (it->second->adopted) {
         if (!it->second->group.empty()) kill_group_if_populated(it->second->group);
@@ -363,7 +390,7 @@ void Supervisor::reap() {
       hooks_.erase(hook);
       continue;
     }
-    Reaped r{pid, {}};
+    Reaped r{it != running_.end() ? it->first : pid, {}};
     if (WIFEXITED(status)) {
       r.exit.exit_code = WEXITSTATUS(status);
     } else if (WIFSIGNALED(status)) {

@@ -9,12 +9,14 @@
 // engine (a subreaper) and reaped by it as in the keeper-less case.
 //
 // The Engine (engine/engine.h) decides what starts and what each end means, and records it;
-// the supervisor only deals with processes. It owns the attempts that have a process
-// (running(), keyed by the pid that leads the task's process group) and the hooks, and keeps
-// the exits it reaps until the engine takes them. A spawn through the keeper does not wait for
-// the keeper's answer: until it comes, the attempt is in running() with no pid (pid 0, under a
-// negative key), can be stopped like any other, and its pid is reported by take_started(); a
-// spawn the keeper could not make comes back as an exit with status 127. A task's leader is killed with its whole
+// the supervisor only deals with processes. It owns the attempts that have, or are about to
+// have, a process (running(), keyed by the pid that leads the task's process group; by a
+// negative key while that pid is unknown or, reused, still names an attempt whose end the
+// engine has not taken) and the hooks, and keeps the exits it reaps, under the same keys, until
+// the engine takes them. A spawn through the keeper does not wait for the keeper's answer:
+// until it comes, the attempt is in running() with pid 0, can be stopped like any other, and
+// its pid is reported by take_started(); a spawn the keeper could not make comes back as an
+// exit with status 127. A task's leader is killed with its whole
 // group and slot before it is reaped, so its processes never outlive the record that says it
 // runs. Single-threaded: the engine's thread (reap() from its SIGCHLD).
 #pragma once
@@ -85,7 +87,7 @@ class Supervisor {
  public:
   // A task's process that has exited and been reaped.
   struct Reaped {
-    pid_t pid;
+    pid_t pid;  // its key in running()
     Exit exit;
     std::int64_t held_until = 0;  // monotonic; for the engine, which may hold an exit back
   };
@@ -119,7 +121,8 @@ class Supervisor {
 
   // Spawns `a` as `req` says, in its slot's group, and sets its timeout, and its pid and start
   // time when the engine spawned it (with a keeper, they come later: take_started()). On
-  // failure writes why to the task's stderr log and returns the error; `a` has no process.
+  // failure writes why to the task's stderr log and returns the error; `a` has no process. (A
+  // keeper that cannot start it says so later: an exit with status 127.)
   Status spawn(Attempt& a, SpawnRequest req);
   // Takes a spawned attempt into running().
   void watch(std::unique_ptr<Attempt> a);
@@ -132,8 +135,10 @@ class Supervisor {
   std::vector<Started> take_started() { return std::exchange(started_, {}); }
   // Spawn orders the keeper has not answered yet.
   int spawns_pending() const { return spawns_pending_; }
-  // The attempts that have a process. The engine erases one once it has taken its end.
+  // The attempts that have a process, or are about to. The engine forgets one once it has
+  // taken its end.
   Running& running() { return running_; }
+  void forget(Running::iterator it);
   const Running& running() const { return running_; }
   // The running attempt `attempt` of `task`; nullptr when none.
   Attempt* find(TaskId task, int attempt);
@@ -170,17 +175,19 @@ class Supervisor {
   // The keeper closed its connection: what it kept is reaped by the engine (reparented to it),
   // taken from its journal, or watched with its status unknown.
   void keeper_lost();
-  void watch_orphan(Attempt& a);
+  void watch_orphan(pid_t key, Attempt& a);
   // A watched attempt has exited: its status, once the kernel knows it (pidfd_exit), else
   // asked again at the next check_timers() until `exit_asked_until`, then unknown.
-  void ask_exit(Attempt& a);
+  void ask_exit(pid_t key, Attempt& a);
+  // The attempt whose process is the engine's child `pid`; end() when none.
+  Running::iterator child_attempt(pid_t pid);
   // The keeper's answer to a spawn order: the attempt gets its pid and key, or ends (127).
   void on_spawned(const keeper::Spawned& s);
   // A pending attempt that will never start: why goes to its log and its end to the engine.
   void could_not_start(pid_t key, Attempt& a, const std::string& why);
   // Sends `sig` to the attempt through whoever keeps it; `kill_group` also kills its cgroup.
   void send(Attempt& a, int sig, bool kill_group);
-  Reaped exit_of(const keeper::Ended& e, Attempt* a);
+  Reaped exit_of(pid_t key, const keeper::Ended& e, Attempt* a);
 
   Containment& containment_;
   EventLoop& loop_;

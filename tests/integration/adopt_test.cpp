@@ -147,6 +147,36 @@ void kill_engine_and_keeper(const TempDir& dir, const std::vector<std::string>& 
   ASSERT_TRUE(wait_for([&] { return !process_alive(keeper); }));
 }
 
+// The keeper is killed while its engine runs: the tasks, reparented to the engine (a
+// subreaper), run on; the engine reaps them itself and records their real status.
+TEST(KeeperKilledUnderItsEngine, TheTasksRunOnAndEndWithTheirRealStatus) {
+  ASSERT_TRUE(put_jr_first_on_path());
+  TempDir dir;
+  write_task(dir);
+  auto args = cat({"run", "-j", std::to_string(kTasks), "--", "./task.sh", ":::"}, seq(0, kTasks - 1));
+  pid_t run = start_jr(args, dir.path(), "run");
+  ASSERT_TRUE(wait_for([&] {
+    return query_int(dir / ".jr/jr.db", "SELECT count(*) FROM tasks WHERE pid IS NOT NULL") == kTasks || !process_alive(run);
+  })) << read_file(dir / "run.err");
+  pid_t keeper = keeper_of(dir);
+  ASSERT_GT(keeper, 1);
+  ASSERT_NE(keeper, run);
+  ::kill(keeper, SIGKILL);
+  ASSERT_TRUE(wait_for([&] { return !process_alive(keeper); }));
+  write_file(dir / "go", "");
+  EXPECT_EQ(wait_exit(run), 1) << read_file(dir / "run.err");  // tasks 1, 2, 3, 5, 6, 7 fail
+  std::map<std::string, int> starts;
+  for (auto& line : read_lines(dir / "starts")) ++starts[line];
+  auto db = dir / ".jr/jr.db";
+  for (int i = 0; i < kTasks; ++i) {
+    std::string task = task_id(db, i);
+    EXPECT_EQ(starts[std::to_string(i)], 1) << "task " << i << " started again";
+    EXPECT_EQ(query_int(db, "SELECT count(*) FROM attempts WHERE task_id = " + task), 1) << i;
+    EXPECT_EQ(query_int(db, "SELECT exit_code FROM attempts WHERE task_id = " + task), i % 4) << i;
+    EXPECT_EQ(read_lines(dir / (".jr/logs/" + task + ".out")).size(), 41u) << i;
+  }
+}
+
 // Whether this kernel tells whoever holds a pidfd how its process ended (PIDFD_INFO_EXIT,
 // Linux 6.15): asked of a child of this test, as the engine asks of a task it watches.
 bool kernel_reports_exits() {
