@@ -165,16 +165,7 @@ TEST(KeeperKilledUnderItsEngine, TheTasksRunOnAndEndWithTheirRealStatus) {
   ASSERT_TRUE(wait_for([&] { return !process_alive(keeper); }));
   write_file(dir / "go", "");
   EXPECT_EQ(wait_exit(run), 1) << read_file(dir / "run.err");  // tasks 1, 2, 3, 5, 6, 7 fail
-  std::map<std::string, int> starts;
-  for (auto& line : read_lines(dir / "starts")) ++starts[line];
-  auto db = dir / ".jr/jr.db";
-  for (int i = 0; i < kTasks; ++i) {
-    std::string task = task_id(db, i);
-    EXPECT_EQ(starts[std::to_string(i)], 1) << "task " << i << " started again";
-    EXPECT_EQ(query_int(db, "SELECT count(*) FROM attempts WHERE task_id = " + task), 1) << i;
-    EXPECT_EQ(query_int(db, "SELECT exit_code FROM attempts WHERE task_id = " + task), i % 4) << i;
-    EXPECT_EQ(read_lines(dir / (".jr/logs/" + task + ".out")).size(), 41u) << i;
-  }
+  expect_each_ran_once_with_its_status(dir, dir / ".jr");
 }
 
 // Whether this kernel tells whoever holds a pidfd how its process ended (PIDFD_INFO_EXIT,
