@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "engine/outputs.h"
+#include "engine/proc.h"
 #include "jr/board.hpp"
 #include "engine/spawn.h"
 #include "engine/timeout_detail.h"
@@ -266,7 +267,7 @@ std::vector<std::string> Engine::environment(const Attempt& a) const {
   add("JR_SLOT", std::to_string(a.slot));
   add("JR_STATE_DIR", opt_.state_dir.string());
   if (!jr_bin_.empty()) add("JR_BIN", jr_bin_);
-  add("JR_RUN", store_.state_id() + "." + std::to_string(a.task) + "." + std::to_string(a.attempt));
+  add("JR_RUN", run_token(store_.state_id(), a.task, a.attempt));
   add("JR_CHECKPOINT_DIR", work_dirs_.path(a.slot));
   if (!opt_.socket_path.empty()) add("JR_SOCKET", opt_.socket_path);
   if (board_) add("JR_BOARD", opt_.board_path);

@@ -172,11 +172,12 @@ bool KeeperLink::send(const std::string& frame) {
   return !gone_;
 }
 
+Error KeeperLink::cannot_run(const std::vector<std::string>& argv) {
+  return Error{ErrorCode::Io, "cannot run " + (argv.empty() ? std::string("a task") : argv[0]) + ": its keeper is gone"};
+}
+
 Status KeeperLink::spawn(const keeper::SpawnOrder& order) {
-  if (!send(keeper::encode(order))) {
-    return make_error(ErrorCode::Io, "cannot run " + (order.request.argv.empty() ? std::string("a task") : order.request.argv[0]) +
-                                         ": its keeper is gone");
-  }
+  if (!send(keeper::encode(order))) return cannot_run(order.request.argv);
   return {};
 }
 

@@ -51,9 +51,11 @@ class KeeperLink {
   pid_t pid() const { return pid_; }
   bool gone() const { return gone_; }
 
-  // Has the keeper start a task; its Spawned comes through poll(). Io error when the keeper
-  // is gone.
+  // Has the keeper start a task; its Spawned comes through poll(). Io error (cannot_run) when
+  // the keeper is gone.
   Status spawn(const keeper::SpawnOrder& order);
+  // "cannot run PROGRAM: its keeper is gone": why a task whose keeper went did not start.
+  static Error cannot_run(const std::vector<std::string>& argv);
   void signal(const keeper::SignalOrder& order);
   // Every exit up to `seq` is in the store. Said with the next order, or by flush(): each
   // message wakes the keeper, and on a busy machine a wake costs more than the message.

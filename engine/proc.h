@@ -28,6 +28,12 @@ std::int64_t process_start_time(pid_t pid);
 // spares the engine reading /proc for every task it starts.
 std::int64_t boot_ticks_now();
 
+// A task attempt's JR_RUN token, "<state id>.<task id>.<attempt>": what its environment
+// carries, so that its processes are found by processes_with_env_prefix and kill_carriers.
+inline std::string run_token(const std::string& state_id, std::int64_t task, int attempt) {
+  return state_id + "." + std::to_string(task) + "." + std::to_string(attempt);
+}
+
 // Pids of live (non-zombie) processes whose environment holds a variable starting with
 // `prefix` (for example "JR_RUN=3fa9c1."). Processes we may not read are skipped.
 std::vector<pid_t> processes_with_env_prefix(const std::string& prefix);

@@ -72,7 +72,7 @@ Status Engine::recover(const PlaceCheck& place, const StatePlace& here) {
         leftovers.push_back(t);  // never started, or there was no keeper: as without one
         continue;
       }
-      spared.push_back("JR_RUN=" + store_.state_id() + "." + std::to_string(t.id) + "." + std::to_string(t.attempt));
+      spared.push_back("JR_RUN=" + run_token(store_.state_id(), t.id, t.attempt));
       adopted_.push_back(Adopted{std::move(a), std::move(end)});
     }
     if (found->link) supervisor_.use_keeper(std::move(found->link), last_seq);

@@ -247,10 +247,8 @@ void Supervisor::keeper_lost() {
       // It never said whether it started it: whatever it did start dies, found by its slot
       // and by its JR_RUN token.
       containment_.kill_slot(a->slot);
-      (void)kill_carriers("JR_RUN=" + keeper_place_.state_id + "." + std::to_string(a->task) + "." + std::to_string(a->attempt),
-                          {}, kKillUnansweredMs);
-      const auto& argv = a->spec.argv;
-      could_not_start(key, *a, "cannot run " + (argv.empty() ? std::string("a task") : argv[0]) + ": its keeper is gone");
+      (void)kill_carriers("JR_RUN=" + run_token(keeper_place_.state_id, a->task, a->attempt), {}, kKillUnansweredMs);
+      could_not_start(key, *a, KeeperLink::cannot_run(a->spec.argv).message);
       continue;
     }
     bool taken = std::any_of(reaped_.begin(), reaped_.end(), [key = key](const Reaped& r) { return r.pid == key; });
@@ -347,11 +345,12 @@ void Supervisor::check_timers() {
 
 std::int64_t Supervisor::next_timer() const {
   std::int64_t next = 0;
+  std::int64_t now = monotonic_ms();
   auto consider = [&next](std::int64_t t) {
     if (t > 0 && (next == 0 || t < next)) next = t;
   };
   for (auto& [pid, a] : running_) {
-    if (a->exit_asked_until) consider(monotonic_ms() + kAskExitEveryMs);
+    if (a->exit_asked_until) consider(now + kAskExitEveryMs);
     else if (a->kill_at) consider(a->kill_at + 1);
     else consider(a->timeout_at);
   }

@@ -24,15 +24,20 @@ namespace {
 
 namespace fs = std::filesystem;
 
+sockaddr_un keeper_address(const fs::path& dir) {
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::strncpy(addr.sun_path, keeper::socket_path(dir).c_str(), sizeof addr.sun_path - 1);
+  return addr;
+}
+
 // A socket listening on DIR/keeper.sock that answers the first Hello with `answer`, in one
 // write, then keeps the connection open until the test ends.
 class FakeKeeper {
  public:
   FakeKeeper(const fs::path& dir, std::string answer) : answer_(std::move(answer)) {
     listener_ = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_un addr{};
-    addr.sun_family = AF_UNIX;
-    std::strncpy(addr.sun_path, keeper::socket_path(dir).c_str(), sizeof addr.sun_path - 1);
+    sockaddr_un addr = keeper_address(dir);
     bound_ = listener_ >= 0 && ::bind(listener_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 &&
              ::listen(listener_, 1) == 0;
     if (bound_) thread_ = std::thread([this] { serve(); });
@@ -118,9 +123,7 @@ TEST(KeeperLinkTest, ASocketNobodyListensOnIsAKeeperThatDied) {
     ASSERT_TRUE(gone.bound());
     // Let it accept and finish, then close: the socket file stays, as a killed keeper's does.
     int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_un addr{};
-    addr.sun_family = AF_UNIX;
-    std::strncpy(addr.sun_path, keeper::socket_path(dir.path()).c_str(), sizeof addr.sun_path - 1);
+    sockaddr_un addr = keeper_address(dir.path());
     ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
     ::close(fd);
   }

@@ -133,18 +133,29 @@ INSTANTIATE_TEST_SUITE_P(Ending, AdoptTest, ::testing::Bool(),
 // Starts `args` (jr run), and once the store has every task's pid, kills it and its keeper
 // with kill -9: a task whose keeper and engine both die before its pid is recorded cannot be
 // watched, and is killed and run again, as without a keeper.
-void kill_engine_and_keeper(const TempDir& dir, const std::vector<std::string>& args) {
-  pid_t first = start_jr(args, dir.path(), "first");
+// Starts `args` (jr run) as `name` and waits until the store has every task's pid.
+void start_until_recorded(const TempDir& dir, const std::vector<std::string>& args, const std::string& name, pid_t* engine) {
+  *engine = start_jr(args, dir.path(), name);
   ASSERT_TRUE(wait_for([&] {
-    return query_int(dir / ".jr/jr.db", "SELECT count(*) FROM tasks WHERE pid IS NOT NULL") == kTasks || !process_alive(first);
-  })) << read_file(dir / "first.err");
-  ::kill(first, SIGKILL);
-  wait_exit(first);
+    return query_int(dir / ".jr/jr.db", "SELECT count(*) FROM tasks WHERE pid IS NOT NULL") == kTasks || !process_alive(*engine);
+  })) << read_file(dir / (name + ".err"));
+}
+
+// Kills the keeper of `engine`'s tasks with kill -9 and waits until it is gone.
+void kill_keeper(const TempDir& dir, pid_t engine) {
   pid_t keeper = keeper_of(dir);
   ASSERT_GT(keeper, 1);
-  ASSERT_NE(keeper, first);
+  ASSERT_NE(keeper, engine);
   ::kill(keeper, SIGKILL);
   ASSERT_TRUE(wait_for([&] { return !process_alive(keeper); }));
+}
+
+void kill_engine_and_keeper(const TempDir& dir, const std::vector<std::string>& args) {
+  pid_t first = 0;
+  ASSERT_NO_FATAL_FAILURE(start_until_recorded(dir, args, "first", &first));
+  ::kill(first, SIGKILL);
+  wait_exit(first);
+  ASSERT_NO_FATAL_FAILURE(kill_keeper(dir, first));
 }
 
 // The keeper is killed while its engine runs: the tasks, reparented to the engine (a
@@ -154,15 +165,9 @@ TEST(KeeperKilledUnderItsEngine, TheTasksRunOnAndEndWithTheirRealStatus) {
   TempDir dir;
   write_task(dir);
   auto args = cat({"run", "-j", std::to_string(kTasks), "--", "./task.sh", ":::"}, seq(0, kTasks - 1));
-  pid_t run = start_jr(args, dir.path(), "run");
-  ASSERT_TRUE(wait_for([&] {
-    return query_int(dir / ".jr/jr.db", "SELECT count(*) FROM tasks WHERE pid IS NOT NULL") == kTasks || !process_alive(run);
-  })) << read_file(dir / "run.err");
-  pid_t keeper = keeper_of(dir);
-  ASSERT_GT(keeper, 1);
-  ASSERT_NE(keeper, run);
-  ::kill(keeper, SIGKILL);
-  ASSERT_TRUE(wait_for([&] { return !process_alive(keeper); }));
+  pid_t run = 0;
+  ASSERT_NO_FATAL_FAILURE(start_until_recorded(dir, args, "run", &run));
+  ASSERT_NO_FATAL_FAILURE(kill_keeper(dir, run));
   write_file(dir / "go", "");
   EXPECT_EQ(wait_exit(run), 1) << read_file(dir / "run.err");  // tasks 1, 2, 3, 5, 6, 7 fail
   expect_each_ran_once_with_its_status(dir, dir / ".jr");
