@@ -87,6 +87,7 @@ class Containment {
   struct Slot {
     std::string path;
     int fd = -1;         // O_PATH|O_DIRECTORY
+    int cpu_stat = -1;   // its cpu.stat, open for slot_cpu: a pread at 0 reads fresh figures
     int generation = 0;
     bool killed = false;  // cgroup.kill was written: never clone into it again
   };
