@@ -15,9 +15,11 @@
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <initializer_list>
 #include <fstream>
 #include <sstream>
 #include <string_view>
+#include <utility>
 
 #include "base/duration.h"
 
@@ -50,14 +52,34 @@ bool write_text(const std::string& path, const char* text) {
   return ok;
 }
 
+// Reads the cgroup file open as `fd` afresh (a pread at 0 makes the kernel write it anew) and
+// sets each of `fields` whose key it has ("key value" lines: cpu.stat, cgroup.events); how many
+// it set.
+int read_keyed(int fd, std::initializer_list<std::pair<std::string_view, std::int64_t*>> fields) {
+  char text[512];
+  ssize_t n = fd < 0 ? -1 : ::pread(fd, text, sizeof text - 1, 0);
+  if (n <= 0) return 0;
+  text[n] = '\0';
+  int seen = 0;
+  for (const char* line = text; *line != '\0';) {
+    const char* space = std::strchr(line, ' ');
+    const char* end = std::strchr(line, '\n');
+    if (space == nullptr || end == nullptr || space > end) break;
+    std::string_view key(line, static_cast<std::size_t>(space - line));
+    for (auto& [name, into] : fields) {
+      if (key == name && std::from_chars(space + 1, end, *into).ec == std::errc()) ++seen;
+    }
+    line = end + 1;
+  }
+  return seen;
+}
+
 // Whether the group at `path` still holds a process, in it or below (cgroup.events "populated 1").
 bool populated(const std::string& path) {
-  std::ifstream in(path + "/cgroup.events");
-  std::string key, value;
-  while (in >> key >> value) {
-    if (key == "populated") return value == "1";
-  }
-  return false;
+  int fd = ::open((path + "/cgroup.events").c_str(), O_RDONLY | O_CLOEXEC);
+  bool is = group_populated(fd);
+  if (fd >= 0) ::close(fd);
+  return is;
 }
 
 // Waits until the group at `path` holds no process: cgroup.events signals POLLPRI on change.
@@ -66,14 +88,11 @@ bool wait_unpopulated(const std::string& path, std::int64_t timeout_ms) {
   int fd = ::open((path + "/cgroup.events").c_str(), O_RDONLY | O_CLOEXEC);
   bool done = false;
   for (;;) {
-    if (!populated(path)) { done = true; break; }
+    // Its read re-arms the poll below: a change after it wakes the poll.
+    if (!group_populated(fd)) { done = true; break; }
     std::int64_t left = until - monotonic_ms();
     if (left <= 0) break;
-    if (fd < 0) break;
     pollfd p{fd, POLLPRI, 0};
-    char buf[128];
-    (void)!::pread(fd, buf, sizeof buf, 0);  // re-arm: a change after this read wakes the poll
-    if (!populated(path)) { done = true; break; }
     ::poll(&p, 1, static_cast<int>(std::min<std::int64_t>(left, 100)));
   }
   if (fd >= 0) ::close(fd);
@@ -104,9 +123,9 @@ int make_group(const std::string& path) {
   return ::open(path.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
 }
 
-// The cpu.stat of the group `group_fd` (from make_group), open for reading; -1 when it cannot be.
-int open_cpu_stat(int group_fd) {
-  return group_fd < 0 ? -1 : ::openat(group_fd, "cpu.stat", O_RDONLY | O_CLOEXEC);
+// A file of the group `group_fd` (from make_group), open for reading; -1 when it cannot be.
+int open_group_file(int group_fd, const char* name) {
+  return group_fd < 0 ? -1 : ::openat(group_fd, name, O_RDONLY | O_CLOEXEC);
 }
 
 // The engine pid a group name "jr-<state id>-<pid>" ends with; 0 for any other name.
@@ -208,7 +227,7 @@ Result<Containment> Containment::open(const std::string& name, int slots) {
       Slot slot;
       slot.path = c.group_ + "/slot-" + std::to_string(s);
       slot.fd = make_group(slot.path);
-      slot.cpu_stat = open_cpu_stat(slot.fd);
+      slot.open_files();
       if (slot.fd < 0) why = "cannot create " + slot.path + ": " + std::strerror(errno);
       else c.slots_.push_back(std::move(slot));
     }
@@ -257,11 +276,23 @@ Containment::~Containment() {
   while (::waitid(P_ALL, 0, &info, WEXITED | WNOHANG) == 0 && info.si_pid != 0) info = {};
 }
 
+void Containment::Slot::open_files() {
+  cpu_stat = open_group_file(fd, "cpu.stat");
+  events = open_group_file(fd, "cgroup.events");
+}
+
+void Containment::Slot::close_files() {
+  for (int* f : {&cpu_stat, &events}) {
+    if (*f >= 0) ::close(*f);
+    *f = -1;
+  }
+}
+
 void Containment::close_slots() {
   for (auto& slot : slots_) {
     if (slot.fd >= 0) ::close(slot.fd);
-    if (slot.cpu_stat >= 0) ::close(slot.cpu_stat);
-    slot.fd = slot.cpu_stat = -1;
+    slot.fd = -1;
+    slot.close_files();
   }
 }
 
@@ -276,40 +307,27 @@ int Containment::slot_group_fd(int slot) {
   retired_.erase(std::remove_if(retired_.begin(), retired_.end(), [](const std::string& p) { return ::rmdir(p.c_str()) == 0; }),
                  retired_.end());
   ::close(s.fd);
-  if (s.cpu_stat >= 0) ::close(s.cpu_stat);
+  s.close_files();
   s.killed = false;
   s.path = group_ + "/slot-" + std::to_string(slot) + "." + std::to_string(++s.generation);
   s.fd = make_group(s.path);
-  s.cpu_stat = open_cpu_stat(s.fd);
+  s.open_files();
   return s.fd;
 }
 
 std::optional<Containment::CpuTime> Containment::slot_cpu(int slot) const {
   if (slot < 1 || static_cast<std::size_t>(slot) > slots_.size()) return std::nullopt;
   // Read twice per task: one pread of a descriptor kept open, not an open, reads and a close.
-  char text[512];
-  ssize_t n = ::pread(slots_[static_cast<std::size_t>(slot - 1)].cpu_stat, text, sizeof text - 1, 0);
-  if (n <= 0) return std::nullopt;
-  text[n] = '\0';
   CpuTime t;
-  int seen = 0;
-  for (const char* line = text; *line != '\0';) {
-    const char* space = std::strchr(line, ' ');
-    const char* end = std::strchr(line, '\n');
-    if (space == nullptr || end == nullptr || space > end) break;
-    std::string_view key(line, static_cast<std::size_t>(space - line));
-    std::int64_t* into = key == "user_usec" ? &t.user_us : key == "system_usec" ? &t.system_us : nullptr;
-    if (into != nullptr && std::from_chars(space + 1, end, *into).ec == std::errc()) ++seen;
-    line = end + 1;
-  }
-  if (seen != 2) return std::nullopt;
+  int fd = slots_[static_cast<std::size_t>(slot - 1)].cpu_stat;
+  if (read_keyed(fd, {{"user_usec", &t.user_us}, {"system_usec", &t.system_us}}) != 2) return std::nullopt;
   return t;
 }
 
 void Containment::end_slot(int slot) {
   if (slot < 1 || static_cast<std::size_t>(slot) > slots_.size()) return;
   // Most tasks leave nothing behind: no kill, and the group stays usable.
-  if (populated(slots_[static_cast<std::size_t>(slot - 1)].path)) kill_slot(slot);
+  if (group_populated(slots_[static_cast<std::size_t>(slot - 1)].events)) kill_slot(slot);
 }
 
 void Containment::slot_was_killed(int slot) {
@@ -320,6 +338,11 @@ void Containment::slot_was_killed(int slot) {
 std::string Containment::slot_group(int slot) {
   if (slot_group_fd(slot) < 0) return {};
   return slots_[static_cast<std::size_t>(slot - 1)].path;
+}
+
+bool group_populated(int events_fd) {
+  std::int64_t is = 0;
+  return read_keyed(events_fd, {{"populated", &is}}) == 1 && is == 1;
 }
 
 bool kill_group_if_populated(const std::string& path) {

@@ -87,9 +87,14 @@ class Containment {
   struct Slot {
     std::string path;
     int fd = -1;         // O_PATH|O_DIRECTORY
-    int cpu_stat = -1;   // its cpu.stat, open for slot_cpu: a pread at 0 reads fresh figures
+    // Its cpu.stat and cgroup.events, read every task: open while the group is the slot's, each
+    // read by a pread at 0 (the kernel writes the file anew), not an open, reads and a close.
+    int cpu_stat = -1;
+    int events = -1;
     int generation = 0;
     bool killed = false;  // cgroup.kill was written: never clone into it again
+    void open_files();
+    void close_files();
   };
   void close_slots();
 
@@ -114,6 +119,9 @@ bool is_jr_group(const std::string& path, const std::string& name_prefix);
 // when processes survive the timeout.
 Status kill_group_tree(const std::string& path, std::int64_t timeout_ms);
 
+// Whether the group whose cgroup.events is open as `events_fd` holds a process, read afresh;
+// false when it cannot be read.
+bool group_populated(int events_fd);
 // Writes cgroup.kill of the group at `path` when it still holds a process; whether it did.
 bool kill_group_if_populated(const std::string& path);
 // Writes cgroup.kill of the group at `path`.

@@ -98,7 +98,11 @@ class Keeper {
       // As the engine does: the leader is an unreaped zombie, so neither its pid nor its
       // process group can have been reused; what the task left behind dies before the reap.
       if (it != children_.end()) {
-        if (!it->second.child.group.empty()) group_killed = kill_group_if_populated(it->second.child.group);
+        const std::string& group = it->second.child.group;
+        if (!group.empty() && group_populated(group_files(group).events)) {
+          kill_group_now(group);
+          group_killed = true;
+        }
         ::kill(-pid, SIGKILL);
       }
       int status = 0;
@@ -144,8 +148,36 @@ class Keeper {
     }
     // Only one engine holds the state's lock: a new one means the last one is gone.
     drop_engine();
+    forget_groups();
     engine_ = fd;
     greeted_ = false;
+  }
+
+  // Group `path`'s directory (for CLONE_INTO_CGROUP) and cgroup.events, opened at the group's
+  // first use and kept, rather than opened and closed by every spawn and reap. Kept only while
+  // the same engine connects: a path names another group once an engine's pid is reused.
+  struct GroupFiles {
+    int dir = -1;
+    int events = -1;
+  };
+  GroupFiles group_files(const std::string& path) {
+    if (auto it = groups_.find(path); it != groups_.end()) return it->second;
+    GroupFiles g;
+    g.dir = ::open(path.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (g.dir < 0) return g;
+    g.events = ::openat(g.dir, "cgroup.events", O_RDONLY | O_CLOEXEC);
+    // Slot groups renewed after kills leave old paths behind: a bound on what stays open.
+    if (groups_.size() >= kMaxOpenGroups) forget_groups();
+    groups_.emplace(path, g);
+    return g;
+  }
+
+  void forget_groups() {
+    for (auto& [path, g] : groups_) {
+      ::close(g.dir);
+      if (g.events >= 0) ::close(g.events);
+    }
+    groups_.clear();
   }
 
   void drop_engine() {
@@ -211,13 +243,10 @@ class Keeper {
     reply.task = order.child.task;
     reply.attempt = order.child.attempt;
     if (order.request.subreaper) subreaper_ = true;
-    // Opened afresh each time: a path names another group once its engine's pid is reused.
-    order.request.cgroup_fd =
-        order.child.group.empty() ? -1 : ::open(order.child.group.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+    order.request.cgroup_fd = order.child.group.empty() ? -1 : group_files(order.child.group).dir;
     std::int64_t before = boot_ticks_now();
     auto pid = spawn_task(order.request);
     std::int64_t after = boot_ticks_now();
-    if (order.request.cgroup_fd >= 0) ::close(order.request.cgroup_fd);
     if (!pid) {
       reply.error = pid.error().message;
       return reply;
@@ -258,6 +287,8 @@ class Keeper {
   bool subreaper_ = false;
   std::uint64_t seq_ = 0;
   FrameReader reader_;
+  static constexpr std::size_t kMaxOpenGroups = 64;
+  std::unordered_map<std::string, GroupFiles> groups_;
   std::unordered_map<pid_t, Kept> children_;
   std::vector<Ended> unacked_;
 };
