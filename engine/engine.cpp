@@ -146,7 +146,7 @@ void Engine::shutdown(int sig) {
   if (shutdown_signal_ == 0) shutdown_signal_ = sig;
   std::int64_t deadline = monotonic_ms() + opt_.grace.count();
   // An attempt placed but not spawned yet is left as it is.
-  for (auto& [pid, a] : supervisor_.running()) {
+  for (auto& [task, a] : supervisor_.running()) {
     if (now) supervisor_.kill_now(*a);
     else supervisor_.stop(*a, sig, deadline);
   }
@@ -157,7 +157,7 @@ void Engine::halt(bool stop_running) {
   scheduler_.halt();
   if (stop_running) {
     std::int64_t deadline = monotonic_ms() + opt_.grace.count();
-    for (auto& [pid, a] : supervisor_.running()) {
+    for (auto& [task, a] : supervisor_.running()) {
       if (a->kill_at != 0 || a->halted) continue;
       a->halted = true;
       supervisor_.stop(*a, SIGTERM, deadline);
@@ -364,8 +364,8 @@ Status Engine::process() {
   }
   auto& running = supervisor_.running();
   for (auto& r : reaped) {
-    auto it = running.find(r.pid);
-    if (it == running.end()) continue;
+    auto it = running.find(r.task);
+    if (it == running.end() || it->second->attempt != r.attempt) continue;
     if (r.held_until == 0 && !shutting_down() && killed_from_outside(*it->second, r.exit)) {
       r.held_until = mono + kHoldKilledExitMs;
       held_.push_back(r);

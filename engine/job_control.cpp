@@ -43,7 +43,7 @@ Result<std::int64_t> Engine::cancel(JobId id, std::optional<std::int64_t> index)
   if (!n) return n.error();
   std::int64_t signalled = 0;
   std::int64_t now = monotonic_ms();
-  for (auto& [pid, a] : supervisor_.running()) {
+  for (auto& [task, a] : supervisor_.running()) {
     if (a->job != id || (index && a->index != *index) || a->cancelled) continue;
     a->cancelled = true;
     supervisor_.stop(*a, SIGTERM, now + opt_.grace.count());

@@ -30,11 +30,13 @@ Status Engine::sample(bool record) {
   next_sample_at_ = mono + opt_.sample_every.count();
   std::unordered_map<pid_t, bool> groups;
   auto& running = supervisor_.running();
-  for (auto& [pid, a] : running) groups[pid] = true;
+  for (auto& [task, a] : running) {
+    if (a->pid > 0) groups[a->pid] = true;  // 0: its keeper has not said it started
+  }
   auto usage = sample_groups(groups);
   std::int64_t now = now_ms();
-  for (auto& [pid, a] : running) {
-    auto it = usage.find(pid);
+  for (auto& [task, a] : running) {
+    auto it = a->pid > 0 ? usage.find(a->pid) : usage.end();
     if (it != usage.end()) a->peak_sampled_kb = std::max(a->peak_sampled_kb, it->second.rss_kb);
     if (it != usage.end() && record && keep_sample(a->samples++)) {
       JR_TRY(store_.add_sample(a->task, a->attempt, now, it->second.cpu_ms, it->second.rss_kb));

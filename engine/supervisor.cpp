@@ -49,7 +49,7 @@ Supervisor::Supervisor(Containment& containment, EventLoop& loop, Millis grace, 
 
 Supervisor::~Supervisor() {
   if (keeper_ && !keeper_->gone()) loop_.unwatch(keeper_->fd());
-  for (auto& [pid, a] : running_) {
+  for (auto& [task, a] : running_) {
     if (a->pidfd >= 0) {
       loop_.unwatch(a->pidfd);
       ::close(a->pidfd);
@@ -121,16 +121,16 @@ Status Supervisor::spawn(Attempt& a, SpawnRequest req) {
 
 void Supervisor::adopt(std::unique_ptr<Attempt> a, std::optional<Exit> ended) {
   a->adopted = true;
-  pid_t pid = a->pid;
   if (ended) {
-    reaped_.push_back(Reaped{pid, *ended});
+    reaped_.push_back(Reaped{a->task, a->attempt, a->pid, *ended});
   } else if (a->keeping == Attempt::Keeping::Watched) {
-    watch_orphan(pid, *a);
+    watch_orphan(*a);
   }
-  running_.emplace(pid, std::move(a));
+  TaskId task = a->task;
+  running_.emplace(task, std::move(a));
 }
 
-void Supervisor::watch_orphan(pid_t key, Attempt& a) {
+void Supervisor::watch_orphan(Attempt& a) {
   a.keeping = Attempt::Keeping::Watched;
   int fd = static_cast<int>(::syscall(SYS_pidfd_open, a.pid, 0));
   // Pinned by the pidfd, the process is checked again: a pid reused since is someone else.
@@ -139,22 +139,22 @@ void Supervisor::watch_orphan(pid_t key, Attempt& a) {
     fd = -1;
   }
   if (fd < 0) {
-    reaped_.push_back(Reaped{key, unknown_exit()});
+    reaped_.push_back(Reaped{a.task, a.attempt, a.pid, unknown_exit()});
     return;
   }
   a.pidfd = fd;
   // Unwatched (and closed) by ask_exit, or by forget() when the attempt ends another way.
-  (void)loop_.watch(fd, EPOLLIN, [this, key](std::uint32_t) {
-    auto it = running_.find(key);
+  (void)loop_.watch(fd, EPOLLIN, [this, task = a.task](std::uint32_t) {
+    auto it = running_.find(task);
     if (it == running_.end() || it->second->pidfd < 0) return;
     // It has exited; the kernel can tell how once its new parent has reaped it.
     loop_.unwatch(it->second->pidfd);
     it->second->exit_asked_until = monotonic_ms() + kAskExitForMs;
-    ask_exit(key, *it->second);
+    ask_exit(*it->second);
   });
 }
 
-void Supervisor::ask_exit(pid_t key, Attempt& a) {
+void Supervisor::ask_exit(Attempt& a) {
   PidfdExit got = pidfd_exit(a.pidfd);
   if (!got.status && got.supported && monotonic_ms() < a.exit_asked_until) return;  // asked again by check_timers
   ::close(a.pidfd);
@@ -162,61 +162,53 @@ void Supervisor::ask_exit(pid_t key, Attempt& a) {
   a.exit_asked_until = 0;
   if (!a.group.empty()) kill_group_if_populated(a.group);
   if (!got.status) {
-    reaped_.push_back(Reaped{key, unknown_exit()});
+    reaped_.push_back(Reaped{a.task, a.attempt, a.pid, unknown_exit()});
     return;
   }
-  Reaped r{key, {}};
+  Reaped r{a.task, a.attempt, a.pid, {}};
   if (WIFEXITED(*got.status)) r.exit.exit_code = WEXITSTATUS(*got.status);
   if (WIFSIGNALED(*got.status)) r.exit.signal = WTERMSIG(*got.status);
   reaped_.push_back(std::move(r));
 }
 
-Supervisor::Reaped Supervisor::exit_of(pid_t key, const keeper::Ended& e, Attempt* a) {
-  Reaped r{key, {}};
+Supervisor::Reaped Supervisor::exit_of(const keeper::Ended& e, Attempt& a) {
+  Reaped r{a.task, a.attempt, e.pid, {}};
   r.exit.exit_code = e.signal ? -1 : e.exit_code;
   r.exit.signal = e.signal;
   r.exit.utime_ms = e.utime_ms;
   r.exit.stime_ms = e.stime_ms;
   r.exit.maxrss_kb = e.maxrss_kb;
-  if (a && a->cpu_at_start && !a->adopted) {
-    if (auto end = containment_.slot_cpu(a->slot)) {
-      const auto& start = *a->cpu_at_start;
+  if (a.cpu_at_start && !a.adopted) {
+    if (auto end = containment_.slot_cpu(a.slot)) {
+      const auto& start = *a.cpu_at_start;
       r.exit.utime_ms = std::max(r.exit.utime_ms, (end->user_us - start.user_us) / 1000);
       r.exit.stime_ms = std::max(r.exit.stime_ms, (end->system_us - start.system_us) / 1000);
     }
   }
-  if (a && e.group_killed && !a->adopted) containment_.slot_was_killed(a->slot);
+  if (e.group_killed && !a.adopted) containment_.slot_was_killed(a.slot);
   return r;
 }
 
-void Supervisor::could_not_start(pid_t key, Attempt& a, const std::string& why) {
+void Supervisor::could_not_start(Attempt& a, const std::string& why) {
   --spawns_pending_;
   log_spawn_failure(a.spawn_log, Error{ErrorCode::Io, why});
   a.spawn_log.clear();
-  Reaped r{key, {}};
+  Reaped r{a.task, a.attempt, 0, {}};
   r.exit.exit_code = 127;
   r.exit.detail = why;
   reaped_.push_back(std::move(r));
 }
 
 void Supervisor::on_spawned(const keeper::Spawned& s) {
-  auto it = std::find_if(running_.begin(), running_.end(), [&](const auto& r) {
-    return r.second->pid == 0 && r.second->task == s.task && r.second->attempt == s.attempt;
-  });
-  if (it == running_.end()) return;
+  auto it = running_.find(s.task);
+  if (it == running_.end() || it->second->pid != 0 || it->second->attempt != s.attempt) return;
   Attempt& a = *it->second;
-  if (s.pid <= 0) return could_not_start(it->first, a, s.error);
+  if (s.pid <= 0) return could_not_start(a, s.error);
   --spawns_pending_;
   a.pid = s.pid;
   a.proc_start = s.proc_start;
   a.spawn_log.clear();
   started_.push_back(Started{a.task, a.pid, a.proc_start});
-  // Its pid becomes its key, unless an attempt whose end the engine has not taken yet holds
-  // that key (the pid was reused meanwhile): then it keeps the key it has.
-  if (running_.count(s.pid)) return;
-  auto node = running_.extract(it);
-  node.key() = s.pid;
-  running_.insert(std::move(node));
 }
 
 void Supervisor::on_keeper() {
@@ -226,11 +218,10 @@ void Supervisor::on_keeper() {
   for (const keeper::Ended& e : news.ended) {
     keeper_seq_ = std::max(keeper_seq_, e.seq);
     // By task and attempt, as the keeper names its children: a pid may have been reused.
-    auto it = std::find_if(running_.begin(), running_.end(), [&](const auto& r) {
-      const Attempt& a = *r.second;
-      return a.keeping == Attempt::Keeping::Keeper && a.task == e.task && a.attempt == e.attempt && a.pid == e.pid;
-    });
-    if (it != running_.end()) reaped_.push_back(exit_of(it->first, e, it->second.get()));
+    auto it = running_.find(e.task);
+    if (it == running_.end()) continue;
+    Attempt& a = *it->second;
+    if (a.keeping == Attempt::Keeping::Keeper && a.attempt == e.attempt && a.pid == e.pid) reaped_.push_back(exit_of(e, a));
   }
   if (keeper_->gone()) keeper_lost();
 }
@@ -241,23 +232,23 @@ void Supervisor::keeper_lost() {
   keeper_.reset();
   std::vector<keeper::Ended> journal = KeeperLink::read_journal(keeper_place_.dir);
   bool any_ours = false;
-  for (auto& [key, a] : running_) {
+  for (auto& [task, a] : running_) {
     if (a->keeping != Attempt::Keeping::Keeper) continue;
     if (a->pid == 0) {
       // It never said whether it started it: whatever it did start dies, found by its slot
       // and by its JR_RUN token.
       containment_.kill_slot(a->slot);
       (void)kill_carriers("JR_RUN=" + run_token(keeper_place_.state_id, a->task, a->attempt), {}, kKillUnansweredMs);
-      could_not_start(key, *a, KeeperLink::cannot_run(a->spec.argv).message);
+      could_not_start(*a, KeeperLink::cannot_run(a->spec.argv).message);
       continue;
     }
-    bool taken = std::any_of(reaped_.begin(), reaped_.end(), [key = key](const Reaped& r) { return r.pid == key; });
+    bool taken = std::any_of(reaped_.begin(), reaped_.end(), [task = task](const Reaped& r) { return r.task == task; });
     if (taken) continue;
     auto logged = std::find_if(journal.begin(), journal.end(), [&](const keeper::Ended& e) {
       return e.pid == a->pid && e.task == a->task && e.attempt == a->attempt;
     });
     if (logged != journal.end()) {
-      reaped_.push_back(exit_of(key, *logged, a.get()));
+      reaped_.push_back(exit_of(*logged, *a));
       continue;
     }
     // A keeper this engine started was its child: its tasks are the engine's children now.
@@ -267,25 +258,21 @@ void Supervisor::keeper_lost() {
       any_ours = true;
       continue;
     }
-    watch_orphan(key, *a);
+    watch_orphan(*a);
   }
   if (any_ours) reap();
 }
 
 void Supervisor::watch(std::unique_ptr<Attempt> a) {
-  pid_t key = a->pid;
-  if (key == 0) ++spawns_pending_;
-  // A pid reused while the end of the attempt it was taken from waits for the engine: the
-  // new attempt gets a key of its own.
-  if (key == 0 || running_.count(key)) key = next_pending_key_--;
-  running_.emplace(key, std::move(a));
+  if (a->pid == 0) ++spawns_pending_;
+  TaskId task = a->task;
+  running_.emplace(task, std::move(a));
 }
 
 Supervisor::Running::iterator Supervisor::child_attempt(pid_t pid) {
-  auto ours = [pid](const Running::value_type& r) { return r.second->pid == pid && r.second->keeping != Attempt::Keeping::Keeper; };
-  auto it = running_.find(pid);
-  if (it != running_.end() && ours(*it)) return it;
-  return std::find_if(running_.begin(), running_.end(), ours);
+  return std::find_if(running_.begin(), running_.end(), [pid](const Running::value_type& r) {
+    return r.second->pid == pid && r.second->keeping != Attempt::Keeping::Keeper;
+  });
 }
 
 void Supervisor::forget(Running::iterator it) {
@@ -297,10 +284,8 @@ void Supervisor::forget(Running::iterator it) {
 }
 
 Attempt* Supervisor::find(TaskId task, int attempt) {
-  for (auto& [pid, a] : running_) {
-    if (a->task == task && a->attempt == attempt) return a.get();
-  }
-  return nullptr;
+  auto it = running_.find(task);
+  return it != running_.end() && it->second->attempt == attempt ? it->second.get() : nullptr;
 }
 
 void Supervisor::send(Attempt& a, int sig, bool kill_group) {
@@ -329,9 +314,9 @@ void Supervisor::kill_now(Attempt& a) {
 
 void Supervisor::check_timers() {
   std::int64_t now = monotonic_ms();
-  for (auto& [pid, a] : running_) {
+  for (auto& [task, a] : running_) {
     if (a->exit_asked_until) {
-      ask_exit(pid, *a);
+      ask_exit(*a);
       continue;
     }
     if (a->kill_at == 0 && a->timeout_at && now >= a->timeout_at) {
@@ -349,7 +334,7 @@ std::int64_t Supervisor::next_timer() const {
   auto consider = [&next](std::int64_t t) {
     if (t > 0 && (next == 0 || t < next)) next = t;
   };
-  for (auto& [pid, a] : running_) {
+  for (auto& [task, a] : running_) {
     if (a->exit_asked_until) consider(now + kAskExitEveryMs);
     else if (a->kill_at) consider(a->kill_at + 1);
     else consider(a->timeout_at);
@@ -389,7 +374,9 @@ void Supervisor::reap() {
       hooks_.erase(hook);
       continue;
     }
-    Reaped r{it != running_.end() ? it->first : pid, {}};
+    // A descendant that escaped a task, reparented to the engine: nobody's end.
+    if (it == running_.end()) continue;
+    Reaped r{it->first, it->second->attempt, pid, {}};
     if (WIFEXITED(status)) {
       r.exit.exit_code = WEXITSTATUS(status);
     } else if (WIFSIGNALED(status)) {
@@ -399,7 +386,7 @@ void Supervisor::reap() {
     r.exit.stime_ms = tv_ms(ru.ru_stime);
     r.exit.maxrss_kb = ru.ru_maxrss;
     // The slot group's count also holds what escaped descendants used, which rusage misses.
-    if (it != running_.end() && it->second->cpu_at_start) {
+    if (it->second->cpu_at_start) {
       if (auto end = containment_.slot_cpu(it->second->slot)) {
         const auto& start = *it->second->cpu_at_start;
         r.exit.utime_ms = std::max(r.exit.utime_ms, (end->user_us - start.user_us) / 1000);
@@ -429,7 +416,9 @@ void Supervisor::kill_orphans_if_any(const std::vector<pid_t>& also_known) {
     // What escaped a task that has ended is now the engine's child: kill it. Its own
     // children come to the engine in turn when it dies, and are killed on that reap.
     std::vector<pid_t> known = also_known;
-    for (auto& [pid, a] : running_) known.push_back(pid);
+    for (auto& [task, a] : running_) {
+      if (a->pid > 0) known.push_back(a->pid);
+    }
     if (keeper_) known.push_back(keeper_->pid());
     for (auto& [pid, job] : hooks_) known.push_back(pid);
     kill_orphans(known);

@@ -10,10 +10,9 @@
 //
 // The Engine (engine/engine.h) decides what starts and what each end means, and records it;
 // the supervisor only deals with processes. It owns the attempts that have, or are about to
-// have, a process (running(), keyed by the pid that leads the task's process group; by a
-// negative key while that pid is unknown or, reused, still names an attempt whose end the
-// engine has not taken) and the hooks, and keeps the exits it reaps, under the same keys, until
-// the engine takes them. A spawn through the keeper does not wait for the keeper's answer:
+// have, a process (running(), keyed by task: a task has one attempt at a time, and a pid, unknown
+// until a keeper answers and reusable once reaped, would be no key) and the hooks, and keeps
+// the exits it reaps, under the same keys, until the engine takes them. A spawn through the keeper does not wait for the keeper's answer:
 // until it comes, the attempt is in running() with pid 0, can be stopped like any other, and
 // its pid is reported by take_started(); a spawn the keeper could not make comes back as an
 // exit with status 127. A task's leader is killed with its whole
@@ -87,11 +86,13 @@ class Supervisor {
  public:
   // A task's process that has exited and been reaped.
   struct Reaped {
-    pid_t pid;  // its key in running()
+    TaskId task;  // its key in running()
+    int attempt;  // which of the task's attempts: an end is never taken for a later one
+    pid_t pid;    // the process that ended; 0: none started
     Exit exit;
     std::int64_t held_until = 0;  // monotonic; for the engine, which may hold an exit back
   };
-  using Running = std::unordered_map<pid_t, std::unique_ptr<Attempt>>;
+  using Running = std::unordered_map<TaskId, std::unique_ptr<Attempt>>;
 
   // `containment` keeps each slot's processes together; `grace` is SIGTERM to SIGKILL; a
   // keeper, when `keeper.use`, is started at the first spawn and watched on `loop`.
@@ -175,19 +176,19 @@ class Supervisor {
   // The keeper closed its connection: what it kept is reaped by the engine (reparented to it),
   // taken from its journal, or watched with its status unknown.
   void keeper_lost();
-  void watch_orphan(pid_t key, Attempt& a);
+  void watch_orphan(Attempt& a);
   // A watched attempt has exited: its status, once the kernel knows it (pidfd_exit), else
   // asked again at the next check_timers() until `exit_asked_until`, then unknown.
-  void ask_exit(pid_t key, Attempt& a);
+  void ask_exit(Attempt& a);
   // The attempt whose process is the engine's child `pid`; end() when none.
   Running::iterator child_attempt(pid_t pid);
-  // The keeper's answer to a spawn order: the attempt gets its pid and key, or ends (127).
+  // The keeper's answer to a spawn order: the attempt gets its pid, or ends (127).
   void on_spawned(const keeper::Spawned& s);
   // A pending attempt that will never start: why goes to its log and its end to the engine.
-  void could_not_start(pid_t key, Attempt& a, const std::string& why);
+  void could_not_start(Attempt& a, const std::string& why);
   // Sends `sig` to the attempt through whoever keeps it; `kill_group` also kills its cgroup.
   void send(Attempt& a, int sig, bool kill_group);
-  Reaped exit_of(pid_t key, const keeper::Ended& e, Attempt* a);
+  Reaped exit_of(const keeper::Ended& e, Attempt& a);
 
   Containment& containment_;
   EventLoop& loop_;
@@ -198,7 +199,6 @@ class Supervisor {
   std::uint64_t acked_seq_ = 0;
   bool journal_imported_ = false;
   Running running_;
-  pid_t next_pending_key_ = -1;  // a pending spawn's key in running_: no pid is negative
   int spawns_pending_ = 0;
   std::vector<Started> started_;
   std::vector<Reaped> reaped_;

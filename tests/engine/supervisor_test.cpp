@@ -81,7 +81,7 @@ class SupervisorTest : public ::testing::TestWithParam<bool> {
       for (auto& r : supervisor_->take_reaped()) got.push_back(r);
       return !got.empty();
     }));
-    return got.empty() ? Supervisor::Reaped{0, {}} : got.front();
+    return got.empty() ? Supervisor::Reaped{0, 0, 0, {}} : got.front();
   }
   // Gone or a zombie. Read with read(2): a process that ends during the read fails it with
   // ESRCH, which a stream turns into an exception.
@@ -104,10 +104,12 @@ class SupervisorTest : public ::testing::TestWithParam<bool> {
 TEST_P(SupervisorTest, AnExitIsReapedWithItsStatus) {
   Attempt* a = start("exit 3");
   auto r = next_exit();
+  EXPECT_EQ(r.task, 1);
+  EXPECT_EQ(r.attempt, 1);
   EXPECT_EQ(r.pid, a->pid);
   EXPECT_EQ(r.exit.exit_code, 3);
   EXPECT_EQ(r.exit.signal, 0);
-  EXPECT_EQ(supervisor_->running().count(a->pid), 1u) << "the engine erases it once it has taken the end";
+  EXPECT_EQ(supervisor_->running().count(r.task), 1u) << "the engine erases it once it has taken the end";
 }
 
 TEST_P(SupervisorTest, AStopSignalsTheTasksGroup) {
