@@ -191,7 +191,7 @@ void Engine::finish(Attempt& a, Exit exit) {
   }
   if (exit.maxrss_kb <= engine_peak_rss_kb_) exit.maxrss_kb = a.peak_sampled_kb;
   if (!a.spec.outputs.empty()) {
-    if (exit.succeeded() && !a.cancelled) commit_outputs(a.spec, &exit);
+    if (exit.succeeded() && !a.cancelled) commit_outputs(a.spec, a.adopted, &exit);
     else discard_partial_outputs(a.spec);
   }
   if (a.timed_out && exit.detail.empty()) {

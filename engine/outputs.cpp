@@ -6,17 +6,18 @@
 
 namespace jr {
 
-void commit_outputs(const TaskSpec& spec, Exit* exit) {
+void commit_outputs(const TaskSpec& spec, bool adopted, Exit* exit) {
+  auto partial_there = [](const std::string& out) { return ::access(partial_path(out).c_str(), F_OK) == 0; };
   for (auto& out : spec.outputs) {
-    std::string partial = partial_path(out);
-    if (::access(partial.c_str(), F_OK) != 0) {
-      exit->output_missing = true;
-      exit->detail = "declared output missing: " + out;
-      discard_partial_outputs(spec);
-      return;
-    }
+    if (partial_there(out)) continue;
+    if (adopted && ::access(out.c_str(), F_OK) == 0) continue;  // renamed by the engine that died
+    exit->output_missing = true;
+    exit->detail = "declared output missing: " + out;
+    discard_partial_outputs(spec);
+    return;
   }
   for (auto& out : spec.outputs) {
+    if (!partial_there(out)) continue;
     if (auto st = rename_durably(partial_path(out), out); !st) {
       exit->output_missing = true;
       exit->detail = "cannot commit declared output " + out + ": " + st.error().message;

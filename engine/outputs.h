@@ -15,8 +15,10 @@ namespace jr {
 
 // For an attempt that exited 0: fsyncs each partial file, renames it to its declared name
 // and fsyncs the directory. A missing partial file sets exit->output_missing (the attempt
-// fails with "declared output missing: F").
-void commit_outputs(const TaskSpec& spec, Exit* exit);
+// fails with "declared output missing: F"), unless the attempt is `adopted` and its declared
+// file is there: the engine that died may have taken the same exit (from the keeper) and
+// renamed its files, then died before the store held the end.
+void commit_outputs(const TaskSpec& spec, bool adopted, Exit* exit);
 // Removes partial files an attempt left (before it starts, and after it failed).
 void discard_partial_outputs(const TaskSpec& spec);
 

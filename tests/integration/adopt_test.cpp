@@ -130,9 +130,39 @@ TEST_P(AdoptTest, KillNineThenTheSameCommandAdoptsTheRunningTasks) {
 INSTANTIATE_TEST_SUITE_P(Ending, AdoptTest, ::testing::Bool(),
                          [](const auto& info) { return info.param ? "WhileNoEngineRuns" : "UnderTheNextEngine"; });
 
-// Starts `args` (jr run), and once the store has every task's pid, kills it and its keeper
-// with kill -9: a task whose keeper and engine both die before its pid is recorded cannot be
-// watched, and is killed and run again, as without a keeper.
+// A declared output (--output) is renamed in the turn that records the end. An engine killed
+// between the two leaves the file renamed and the exit unrecorded, but still in its keeper's
+// journal: the next engine takes that exit again, and the renamed file counts as the output.
+// (The engine's window is short; the test makes the same state by renaming the file itself
+// while no engine runs.)
+TEST(AdoptOutputs, AFileRenamedByAnEngineThatDiedBeforeRecordingTheEndCounts) {
+  TempDir dir;
+  write_file(dir / "out.sh",
+             "#!/bin/sh\n"
+             "echo \"$1\" >> starts\n"
+             "while [ ! -e go ]; do sleep 0.02; done\n"
+             "echo \"result $1\" > \"$2\"\n");
+  ::chmod((dir / "out.sh").c_str(), 0755);
+  std::vector<std::string> args = {"run", "-j", "2", "--output", "out-{}.txt", "--", "./out.sh", "{}", "{out}", ":::", "a", "b"};
+  pid_t first = start_jr(args, dir.path(), "first");
+  ASSERT_TRUE(wait_for([&] {
+    return query_int(dir / ".jr/jr.db", "SELECT count(*) FROM tasks WHERE pid IS NOT NULL") == 2 || !process_alive(first);
+  })) << read_file(dir / "first.err");
+  ::kill(first, SIGKILL);
+  wait_exit(first);
+  write_file(dir / "go", "");
+  ASSERT_TRUE(wait_for([&] { return read_lines(dir / ".jr/keeper.journal").size() == 2; }));
+  // What the killed engine would have done with task a's exit before its commit.
+  ASSERT_EQ(::rename((dir / ".out-a.txt.jr-partial").c_str(), (dir / "out-a.txt").c_str()), 0);
+
+  auto second = run_jr(args, dir.path());
+  EXPECT_EQ(second.exit_code, 0) << second.err;
+  EXPECT_EQ(read_file(dir / "out-a.txt"), "result a\n");
+  EXPECT_EQ(read_file(dir / "out-b.txt"), "result b\n");
+  EXPECT_EQ(query_int(dir / ".jr/jr.db", "SELECT count(*) FROM tasks WHERE state = 2 AND attempts = 1"), 2);
+  EXPECT_EQ(read_lines(dir / "starts").size(), 2u) << "a task ran again";
+}
+
 // Starts `args` (jr run) as `name` and waits until the store has every task's pid.
 void start_until_recorded(const TempDir& dir, const std::vector<std::string>& args, const std::string& name, pid_t* engine) {
   *engine = start_jr(args, dir.path(), name);
@@ -150,6 +180,9 @@ void kill_keeper(const TempDir& dir, pid_t engine) {
   ASSERT_TRUE(wait_for([&] { return !process_alive(keeper); }));
 }
 
+// Starts `args` (jr run), and once the store has every task's pid, kills it and its keeper
+// with kill -9: a task whose keeper and engine both die before its pid is recorded cannot be
+// watched, and is killed and run again, as without a keeper.
 void kill_engine_and_keeper(const TempDir& dir, const std::vector<std::string>& args) {
   pid_t first = 0;
   ASSERT_NO_FATAL_FAILURE(start_until_recorded(dir, args, "first", &first));
