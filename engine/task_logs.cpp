@@ -26,9 +26,12 @@ TaskLogs::~TaskLogs() {
   for (int stream = 0; stream < 2; ++stream) {
     for (std::size_t i = 0; i < fds_[stream].size(); ++i) {
       if (fds_[stream][i] < 0) continue;
-      ::unlink(spare_path(static_cast<int>(i), stream).c_str());
+      ::unlinkat(spare_dir_fd_, spare_name(static_cast<int>(i), stream).c_str(), 0);
       ::close(fds_[stream][i]);
     }
+  }
+  for (int fd : {logs_dir_fd_, spare_dir_fd_}) {
+    if (fd >= 0) ::close(fd);
   }
 }
 
@@ -39,8 +42,8 @@ std::filesystem::path TaskLogs::task_path(TaskId task, int stream) const {
   return dir_ / state_files::task_log_name(task, stream);
 }
 
-std::filesystem::path TaskLogs::spare_path(int spare, int stream) const {
-  return dir_ / state_files::kSpareLogs / (std::to_string(spare) + state_files::kLogSuffix[stream]);
+std::string TaskLogs::spare_name(int spare, int stream) const {
+  return std::to_string(spare) + state_files::kLogSuffix[stream];
 }
 
 void TaskLogs::sweep() {
@@ -49,6 +52,13 @@ void TaskLogs::sweep() {
   // Its leftovers are unlinked below: through a link, that would be another directory's files.
   if (!make_private_dir(spare_dir)) {
     usable_ = false;  // no spares: every task's open creates its log
+    return;
+  }
+  // Named from these, each step walks one path component, not the state directory's path.
+  logs_dir_fd_ = ::open(dir_.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  spare_dir_fd_ = ::open(spare_dir.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (logs_dir_fd_ < 0 || spare_dir_fd_ < 0) {
+    usable_ = false;
     return;
   }
   std::error_code ec;
@@ -77,10 +87,11 @@ int TaskLogs::take(int stream) {
   auto slot = std::find(fds.begin(), fds.end(), -1);
   int spare = static_cast<int>(slot - fds.begin());
   // A new file, never one found under the name: that could be a file some task's log still is.
-  auto path = spare_path(spare, stream);
-  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  if (fd < 0 && errno == EEXIST && ::unlink(path.c_str()) == 0) {
-    fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  auto name = spare_name(spare, stream);
+  constexpr int kNew = O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC;
+  int fd = ::openat(spare_dir_fd_, name.c_str(), kNew, 0600);
+  if (fd < 0 && errno == EEXIST && ::unlinkat(spare_dir_fd_, name.c_str(), 0) == 0) {
+    fd = ::openat(spare_dir_fd_, name.c_str(), kNew, 0600);
   }
   if (fd < 0) return -1;
   if (slot == fds.end()) fds.push_back(fd);
@@ -89,7 +100,7 @@ int TaskLogs::take(int stream) {
 }
 
 void TaskLogs::drop(int spare, int stream) {
-  ::unlink(spare_path(spare, stream).c_str());
+  ::unlinkat(spare_dir_fd_, spare_name(spare, stream).c_str(), 0);
   ::close(fds_[stream][static_cast<std::size_t>(spare)]);
   fds_[stream][static_cast<std::size_t>(spare)] = -1;
 }
@@ -102,7 +113,8 @@ void TaskLogs::prepare(TaskId task) {
   for (int stream = 0; stream < 2; ++stream) {
     int spare = take(stream);
     if (spare < 0) continue;
-    if (::link(spare_path(spare, stream).c_str(), task_path(task, stream).c_str()) == 0) {
+    auto name = state_files::task_log_name(task, stream);
+    if (::linkat(spare_dir_fd_, spare_name(spare, stream).c_str(), logs_dir_fd_, name.c_str(), 0) == 0) {
       lent.spare[stream] = spare;
     } else if (errno == EEXIST) {
       free_[stream].push_back(spare);  // an earlier attempt's log: the task appends to it
@@ -130,7 +142,7 @@ void TaskLogs::release(TaskId task) {
     int spare = lent.spare[stream];
     if (spare < 0) continue;
     int fd = fds_[stream][static_cast<std::size_t>(spare)];
-    auto name = task_path(task, stream);
+    auto name = state_files::task_log_name(task, stream);
     // A write lease is granted only while no other open file description has the file open for
     // writing (no process of the task, however it escaped its group, can still write into it),
     // and while it is held any other open waits: what is checked under it holds until the
@@ -138,8 +150,9 @@ void TaskLogs::release(TaskId task) {
     bool reusable = false;
     if (::fcntl(fd, F_SETLEASE, F_WRLCK) == 0) {
       struct stat st {}, named {};
-      reusable = ::fstat(fd, &st) == 0 && st.st_size == 0 && ::stat(name.c_str(), &named) == 0 &&
-                 named.st_ino == st.st_ino && named.st_dev == st.st_dev && ::unlink(name.c_str()) == 0;
+      reusable = ::fstat(fd, &st) == 0 && st.st_size == 0 &&
+                 ::fstatat(logs_dir_fd_, name.c_str(), &named, AT_SYMLINK_NOFOLLOW) == 0 &&
+                 named.st_ino == st.st_ino && named.st_dev == st.st_dev && ::unlinkat(logs_dir_fd_, name.c_str(), 0) == 0;
       ::fcntl(fd, F_SETLEASE, F_UNLCK);
     } else if (errno != EAGAIN) {
       usable_ = false;  // no leases here after all: from now on each task's open makes its log

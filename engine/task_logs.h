@@ -26,6 +26,7 @@
 #pragma once
 
 #include <filesystem>
+#include <string>
 #include <vector>
 
 #include "storage/types.h"
@@ -58,7 +59,7 @@ class TaskLogs {
     TaskId task;
     int spare[2];  // index into fds_[stream] per stream; -1: none lent
   };
-  std::filesystem::path spare_path(int spare, int stream) const;
+  std::string spare_name(int spare, int stream) const;  // in .spare/
   std::filesystem::path task_path(TaskId task, int stream) const;
   // A free spare of `stream` (made if none is free); -1 when none can be made.
   int take(int stream);
@@ -66,6 +67,8 @@ class TaskLogs {
   void sweep();
 
   std::filesystem::path dir_;
+  int logs_dir_fd_ = -1;   // dir_ and its .spare/, once swept (O_PATH)
+  int spare_dir_fd_ = -1;
   std::vector<int> fds_[2];    // per stream: the spares' open descriptors (-1: dropped)
   std::vector<int> free_[2];   // per stream: indices of spares not lent
   std::vector<Lent> lent_;     // few: one per running task
