@@ -345,9 +345,32 @@ Status Engine::turn() {
   return {};
 }
 
+// One turn: the ends since the last turn, one commit of them and of the tasks placed now,
+// then the starts of those tasks. What is not on the path from an exit to the next start
+// (the logs, the job ends, the WAL merge) comes after it.
 Status Engine::process() {
   supervisor_.check_timers();
   check_deadline();
+  take_ends();
+  // The ends above are written, and the next tasks placed, in one commit (or, while the store
+  // cannot be written, kept for the next retry: then nothing starts).
+  if (store_write_due()) {
+    JR_TRY(write(true));
+  } else if (opt_.sample_every.count() > 0 && monotonic_ms() >= next_sample_at_) {
+    JR_TRY(sample(false));
+  }
+  JR_TRY(start_placed());
+  for (auto& p : unrecorded_pids_) flush_pids_at_ = flush_pids_at_ ? std::min(flush_pids_at_, p.due) : p.due;
+  supervisor_.flush();
+  settle_logs();
+  notice_job_ends();
+  // Last, once every reply of this turn has gone out (a checkpoint save's above all).
+  store_.merge_wal_if_due();
+  if (on_turn_end && !store_failure_) on_turn_end();
+  return {};
+}
+
+void Engine::take_ends() {
   std::int64_t mono = monotonic_ms();
   std::vector<Reaped> reaped = supervisor_.take_reaped();
   // Before the ends below, which drop the pid of a task that has ended already.
@@ -377,13 +400,9 @@ Status Engine::process() {
   std::vector<pid_t> held;
   for (auto& r : held_) held.push_back(r.pid);
   supervisor_.kill_orphans_if_any(held);
-  // The ends above are written, and the next tasks placed, in one commit (or, while the store
-  // cannot be written, kept for the next retry: then nothing starts).
-  if (store_write_due()) {
-    JR_TRY(write(true));
-  } else if (opt_.sample_every.count() > 0 && mono >= next_sample_at_) {
-    JR_TRY(sample(false));
-  }
+}
+
+Status Engine::start_placed() {
   // The rows of the placed attempts are committed as running: now, and only now, start them.
   std::vector<std::unique_ptr<Attempt>> placed = std::move(starting_);
   starting_.clear();
@@ -409,8 +428,10 @@ Status Engine::process() {
     JR_TRY(write(false));
     wake_now_ = true;
   }
-  for (auto& p : unrecorded_pids_) flush_pids_at_ = flush_pids_at_ ? std::min(flush_pids_at_, p.due) : p.due;
-  supervisor_.flush();
+  return {};
+}
+
+void Engine::settle_logs() {
   // Off the path from one task's exit to the next one's start: nothing waits on this.
   for (TaskId task : ended_logs_) logs_.release(task);
   ended_logs_.clear();
@@ -420,16 +441,12 @@ Status Engine::process() {
   for (auto& [id, job] : jobs_) {
     if (!job.queue.empty()) next.push_back(job.queue.front().id);
   }
+  const auto& running = supervisor_.running();
   for (TaskId task : logs_.lent()) {
-    bool runs = std::any_of(running.begin(), running.end(), [task](const auto& r) { return r.second->task == task; });
+    bool runs = running.count(task) > 0;
     if (!runs && std::find(next.begin(), next.end(), task) == next.end()) logs_.release(task);
   }
   for (TaskId task : next) logs_.prepare(task);
-  notice_job_ends();
-  // Last, once every reply of this turn has gone out (a checkpoint save's above all).
-  store_.merge_wal_if_due();
-  if (on_turn_end && !store_failure_) on_turn_end();
-  return {};
 }
 
 Status Engine::run() {

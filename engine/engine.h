@@ -206,6 +206,12 @@ class Engine : private Scheduler::Source {
   // Whether an exit looks like the task was killed by a signal it was not sent by us.
   bool killed_from_outside(const Attempt& a, const Exit& exit) const;
   Status process();
+  // The steps of a turn (process()): takes the exits reaped and the held ones now due, each
+  // finished (or held back); spawns the attempts the turn's commit placed; releases the logs
+  // of ended tasks and lends the next ones theirs.
+  void take_ends();
+  Status start_placed();
+  void settle_logs();
   // Gives the attempts of `job` that recovery adopted their slots and resources, and hands
   // them to the supervisor (engine/recovery.cpp).
   void adopt_attempts(JobRun& job);
