@@ -40,4 +40,15 @@ std::string signal_name(int sig) {
   return "signal " + std::to_string(sig);
 }
 
+int wait_for_signal(std::int64_t ms, std::initializer_list<int> signals) {
+  sigset_t set, old;
+  sigemptyset(&set);
+  for (int sig : signals) sigaddset(&set, sig);
+  ::sigprocmask(SIG_BLOCK, &set, &old);
+  timespec wait{static_cast<time_t>(ms / 1000), static_cast<long>(ms % 1000) * 1'000'000};
+  int got = ::sigtimedwait(&set, nullptr, &wait);
+  ::sigprocmask(SIG_SETMASK, &old, nullptr);
+  return got > 0 ? got : 0;
+}
+
 }  // namespace jr

@@ -7,6 +7,7 @@
 #include <memory>
 
 #include "base/duration.h"
+#include "base/free_space.h"
 #include "base/plural.h"
 #include "base/deadline.h"
 #include "base/signals.h"
@@ -127,40 +128,79 @@ int run_command(const RunOptions& o) {
   eo.capacity = capacity;
   eo.pin = o.pin;
   eo.adopt = o.adopt;
-  auto session = EngineSession::open(std::move(so));
-  if (!session) return fail(session.error().message);
-  const std::filesystem::path& dir = (*session)->state_dir();
-  Store& store = (*session)->store();
-  Engine& engine = (*session)->engine();
-
   std::error_code ec;
   spec.cwd = std::filesystem::current_path(ec).string();
   std::string template_id = template_identity(spec);
-  auto existing = store.jobs();
-  if (!existing) return fail(existing.error().message);
-  JobId job = 0;
-  for (auto& j : *existing) {
-    if (j.template_id == template_id) job = j.id;
-  }
-  if (!existing->empty() && job == 0) {
-    return fail(dir.string() + " holds another job (a different command, or run from another directory); to start afresh add --fresh (its record is deleted), "
-                "or use another --state");
-  }
 
-  bool resuming = job != 0;
-  if (!resuming) {
-    auto created = store.create_job(spec, template_id);
-    if (!created) return fail(created.error().message);
-    job = *created;
-  } else if (auto st = store.update_job_spec(job, spec); !st) {
-    // This run's -j and retries, not the first run's: a requeue may land on a bigger allocation.
-    return fail(st.error().message);
+  // The engine opened on DIR, the job created or resumed in it, and the engine's run recorded:
+  // the steps that write before any task starts. A usage error (another job in DIR) is final.
+  struct Started {
+    std::unique_ptr<EngineSession> session;
+    JobId job = 0;
+    bool resuming = false;
+    SyncSummary summary;
+  };
+  auto start = [&]() -> Result<Started> {
+    Started st;
+    auto session = EngineSession::open(so);
+    if (!session) return session.error();
+    st.session = std::move(*session);
+    Store& store = st.session->store();
+    auto existing = store.jobs();
+    if (!existing) return existing.error();
+    for (auto& j : *existing) {
+      if (j.template_id == template_id) st.job = j.id;
+    }
+    if (!existing->empty() && st.job == 0) {
+      return make_error(ErrorCode::Conflict, st.session->state_dir().string() +
+                                                 " holds another job (a different command, or run from another directory); to start afresh add --fresh (its record is deleted), "
+                                                 "or use another --state");
+    }
+    st.resuming = st.job != 0;
+    if (!st.resuming) {
+      auto created = store.create_job(spec, template_id);
+      if (!created) return created.error();
+      st.job = *created;
+    } else {
+      // This run's -j and retries, not the first run's: a requeue may land on a bigger allocation.
+      JR_TRY(store.update_job_spec(st.job, spec));
+    }
+    auto summary = store.sync_tasks(st.job, plan->count, plan->task_at, o.retry_failed);
+    if (!summary) return summary.error();
+    st.summary = *summary;
+    JR_TRY(st.session->engine().add_job(st.job));
+    JR_TRY(st.session->begin());
+    return st;
+  };
+  // A state directory whose file system is full is waited out, as a full disk during a run:
+  // nothing has started, and a requeued job must not end as failed (1) or misused (2) because
+  // its disk was full when the scheduler started it. SIGTERM or the preempt signal meanwhile:
+  // 143, resume me; SIGINT: 130.
+  auto started = start();
+  std::int64_t wait_ms = 1000;
+  for (bool said = false; !started && started.error().code == ErrorCode::Io && file_system_full(o.state_dir); said = true) {
+    if (!said) {
+      std::fprintf(stderr, "jr run: cannot write %s (its file system is full: %s); nothing starts until it can\n",
+                   o.state_dir.c_str(), started.error().message.c_str());
+    }
+    if (int sig = wait_for_signal(wait_ms, {SIGINT, SIGTERM, SIGHUP, *preempt})) {
+      std::fprintf(stderr, "jr run: interrupted by %s while the disk was full; nothing started: run the same command again\n",
+                   signal_name(sig).c_str());
+      return sig == SIGINT ? 130 : 143;
+    }
+    wait_ms = std::min<std::int64_t>(2 * wait_ms, 8000);
+    started = start();
+    if (started) std::fprintf(stderr, "jr run: %s can be written again\n", o.state_dir.c_str());
   }
-  auto summary = store.sync_tasks(job, plan->count, plan->task_at, o.retry_failed);
-  if (!summary) return fail(summary.error().message);
-  if (resuming) std::fprintf(stderr, "jr run: resuming %s: %s\n", dir.c_str(), describe(*summary).c_str());
-  if (auto st = engine.add_job(job); !st) return fail(st.error().message);
-  if (auto st = (*session)->begin(); !st) return fail(st.error().message);
+  if (!started) return fail(started.error().message);
+  std::unique_ptr<EngineSession> session = std::move(started->session);
+  const std::filesystem::path& dir = session->state_dir();
+  Store& store = session->store();
+  Engine& engine = session->engine();
+  const JobId job = started->job;
+  const bool resuming = started->resuming;
+  const auto summary = std::move(started->summary);
+  if (resuming) std::fprintf(stderr, "jr run: resuming %s: %s\n", dir.c_str(), describe(summary).c_str());
 
   std::unique_ptr<Joblog> joblog;
   if (!o.joblog.empty()) {
@@ -168,10 +208,10 @@ int run_command(const RunOptions& o) {
     if (!jl) return fail(jl.error().message);
     joblog = std::move(*jl);
   }
-  ProgressLine progress(stderr, summary->total);
+  ProgressLine progress(stderr, summary.total);
   std::unique_ptr<RunOutput> output;
   if (!o.quiet) {
-    auto attached = RunOutput::attach(o, *plan, job, **session, [&] { progress.clear(); },
+    auto attached = RunOutput::attach(o, *plan, job, *session, [&] { progress.clear(); },
                                       [&] { progress.update(engine.counts(job), true); });
     if (!attached) return fail(attached.error().message);
     output = std::move(*attached);
@@ -182,7 +222,7 @@ int run_command(const RunOptions& o) {
     if (output) output->ended(end);
     ended_failed += end.state == TaskState::Failed;
     ended_succeeded += end.state == TaskState::Succeeded;
-    if (!engine.halted() && halt->trips(ended_failed, ended_succeeded, summary->total)) {
+    if (!engine.halted() && halt->trips(ended_failed, ended_succeeded, summary.total)) {
       engine.halt(halt->when == HaltPolicy::When::Now);
     }
     progress.update(engine.counts(job));
@@ -252,7 +292,7 @@ int run_command(const RunOptions& o) {
   }
   if (n(TaskState::Failed) > 0) {
     std::fprintf(stderr, "jr run: %lld of %s failed:\n", static_cast<long long>(n(TaskState::Failed)),
-                 counted(summary->total, "task").c_str());
+                 counted(summary.total, "task").c_str());
     report_failures(store, job, dir);
     return kExitFailed;
   }

@@ -161,6 +161,39 @@ TEST_F(DiskFullTest, JrRunToldToStopWhileFullStopsItsTasksAndExitsResumeMe) {
   EXPECT_EQ(query_int(db(), "SELECT count(*) FROM tasks WHERE state = 2"), 3);
 }
 
+// A requeued job whose disk is full when it starts again: jr run waits for space, starting
+// nothing, rather than end as failed or misused; once space returns it resumes the job (the
+// task the killed run left to its keeper is adopted, not run again). Told to stop while it
+// waits, it exits 143, "resume me" (was: 2, a usage error, when the store could not be opened).
+TEST_F(DiskFullTest, JrRunStartedWhileFullWaitsForSpaceThenResumes) {
+  auto starts = dir / "starts";
+  std::vector<std::string> args = cat({"run", "-j", "1", "--sample-every", "0", "--state", state().string(), "--"},
+                                      cat(waiting_task(starts, dir / "running", go()), {":::", "0", "1", "2"}));
+  pid_t first = track(start_jr(args, dir.path(), "first"));
+  ASSERT_TRUE(wait_for([&] { return std::filesystem::exists(dir / "running") || !process_alive(first); }))
+      << read_file(dir / "first.err");
+  ::kill(first, SIGKILL);
+  finish(first);
+
+  fill_disk();
+  pid_t stopped = track(start_jr(args, dir.path(), "stopped"));
+  ASSERT_TRUE(wait_for([&] { return says("stopped.err", "its file system is full") || !process_alive(stopped); }));
+  EXPECT_TRUE(process_alive(stopped)) << read_file(dir / "stopped.err");
+  ::kill(stopped, SIGTERM);
+  EXPECT_EQ(finish(stopped), 143) << read_file(dir / "stopped.err");
+
+  // Whether it finds the disk full while it starts or once the job runs, it waits.
+  pid_t waiting = track(start_jr(args, dir.path(), "waiting"));
+  ASSERT_TRUE(wait_for([&] { return says("waiting.err", "starts until it can") || !process_alive(waiting); }));
+  EXPECT_TRUE(process_alive(waiting)) << read_file(dir / "waiting.err");
+  free_disk();
+  write_file(go(), "");
+  EXPECT_EQ(finish(waiting), 0) << read_file(dir / "waiting.err");
+  EXPECT_TRUE(says("waiting.err", "can be written again")) << read_file(dir / "waiting.err");
+  EXPECT_EQ(query_int(db(), "SELECT count(*) FROM tasks WHERE state = 2 AND attempts = 1"), 3);
+  EXPECT_EQ(read_lines(starts), (std::vector<std::string>{"0", "1", "2"})) << "a task ran twice, or not at all";
+}
+
 TEST_F(DiskFullTest, JrdStaysUpRefusesSubmissionsNamingTheStoreAndAcceptsOnceSpaceReturns) {
   pid_t jrd = start_daemon("jrd");
   ASSERT_TRUE(wait_for([&] { return jr({"ping"}).exit_code == 0; })) << read_file(dir / "jrd.err");
