@@ -347,7 +347,13 @@ bool group_populated(int events_fd) {
 
 bool kill_group_if_populated(const std::string& path) {
   if (!populated(path)) return false;
-  write_text(path + "/cgroup.kill", "1");
+  kill_group_now(path);
+  return true;
+}
+
+bool kill_group_if_populated(const std::string& path, int events_fd) {
+  if (!group_populated(events_fd)) return false;
+  kill_group_now(path);
   return true;
 }
 

@@ -124,6 +124,8 @@ Status kill_group_tree(const std::string& path, std::int64_t timeout_ms);
 bool group_populated(int events_fd);
 // Writes cgroup.kill of the group at `path` when it still holds a process; whether it did.
 bool kill_group_if_populated(const std::string& path);
+// The same, for a group whose cgroup.events is open as `events_fd` (read afresh).
+bool kill_group_if_populated(const std::string& path, int events_fd);
 // Writes cgroup.kill of the group at `path`.
 void kill_group_now(const std::string& path);
 

@@ -99,10 +99,7 @@ class Keeper {
       // process group can have been reused; what the task left behind dies before the reap.
       if (it != children_.end()) {
         const std::string& group = it->second.child.group;
-        if (!group.empty() && group_populated(group_files(group).events)) {
-          kill_group_now(group);
-          group_killed = true;
-        }
+        if (!group.empty()) group_killed = kill_group_if_populated(group, group_files(group).events);
         ::kill(-pid, SIGKILL);
       }
       int status = 0;
