@@ -177,18 +177,17 @@ int run_command(const RunOptions& o) {
   // its disk was full when the scheduler started it. SIGTERM or the preempt signal meanwhile:
   // 143, resume me; SIGINT: 130.
   auto started = start();
-  std::int64_t wait_ms = 1000;
-  for (bool said = false; !started && started.error().code == ErrorCode::Io && file_system_full(o.state_dir); said = true) {
-    if (!said) {
-      std::fprintf(stderr, "jr run: cannot write %s (its file system is full: %s); nothing starts until it can\n",
-                   o.state_dir.c_str(), started.error().message.c_str());
-    }
+  auto disk_full = [&] { return !started && started.error().code == ErrorCode::Io && file_system_full(o.state_dir); };
+  if (disk_full()) {
+    std::fprintf(stderr, "jr run: cannot write %s (its file system is full: %s); nothing starts until it can\n",
+                 o.state_dir.c_str(), started.error().message.c_str());
+  }
+  for (std::int64_t wait_ms = 1000; disk_full(); wait_ms = std::min<std::int64_t>(2 * wait_ms, 8000)) {
     if (int sig = wait_for_signal(wait_ms, {SIGINT, SIGTERM, SIGHUP, *preempt})) {
       std::fprintf(stderr, "jr run: interrupted by %s while the disk was full; nothing started: run the same command again\n",
                    signal_name(sig).c_str());
       return sig == SIGINT ? 130 : 143;
     }
-    wait_ms = std::min<std::int64_t>(2 * wait_ms, 8000);
     started = start();
     if (started) std::fprintf(stderr, "jr run: %s can be written again\n", o.state_dir.c_str());
   }
