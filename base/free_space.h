@@ -9,9 +9,9 @@
 
 namespace jr {
 
-// True when the file system holding `path` has less than 1 MiB or no inode left for this
-// user (statvfs's f_bavail, f_favail); false when it has more, or cannot be asked. A quota
-// (EDQUOT) is not seen here.
+// True when the file system holding `path` (or, when it does not exist yet, its nearest existing
+// ancestor) has less than 1 MiB or no inode left for this user (statvfs's f_bavail, f_favail);
+// false when it has more, or cannot be asked. A quota (EDQUOT) is not seen here.
 bool file_system_full(const std::filesystem::path& path);
 
 }  // namespace jr

@@ -194,6 +194,24 @@ TEST_F(DiskFullTest, JrRunStartedWhileFullWaitsForSpaceThenResumes) {
   EXPECT_EQ(read_lines(starts), (std::vector<std::string>{"0", "1", "2"})) << "a task ran twice, or not at all";
 }
 
+// A state directory not made yet, on a file system with no inode left: its mkdir fails, which
+// is a full disk like any other, waited out (was: exit 2, "cannot create state directory").
+TEST_F(DiskFullTest, JrRunWhoseNewStateDirectoryCannotBeMadeWaitsForRoom) {
+  auto fresh = state() / "fresh";
+  auto set_inodes = [&](const std::string& count) {
+    return ::mount("tmpfs", state().c_str(), "tmpfs", MS_REMOUNT | MS_NOSUID | MS_NODEV, ("nr_inodes=" + count).c_str());
+  };
+  ASSERT_EQ(set_inodes("1"), 0) << std::strerror(errno);  // the root's own: none left
+  pid_t waiting = track(start_jr({"run", "--sample-every", "0", "--state", fresh.string(), "--", "echo", "{}", ":::", "a", "b"},
+                                 dir.path(), "waiting"));
+  ASSERT_TRUE(wait_for([&] { return says("waiting.err", "starts until it can") || !process_alive(waiting); }));
+  EXPECT_TRUE(process_alive(waiting)) << read_file(dir / "waiting.err");
+  EXPECT_FALSE(std::filesystem::exists(fresh));
+  ASSERT_EQ(set_inodes("1000"), 0) << std::strerror(errno);
+  EXPECT_EQ(finish(waiting), 0) << read_file(dir / "waiting.err");
+  EXPECT_EQ(query_int(fresh / "jr.db", "SELECT count(*) FROM tasks WHERE state = 2 AND attempts = 1"), 2);
+}
+
 TEST_F(DiskFullTest, JrdStaysUpRefusesSubmissionsNamingTheStoreAndAcceptsOnceSpaceReturns) {
   pid_t jrd = start_daemon("jrd");
   ASSERT_TRUE(wait_for([&] { return jr({"ping"}).exit_code == 0; })) << read_file(dir / "jrd.err");
